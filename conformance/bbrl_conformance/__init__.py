@@ -1,0 +1,1 @@
+"""bbrl_conformance: the conformance suite for implementations of the BBRL core."""

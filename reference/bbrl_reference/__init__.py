@@ -1,0 +1,1 @@
+"""bbrl_reference: the typed reference implementation of the BBRL core."""
