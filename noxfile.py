@@ -1,0 +1,129 @@
+"""Sessions for bbrl-spec: `python3 -m nox` runs the default ones (what CI runs).
+
+Every session installs with `-c constraints.txt`: torch must stay pinned to the CPU build
+(an unpinned torch pulls a multi-GB CUDA build). pip, not uv: uv does not see the local wheel.
+"""
+
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "venv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "tests", "conformance", "conformance_bbrl"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+BBRL = "bbrl==1.0.1"
+
+
+def install(session: nox.Session, *groups: str, project: bool = True) -> None:
+    """Install the project (editable) and the named dependency groups, all pinned."""
+    requirements: list[str] = []
+    for group in groups:
+        requirements += nox.project.dependency_groups(PYPROJECT, group)
+    if project:
+        # torch first and alone, so that nothing else can pick a CUDA build for it.
+        session.install(*CONSTRAINTS, "torch")
+        requirements += ["-e", str(ROOT)]
+    if requirements:
+        session.install(*CONSTRAINTS, *requirements)
+
+
+def install_bbrl(session: nox.Session) -> None:
+    """bbrl 1.0.1 without its declared dependencies (it needs only torch, numpy, gymnasium)."""
+    session.install("--no-deps", BBRL)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    install(session, "lint", project=False)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the reference, the suite, the benchmarks and this file."""
+    install(session, "typecheck")
+    session.run("mypy", "reference/bbrl_reference", "conformance/bbrl_conformance")
+    session.run("mypy", "noxfile.py")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """All tests: reference unit tests, suite meta tests, examples smoke, benchmark smoke."""
+    install(session, "test", "examples")
+    install_bbrl(session)
+    # pytest exits 5 when it collects no test: nox treats any non-zero exit as a failure.
+    session.run("pytest", "--benchmark-disable", *session.posargs)
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The conformance suite against the reference, with a per-clause report in report/."""
+    install(session)
+    session.run(
+        "python",
+        "-m",
+        "bbrl_conformance",
+        "--impl",
+        "bbrl_reference",
+        "--report",
+        str(ROOT / "report" / "reference"),
+        *session.posargs,
+    )
+
+
+@nox.session
+def conformance_bbrl(session: nox.Session) -> None:
+    """The suite against bbrl 1.0.1: fails without its deviations ledger, passes with it."""
+    install(session)
+    install_bbrl(session)
+    adapter = "bbrl_conformance.adapters.bbrl"
+    session.log("Without the deviations ledger the suite must fail on bbrl's known bugs:")
+    session.run(
+        "python",
+        "-m",
+        "bbrl_conformance",
+        "--impl",
+        adapter,
+        "--no-deviations",
+        "--report",
+        str(ROOT / "report" / "bbrl-raw"),
+        success_codes=[1],
+    )
+    session.log("With the ledger every remaining test must pass and every entry must still fail:")
+    session.run(
+        "python",
+        "-m",
+        "bbrl_conformance",
+        "--impl",
+        adapter,
+        "--report",
+        str(ROOT / "report" / "bbrl"),
+    )
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Full benchmarks side by side with bbrl 1.0.1 and TorchRL: writes benchmarks/RESULTS.md."""
+    install(session, "test", "examples")
+    install_bbrl(session)
+    session.install(*CONSTRAINTS, "-r", "benchmarks/requirements.txt")
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(default=False)
+def examples(session: nox.Session) -> None:
+    """Full DQN and A2C training runs over 5 seeds: writes examples/results/."""
+    install(session, "examples")
+    session.run("python", "examples/dqn_cartpole.py", "--seeds", "0", "1", "2", "3", "4")
+    session.run("python", "examples/a2c_cartpole.py", "--seeds", "0", "1", "2", "3", "4")
+
+
+if __name__ == "__main__":
+    nox.main()
