@@ -1,0 +1,219 @@
+"""Meta tests of the counting env shipped with the suite (bbrl_conformance.counting_env)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from bbrl_conformance import counting_env as ce
+from bbrl_conformance.counting_env import ENV_ID, CountingPlan
+from gymnasium.wrappers import Autoreset
+
+
+def test_registered_and_ids_handed_out_in_construction_order() -> None:
+    with CountingPlan([3, 2, 5]) as plan:
+        envs = [gym.make(ENV_ID, plan=plan.key) for _ in range(3)]
+        assert [e.unwrapped.env_id for e in envs] == [0, 1, 2]  # type: ignore[attr-defined]
+        assert plan.envs == [e.unwrapped for e in envs]
+        with pytest.raises(RuntimeError, match="planned 3 envs"):
+            gym.make(ENV_ID, plan=plan.key)
+
+
+def test_unknown_plan_key_is_a_key_error() -> None:
+    with pytest.raises(KeyError, match="no counting plan"):
+        gym.make(ENV_ID, plan="no-such-plan")
+
+
+def test_close_unregisters_and_closes_envs() -> None:
+    plan = CountingPlan([2])
+    env = gym.make(ENV_ID, plan=plan.key)
+    plan.close()
+    assert plan.envs[0].closed
+    assert plan.key not in ce._PLANS
+    plan.close()  # idempotent
+    env.close()
+
+
+def test_bad_plans_are_rejected() -> None:
+    with pytest.raises(ValueError, match="lengths"):
+        CountingPlan([0])
+    with pytest.raises(ValueError, match="lengths"):
+        CountingPlan([[]])
+    with pytest.raises(ValueError, match="truncated"):
+        CountingPlan([1, 2], truncated=[True])
+    with pytest.raises(ValueError, match="envs"):
+        CountingPlan([])
+    with pytest.raises(ValueError, match="obs kind"):
+        CountingPlan([1], obs_kind="nope")  # type: ignore[arg-type]
+
+
+def test_episode_by_hand() -> None:
+    """Env 1 of a plan, L=2, terminated: obs, rewards, flags and the action log."""
+    with CountingPlan([3, 2]) as plan:
+        gym.make(ENV_ID, plan=plan.key)
+        env = gym.make(ENV_ID, plan=plan.key)
+        obs, info = env.reset(seed=7)
+        assert obs.tolist() == [1.0, 0.0, 0.0] and obs.dtype == np.float32 and info == {}
+        assert env.step(5)[1:4] == (10_001.0, False, False)
+        obs, r, term, trunc, _ = env.step(np.int64(6))
+        assert (obs.tolist(), r, term, trunc) == ([1.0, 0.0, 2.0], 10_002.0, True, False)
+        obs, _ = env.reset()
+        assert obs.tolist() == [1.0, 1.0, 0.0]
+        counting = plan.envs[1]
+        assert counting.actions == [(0, 0, 5), (0, 1, 6)]
+        assert counting.reset_seeds == [7, None]
+
+
+def test_truncated_endings_and_length_cycles() -> None:
+    with CountingPlan([[1, 3]], truncated=True) as plan:
+        env = gym.make(ENV_ID, plan=plan.key)
+        env.reset()
+        assert env.step(0)[2:4] == (False, True)
+        env.reset()
+        assert [env.step(0)[3] for _ in range(3)] == [False, False, True]
+        assert plan.episode_length(0, 2) == 1
+
+
+def test_stepping_past_the_end_is_logged() -> None:
+    with CountingPlan([1]) as plan:
+        env = gym.make(ENV_ID, plan=plan.key)
+        env.reset()
+        env.step(1)
+        obs, _, term, _, _ = env.step(2)
+        assert term and obs.tolist() == [0.0, 0.0, 2.0]
+        assert plan.envs[0].actions == [(0, 0, 1), (0, 1, 2)]
+
+
+def test_step_before_reset_fails() -> None:
+    with CountingPlan([1]) as plan:
+        plan.factory(_MakeEnvImpl, autoreset=False)()
+        with pytest.raises(RuntimeError, match="before reset"):
+            plan.envs[0].step(0)
+
+
+def test_actions_are_type_checked() -> None:
+    with CountingPlan([5]) as plan:
+        env = gym.make(ENV_ID, plan=plan.key)
+        env.reset()
+        for bad in (1.0, True, np.array([1, 2]), "1"):
+            with pytest.raises(TypeError, match="Discrete action"):
+                env.step(bad)
+        assert plan.envs[0].actions == []
+    with CountingPlan([5], action_kind="box") as plan:
+        env = gym.make(ENV_ID, plan=plan.key)
+        env.reset()
+        env.step(np.array([0.5, -2.0], dtype=np.float32))
+        env.step([1, 2])
+        with pytest.raises(TypeError, match="Box action"):
+            env.step(np.zeros(3))
+        assert plan.envs[0].actions == [(0, 0, (0.5, -2.0)), (0, 1, (1.0, 2.0))]
+
+
+@pytest.mark.parametrize("kind", ce.OBS_KINDS)
+def test_every_obs_kind_is_in_its_space(kind: ce.ObsKind) -> None:
+    space = ce.observation_space(kind)
+    for state in [(0, 0, 0), (1, 2, 3), (ce.MAX_ENVS - 1, ce.MAX_EPISODES - 1, ce.MAX_STEPS - 1)]:
+        assert space.contains(ce.observation(kind, *state)), (kind, state)
+    with CountingPlan([2], obs_kind=kind) as plan:
+        env = gym.make(ENV_ID, plan=plan.key)
+        obs, _ = env.reset()
+        assert space.contains(obs)
+        assert env.observation_space == space
+
+
+def test_obs_encodings() -> None:
+    assert ce.observation("bool", 3, 2, 1).tolist() == [True, False, True]
+    assert ce.observation("discrete", 2, 3, 4) == np.int64(20_304)
+    d = ce.observation("dict", 1, 2, 3)
+    assert d["ids"].tolist() == [1.0, 2.0, 3.0] and d["step"].tolist() == [3]
+    assert ce.observation("uint8", 1, 2, 3).dtype == np.uint8
+    with pytest.raises(ValueError, match="unknown obs kind"):
+        ce.observation("x", 0, 0, 0)  # type: ignore[arg-type]
+
+
+def test_episode_limit_is_enforced() -> None:
+    with CountingPlan([1]) as plan:
+        env = gym.make(ENV_ID, plan=plan.key)
+        for _ in range(ce.MAX_EPISODES):
+            env.reset()
+        with pytest.raises(RuntimeError, match="episodes"):
+            env.reset()
+
+
+def test_simulate_autoreset_by_hand() -> None:
+    plan = CountingPlan([2], truncated=True)
+    rows = plan.simulate(0, 5, autoreset=True)
+    plan.close()
+    as_tuples = [
+        (
+            r.episode,
+            r.step,
+            r.reward,
+            r.cumulated_reward,
+            r.done,
+            r.terminated,
+            r.truncated,
+            r.timestep,
+            r.consumed,
+        )
+        for r in rows
+    ]
+    assert as_tuples == [
+        (0, 0, 0.0, 0.0, False, False, False, 0, True),
+        (0, 1, 1.0, 1.0, False, False, False, 1, True),
+        (0, 2, 2.0, 3.0, True, False, True, 2, False),
+        (1, 0, 0.0, 0.0, False, False, False, 0, True),
+        (1, 1, 101.0, 101.0, False, False, False, 1, True),
+    ]
+    assert ce.episodes_used(rows) == 2
+
+
+def test_simulate_no_autoreset_by_hand() -> None:
+    with CountingPlan([4, 1]) as plan:
+        rows = plan.simulate(1, 4, autoreset=False, first_episode=3)
+    assert [
+        (r.episode, r.step, r.reward, r.cumulated_reward, r.done, r.timestep, r.consumed)
+        for r in rows
+    ] == [
+        (3, 0, 0.0, 0.0, False, 0, True),
+        (3, 1, 10_301.0, 10_301.0, True, 1, False),
+        (3, 1, 0.0, 10_301.0, True, 1, False),
+        (3, 1, 0.0, 10_301.0, True, 1, False),
+    ]
+    assert all(r.terminated and not r.truncated for r in rows[1:])
+    assert ce.episodes_used(rows) == 1
+
+
+def test_simulate_matches_driving_the_env_through_gymnasium_autoreset() -> None:
+    """The model against the env itself, driven the way a next-step autoreset agent would."""
+    with CountingPlan([[2, 3, 1]], truncated=False) as plan:
+        env = Autoreset(gym.make(ENV_ID, plan=plan.key))
+        rows = plan.simulate(0, 12, autoreset=True)
+        obs, _ = env.reset()
+        for t, row in enumerate(rows):
+            assert obs.tolist() == [0.0, row.episode, row.step], t
+            obs, _, _, _, _ = env.step(t)
+        consumed = [t for t, row in enumerate(rows) if row.consumed]
+        assert [a for _, _, a in plan.envs[0].actions] == consumed
+
+
+def test_factory_passes_the_plan_through_make_env() -> None:
+    with CountingPlan([1, 1]) as plan:
+        factory = plan.factory(_MakeEnvImpl, autoreset=True)
+        e0, e1 = factory(), factory()
+        assert isinstance(e0, Autoreset)
+        assert [plan.envs[0].env_id, plan.envs[1].env_id] == [0, 1]
+        assert e1.unwrapped is plan.envs[1]
+        src = plan.factory_source(autoreset=True)
+        assert "CountingPlan([1, 1])" in src and "autoreset=True" in src
+
+
+class _MakeEnvImpl:
+    """A minimal stand-in for an implementation module's make_env."""
+
+    @staticmethod
+    def make_env(env_name: str, autoreset: bool = False, **kwargs: Any) -> gym.Env[Any, Any]:
+        env = gym.make(env_name, **kwargs)
+        return Autoreset(env) if autoreset else env
