@@ -120,12 +120,24 @@ class TransitionsCase:
     time_size: int
     batch_size: int
     variables: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: per variable, a Python expression that rebuilds it (for reproducers)
+    sources: dict[str, str] = field(default_factory=dict)
     mask_kind: str = "none"
     filter_key: str = "env/done"
 
     def describe(self) -> str:
         shapes = {n: (tuple(v.shape), str(v.dtype)) for n, v in self.variables.items()}
         return f"T={self.time_size} B={self.batch_size} mask={self.mask_kind} vars={shapes}"
+
+    def setup_code(self) -> str:
+        """Standalone lines that build `ws` (an `impl.Workspace`) holding this case."""
+        lines = [
+            "import torch",
+            "from bbrl_conformance._strategies import make_mask, make_values",
+            "ws = impl.Workspace()",
+        ]
+        lines += [f"ws.set_full({name!r}, {src})" for name, src in self.sources.items()]
+        return "\n".join(lines)
 
 
 @st.composite
@@ -150,8 +162,13 @@ def transitions_cases(
         trailing = draw(trailing_shapes(), label=f"{name} trailing shape")
         dtype = draw(dtypes(), label=f"{name} dtype")
         seed = draw(st.integers(0, 2**32 - 1), label=f"{name} seed")
-        case.variables[name] = make_values((time_size, batch_size, *trailing), dtype, seed)
-    kind, mask = draw(masks(time_size, batch_size), label="mask")
+        shape = (time_size, batch_size, *trailing)
+        case.variables[name] = make_values(shape, dtype, seed)
+        case.sources[name] = f"make_values({shape}, {dtype}, seed={seed})"
+    kind = draw(st.sampled_from(MASK_KINDS), label="mask kind")
+    seed = draw(st.integers(0, 2**32 - 1), label="mask seed")
+    p = draw(st.sampled_from([0.1, 0.5, 0.9]), label="done probability")
     case.mask_kind = kind
-    case.variables[filter_key] = mask
+    case.variables[filter_key] = make_mask(kind, time_size, batch_size, seed, p)
+    case.sources[filter_key] = f"make_mask({kind!r}, {time_size}, {batch_size}, {seed}, {p})"
     return case
