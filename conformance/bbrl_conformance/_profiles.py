@@ -1,0 +1,86 @@
+"""Hypothesis profiles of the suite (ci, dev, nightly) and torch's RNG under Hypothesis control."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from hypothesis import HealthCheck, Phase, register_random, settings
+
+PROFILES = ("ci", "dev", "nightly")
+DEFAULT_PROFILE = "ci"
+
+_registered = False
+
+
+class TorchRandom:
+    """torch's global RNG in the ``random.Random`` shape that ``register_random`` expects."""
+
+    def seed(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def getstate(self) -> torch.Tensor:
+        return torch.get_rng_state()
+
+    def setstate(self, state: torch.Tensor) -> None:
+        torch.set_rng_state(state)
+
+
+# register_random keeps only a weak reference: this module holds the strong one.
+_TORCH_RANDOM = TorchRandom()
+
+
+def register_profiles() -> None:
+    """Register the suite's profiles (idempotent); loads none of them."""
+    global _registered
+    if _registered:
+        return
+    common = {
+        "deadline": None,
+        "print_blob": True,
+        "suppress_health_check": [HealthCheck.too_slow],
+    }
+    # ci: the default; deterministic and bounded so a run takes well under two minutes.
+    settings.register_profile(
+        "ci",
+        derandomize=True,
+        database=None,
+        max_examples=30,
+        stateful_step_count=25,
+        **common,  # type: ignore[arg-type]
+    )
+    # dev: random and quick, with the example database so failures replay locally.
+    settings.register_profile("dev", max_examples=15, stateful_step_count=15, **common)  # type: ignore[arg-type]
+    # nightly: random, many more examples and longer state-machine runs.
+    settings.register_profile(
+        "nightly",
+        max_examples=1000,
+        stateful_step_count=100,
+        phases=list(Phase),
+        **common,  # type: ignore[arg-type]
+    )
+    _registered = True
+
+
+def chosen_profile(option: str | None) -> str:
+    """--profile if given, else HYPOTHESIS_PROFILE if it names one of ours, else ``ci``."""
+    name = option or os.environ.get("HYPOTHESIS_PROFILE", "").strip() or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ValueError(f"profile: expected one of {', '.join(PROFILES)}, got {name!r}")
+    return name
+
+
+def activate(profile: str, max_examples: int | None = None) -> None:
+    """Load ``profile`` (optionally with another max_examples) and register torch's RNG."""
+    register_profiles()
+    if max_examples is not None:
+        if max_examples <= 0:
+            raise ValueError(f"max_examples: expected a positive integer, got {max_examples}")
+        derived = f"{profile}-max{max_examples}"
+        settings.register_profile(
+            derived, parent=settings.get_profile(profile), max_examples=max_examples
+        )
+        settings.load_profile(derived)
+    else:
+        settings.load_profile(profile)
+    register_random(_TORCH_RANDOM)
