@@ -1,0 +1,166 @@
+"""Agents: modules that read and write a workspace at a time step (spec AG, TA)."""
+
+from __future__ import annotations
+
+from typing import overload
+
+import torch
+from torch import nn
+
+from . import _validation as v
+from ._errors import AgentNotBoundError, DTypeError, InvalidArgumentError
+from ._workspace import Workspace
+
+
+class Agent(nn.Module):
+    """Base class of agents (AG-*).
+
+    A subclass implements ``forward(self, t: int, **kwargs) -> None`` and reads and writes the
+    bound workspace through :meth:`get` and :meth:`set`. ``agent(workspace, t=..., **kwargs)``
+    binds the workspace, calls ``forward(t=..., **kwargs)`` and unbinds it, also on error.
+    ``nn.Module`` hooks are not run (bbrl 1.0.1 behaves the same).
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__()
+        self.name = name
+        self.workspace: Workspace | None = None
+
+    def __call__(self, workspace: Workspace, **kwargs: object) -> None:
+        """Run ``forward(**kwargs)`` with ``self.workspace`` bound to ``workspace`` (AG-*)."""
+        if not isinstance(workspace, Workspace):
+            raise TypeError(
+                v.message(
+                    "__call__", "argument 'workspace'", "a Workspace", type(workspace).__name__
+                )
+            )
+        previous = self.workspace
+        self.workspace = workspace
+        try:
+            self.forward(**kwargs)
+        finally:
+            self.workspace = previous
+
+    def _bound(self, op: str) -> Workspace:
+        workspace = self.workspace
+        if workspace is None:
+            raise AgentNotBoundError(
+                v.message(
+                    op,
+                    f"agent {self.get_name()!r}",
+                    "a bound workspace (call the agent)",
+                    "no workspace",
+                )
+            )
+        return workspace
+
+    @overload
+    def get(self, index: tuple[str, int]) -> torch.Tensor: ...
+
+    @overload
+    def get(self, index: str) -> torch.Tensor: ...
+
+    def get(self, index: tuple[str, int] | str) -> torch.Tensor:
+        """``get((name, t))``: row ``t`` of a variable; ``get(name)``: the full tensor (AG-*)."""
+        workspace = self._bound("get")
+        if isinstance(index, tuple):
+            name, t = index
+            return workspace.get(name, t)
+        return workspace.get_full(index)
+
+    def set(self, index: tuple[str, int], value: torch.Tensor) -> None:
+        """Write ``value`` at row ``t`` of variable ``name``, for ``index == (name, t)``."""
+        workspace = self._bound("set")
+        item: object = index
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise TypeError(v.message("set", "argument 'index'", "a (name, t) tuple", item))
+        workspace.set(index[0], index[1], value)
+
+    def get_name(self) -> str:
+        """The agent's name, or its class name when it has none."""
+        return self.name if self.name is not None else type(self).__name__
+
+    def seed(self, seed: int) -> Agent:
+        """Seed the agent's own randomness (nothing for the base class); return ``self``."""
+        v.check_int("seed", "seed", seed, 0)
+        return self
+
+
+class Agents(Agent):
+    """Runs its children in order at each call, forwarding the keyword arguments (AG-*)."""
+
+    def __init__(self, *agents: Agent, name: str | None = None) -> None:
+        super().__init__(name)
+        for i, agent in enumerate(agents):
+            if not isinstance(agent, Agent):
+                raise TypeError(
+                    v.message("Agents", f"argument {i}", "an Agent", type(agent).__name__)
+                )
+        self.agents = nn.ModuleList(agents)
+        self._children: tuple[Agent, ...] = agents  # typed, for the call loop
+
+    def __call__(self, workspace: Workspace, **kwargs: object) -> None:
+        """Call every child on ``workspace`` with the same keyword arguments, in order."""
+        for agent in self._children:
+            agent(workspace, **kwargs)
+
+    def seed(self, seed: int) -> Agents:
+        """Seed every child with ``seed``; return ``self``."""
+        v.check_int("seed", "seed", seed, 0)
+        for agent in self._children:
+            agent.seed(seed)
+        return self
+
+
+class TemporalAgent(Agent):
+    """Runs an agent at successive time steps (TA-*)."""
+
+    def __init__(self, agent: Agent, name: str | None = None) -> None:
+        super().__init__(name)
+        if not isinstance(agent, Agent):
+            raise TypeError(
+                v.message("TemporalAgent", "argument 'agent'", "an Agent", type(agent).__name__)
+            )
+        self.agent = agent
+
+    def __call__(  # type: ignore[override]
+        self,
+        workspace: Workspace,
+        t: int = 0,
+        n_steps: int | None = None,
+        stop_variable: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        """Run the agent at ``t, t+1, ...`` (TA-*).
+
+        It stops after ``n_steps`` steps, or after the first step at which ``stop_variable``
+        is True for every batch entry (that row included), whichever comes first.
+        """
+        op = "TemporalAgent"
+        t = v.check_int(op, "t", t, 0)
+        if n_steps is None and stop_variable is None:
+            raise InvalidArgumentError(
+                v.message(op, "arguments", "n_steps or stop_variable", "neither")
+            )
+        if n_steps is not None:
+            n_steps = v.check_int(op, "n_steps", n_steps, 1)
+        if stop_variable is not None:
+            v.check_name(op, stop_variable)
+        end = None if n_steps is None else t + n_steps
+        agent = self.agent
+        while end is None or t < end:
+            agent(workspace, t=t, **kwargs)
+            if stop_variable is not None:
+                row = workspace._row(stop_variable, t)
+                if row.dtype != torch.bool:
+                    raise DTypeError(
+                        v.message(op, v.variable(stop_variable), "dtype torch.bool", row.dtype)
+                    )
+                if bool(row.all()):
+                    break
+            t += 1
+
+    def seed(self, seed: int) -> TemporalAgent:
+        """Seed the wrapped agent; return ``self``."""
+        self.agent.seed(seed)
+        return self

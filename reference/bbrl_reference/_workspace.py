@@ -1,0 +1,406 @@
+"""The Workspace: named time-major tensors ``[T, B, ...]`` shared by agents (spec WS, TR).
+
+Storage (not specified; documented here): each variable is a ``_Var`` in one of two modes.
+
+* plain: one preallocated buffer ``[capacity, B, ...]`` whose first ``T`` rows are the variable;
+  ``set`` copies the value into row ``t`` and doubles the capacity when ``t`` reaches it, so a
+  rollout of ``T`` steps costs amortised O(1) per write. ``get_full`` returns the view
+  ``buffer[:T]`` and marks the buffer shared; the next write to a shared buffer first clones it
+  (copy on write), so a tensor returned by ``get_full`` never changes afterwards and autograd
+  graphs built from it stay valid.
+* tracked: entered when a value with ``requires_grad=True`` is written. Rows are kept as a list
+  of separate tensors (never written in place) and ``get_full`` caches their ``torch.stack``
+  until the next write, so the A2C pattern (write a log-probability at each step, read ``[T, B]``
+  back, call ``backward()``) works over any number of steps. ``zero_grad`` detaches the variable
+  and returns it to plain mode.
+
+``get`` returns a copy of the row in plain mode and the stored row in tracked mode; callers must
+not modify returned tensors in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, KeysView, Mapping
+
+import numpy as np
+import torch
+
+from . import _validation as v
+from ._errors import DTypeError, InvalidArgumentError, ShapeError, UnknownVariableError
+
+_MIN_CAPACITY = 16
+
+
+class _Var:
+    """Storage of one variable: see the module docstring for the two modes."""
+
+    __slots__ = ("array", "buf", "device", "dtype", "full", "rows", "shared", "size", "trailing")
+
+    def __init__(self, trailing: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> None:
+        self.trailing = trailing
+        self.dtype = dtype
+        self.device = device
+        self.size = 0
+        # plain mode: buf is not None
+        self.buf: torch.Tensor | None = None
+        self.array: np.ndarray | None = None  # numpy view of a CPU buf (env agent fast path)
+        self.shared = False
+        # tracked mode (buf is None): rows and/or full hold the T rows
+        self.rows: list[torch.Tensor] | None = None
+        self.full: torch.Tensor | None = None
+
+    # ----------------------------------------------------------------- plain mode
+    def set_buf(self, buf: torch.Tensor, size: int) -> None:
+        self.buf = buf
+        self.size = size
+        self.shared = False
+        self.array = None
+        self.rows = None
+        self.full = None
+
+    def writable_buf(self, rows_needed: int, batch: int) -> torch.Tensor:
+        """The plain buffer, unshared and with capacity for ``rows_needed`` rows."""
+        buf = self.buf
+        if buf is None:
+            buf = self._new_buf(max(rows_needed, _MIN_CAPACITY), batch)
+            self.set_buf(buf, 0)
+        elif rows_needed > buf.shape[0]:
+            grown = self._new_buf(max(rows_needed, 2 * buf.shape[0]), batch)
+            grown[: self.size].copy_(buf[: self.size])
+            buf = grown
+            self.set_buf(buf, self.size)
+        elif self.shared:
+            buf = buf.clone()
+            self.set_buf(buf, self.size)
+        return buf
+
+    def _new_buf(self, capacity: int, batch: int) -> torch.Tensor:
+        return torch.zeros((capacity, batch, *self.trailing), dtype=self.dtype, device=self.device)
+
+    # --------------------------------------------------------------- tracked mode
+    def set_tracked(self, full: torch.Tensor) -> None:
+        self.rows = list(full.unbind(0))
+        self.full = full
+        self.size = full.shape[0]
+        self.buf = None
+        self.array = None
+        self.shared = False
+
+    def tracked_rows(self) -> list[torch.Tensor]:
+        """Switch to tracked mode (if needed) and return the row list."""
+        rows = self.rows
+        if rows is None:
+            buf = self.buf
+            rows = [] if buf is None else list(buf[: self.size].clone().unbind(0))
+            self.rows, self.full, self.buf, self.array, self.shared = rows, None, None, None, False
+        return rows
+
+    # ------------------------------------------------------------------ reading
+    def row(self, t: int) -> torch.Tensor:
+        """Row ``t`` without a copy (internal use)."""
+        if self.rows is not None:
+            return self.rows[t]
+        return self._plain()[t]
+
+    def full_tensor(self) -> torch.Tensor:
+        """The ``[T, B, ...]`` tensor without marking it shared (internal use)."""
+        if self.rows is None:
+            return self._plain()[: self.size]
+        if self.full is None:
+            self.full = torch.stack(self.rows)
+        return self.full
+
+    def _plain(self) -> torch.Tensor:
+        if self.buf is None:  # a variable is created by its first write: never reached
+            raise RuntimeError("internal error: variable without storage")
+        return self.buf
+
+
+class _VariablesView(Mapping[str, torch.Tensor]):
+    """Read-only mapping name -> full tensor; values are fetched lazily with ``get_full``."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        return self._ws.get_full(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ws.keys())
+
+    def __len__(self) -> int:
+        return len(self._ws.keys())
+
+
+class Workspace:
+    """Named tensors ``[T, B, ...]`` written row by row by agents (spec WS-*, TR-*).
+
+    All variables share the batch size ``B`` fixed by the first write; a variable's trailing
+    shape, dtype and device are fixed by its first write. Every method validates its arguments
+    before changing anything (ERR-*).
+
+    Examples:
+        >>> import torch
+        >>> ws = Workspace()
+        >>> ws.set("x", 0, torch.tensor([1.0, 2.0]))
+        >>> ws.set("x", 2, torch.tensor([5.0, 6.0]))
+        >>> ws["x"].tolist()
+        [[1.0, 2.0], [0.0, 0.0], [5.0, 6.0]]
+    """
+
+    def __init__(self) -> None:
+        self._vars: dict[str, _Var] = {}
+        self._batch: int | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _var(self, op: str, var_name: object) -> _Var:
+        name = v.check_name(op, var_name)
+        var = self._vars.get(name)
+        if var is None:
+            known = ", ".join(repr(k) for k in self._vars) or "none"
+            raise UnknownVariableError(
+                f"{op}: {v.variable(name)}: no such variable (variables: {known})"
+            )
+        return var
+
+    def _check_new_batch(self, op: str, var_name: str, batch: int) -> None:
+        if self._batch is not None:
+            v.check_batch(op, var_name, self._batch, batch)
+
+    def _install(self, var_name: str, value: torch.Tensor) -> None:
+        """Store a fresh, unaliased ``[T, B, ...]`` tensor as a variable (no checks, no copy)."""
+        var = _Var(tuple(value.shape[2:]), value.dtype, value.device)
+        if value.requires_grad:
+            var.set_tracked(value)
+        else:
+            var.set_buf(value, value.shape[0])
+        self._vars[var_name] = var
+        self._batch = value.shape[1]
+
+    # ------------------------------------------------------------------- writes
+    def set(self, var_name: str, t: int, value: torch.Tensor) -> None:
+        """Write ``value`` (``[B, ...]``) at row ``t``, growing the time size to ``t + 1``.
+
+        Rows between the old time size and ``t`` are zero-filled. The value is copied; its
+        autograd history is kept (WS-*).
+        """
+        op = "set"
+        name = v.check_name(op, var_name)
+        value = v.check_tensor(op, name, value, 1)
+        t = v.check_time(op, name, t)
+        batch = value.shape[0]
+        self._check_new_batch(op, name, batch)
+        var = self._vars.get(name)
+        if var is None:
+            var = _Var(tuple(value.shape[1:]), value.dtype, value.device)
+        else:
+            v.check_like(op, name, value, var.trailing, var.dtype, var.device, 1)
+        # validated: mutate
+        self._vars[name] = var
+        self._batch = batch
+        if value.requires_grad or var.rows is not None:
+            rows = var.tracked_rows()
+            if t >= len(rows):
+                zeros = torch.zeros((batch, *var.trailing), dtype=var.dtype, device=var.device)
+                rows.extend(zeros for _ in range(t + 1 - len(rows)))
+            rows[t] = value.clone()
+            var.full = None
+            var.size = len(rows)
+            return
+        buf = var.writable_buf(t + 1, batch)
+        if t > var.size:
+            buf[var.size : t].zero_()
+        buf[t].copy_(value)
+        if t >= var.size:
+            var.size = t + 1
+
+    def _set_numpy(self, var_name: str, t: int, value: np.ndarray) -> None:
+        """Fast path of :meth:`set` for the env agent: copy a numpy row ``[B, ...]``.
+
+        Falls back to :meth:`set` (full validation) unless the variable is a plain CPU variable
+        with room for row ``t`` and ``value`` has its exact shape and dtype.
+        """
+        var = self._vars.get(var_name)
+        if var is not None and not var.shared and var.buf is not None:
+            array = var.array
+            if array is None:
+                if var.buf.device.type != "cpu":
+                    self.set(var_name, t, torch.from_numpy(value))
+                    return
+                array = var.array = var.buf.numpy()
+            if t < array.shape[0] and value.shape == array.shape[1:] and value.dtype == array.dtype:
+                if t > var.size:
+                    array[var.size : t] = 0
+                array[t] = value
+                if t >= var.size:
+                    var.size = t + 1
+                return
+        self.set(var_name, t, torch.from_numpy(value))
+
+    def set_full(self, var_name: str, value: torch.Tensor) -> None:
+        """Replace the whole variable by a copy of ``value`` (``[T, B, ...]``) (WS-*)."""
+        op = "set_full"
+        name = v.check_name(op, var_name)
+        value = v.check_tensor(op, name, value, 2)
+        old = self._vars.get(name)
+        if old is not None:
+            v.check_like(op, name, value, old.trailing, old.dtype, old.device, 2)
+        others = len(self._vars) - (old is not None)
+        if others > 0 and self._batch is not None:
+            v.check_batch(op, name, self._batch, value.shape[1])
+        self._install(name, value.clone() if value.requires_grad else value.detach().clone())
+
+    def clear(self, var_name: str | None = None) -> None:
+        """Remove one variable, or every variable when ``var_name`` is None."""
+        if var_name is None:
+            self._vars.clear()
+        else:
+            self._var("clear", var_name)
+            del self._vars[var_name]
+        if not self._vars:
+            self._batch = None
+
+    def zero_grad(self) -> None:
+        """Detach every variable, dropping its autograd history (WS-*)."""
+        for var in self._vars.values():
+            if var.rows is not None:
+                full = var.full_tensor().detach().clone()
+                var.set_buf(full, full.shape[0])
+
+    def copy_n_last_steps(self, n: int, var_names: Iterable[str] | None = None) -> None:
+        """Copy rows ``T-n .. T-1`` to rows ``0 .. n-1`` of exactly the named variables.
+
+        All variables when ``var_names`` is None; the time size is unchanged (WS-*).
+        """
+        op = "copy_n_last_steps"
+        if isinstance(var_names, str):
+            raise TypeError(v.message(op, "argument 'var_names'", "a list of names", "a str"))
+        names = list(self._vars) if var_names is None else list(var_names)
+        selected = [self._var(op, name) for name in names]
+        selected = list({id(var): var for var in selected}.values())  # a name given twice
+        sizes = sorted({var.size for var in selected})
+        if len(sizes) > 1:
+            raise ShapeError(
+                v.message(op, "selected variables", "one time size", f"time sizes {sizes}")
+            )
+        time_size = sizes[0] if sizes else 0
+        n = v.check_int(op, "n", n, 0)
+        if n > time_size:
+            raise InvalidArgumentError(
+                v.message(op, "argument 'n'", f"0 <= n <= time size {time_size}", n)
+            )
+        if n == 0 or n == time_size:
+            return
+        start = time_size - n
+        for var in selected:
+            if var.rows is not None:
+                rows = var.rows
+                rows[:n] = rows[start:time_size]
+                var.full = None
+            else:
+                buf = var.writable_buf(time_size, self.batch_size())
+                source = buf[start:time_size]
+                buf[:n].copy_(source.clone() if start < n else source)
+
+    # -------------------------------------------------------------------- reads
+    def get(self, var_name: str, t: int) -> torch.Tensor:
+        """Row ``t`` (``[B, ...]``) of a variable, ``0 <= t < T`` (WS-*)."""
+        var = self._var("get", var_name)
+        t = v.check_time("get", var_name, t, var.size)
+        row = var.row(t)
+        return row if var.rows is not None else row.clone()
+
+    def _row(self, var_name: str, t: int) -> torch.Tensor:
+        """Row ``t`` without a copy, for internal readers that do not keep it."""
+        var = self._var("get", var_name)
+        t = v.check_time("get", var_name, t, var.size)
+        return var.row(t)
+
+    def get_full(self, var_name: str) -> torch.Tensor:
+        """The whole variable ``[T, B, ...]``, in amortised O(1) (WS-*).
+
+        A later write does not change the returned tensor (copy on write).
+        """
+        var = self._var("get_full", var_name)
+        full = var.full_tensor()
+        var.shared = var.rows is None
+        return full
+
+    def _full(self, var_name: str) -> torch.Tensor:
+        """The whole variable without marking it shared, for readers that do not keep it."""
+        return self._var("get_full", var_name).full_tensor()
+
+    def __getitem__(self, var_name: str) -> torch.Tensor:
+        """Same as :meth:`get_full`."""
+        return self.get_full(var_name)
+
+    def __contains__(self, var_name: object) -> bool:
+        return var_name in self._vars
+
+    def keys(self) -> KeysView[str]:
+        """The variable names, in the order of their first write."""
+        return self._vars.keys()
+
+    @property
+    def variables(self) -> Mapping[str, torch.Tensor]:
+        """Read-only mapping from name to full tensor (as with :meth:`get_full`)."""
+        return _VariablesView(self)
+
+    def time_size(self) -> int:
+        """The time size ``T`` shared by all variables; 0 when empty (WS-*)."""
+        sizes = {var.size for var in self._vars.values()}
+        if len(sizes) > 1:
+            detail = ", ".join(f"{k!r}: {var.size}" for k, var in self._vars.items())
+            raise ShapeError(
+                v.message("time_size", "variables", "one time size", f"time sizes {{{detail}}}")
+            )
+        return sizes.pop() if sizes else 0
+
+    def batch_size(self) -> int:
+        """The batch size ``B`` shared by all variables; 0 when empty (WS-*)."""
+        return self._batch if self._batch is not None else 0
+
+    def get_transitions(self, filter_key: str | None = "env/done") -> Workspace:
+        """Pairs ``(t, t+1)`` of every env as a new workspace of ``[2, N, ...]`` tensors.
+
+        Columns are ordered time-major then env; a pair is dropped when ``filter_key`` is True
+        at its first element (TR-*). The result does not alias this workspace and keeps
+        autograd history.
+        """
+        op = "get_transitions"
+        time_size = self.time_size()
+        batch = self.batch_size()
+        pairs = max(time_size - 1, 0) * batch
+        if filter_key is None:
+            keep = torch.arange(pairs)
+        else:
+            flag = self._var(op, filter_key).full_tensor()
+            if flag.dtype != torch.bool:
+                raise DTypeError(
+                    v.message(op, v.variable(filter_key), "dtype torch.bool", flag.dtype)
+                )
+            if flag.dim() != 2:
+                raise ShapeError(
+                    v.message(op, v.variable(filter_key), "shape [T, B]", list(flag.shape))
+                )
+            keep = torch.logical_not(flag[:-1]).reshape(-1).nonzero().squeeze(1)
+        index = torch.cat((keep, keep + batch))
+        count = keep.shape[0]
+        indices: dict[torch.device, torch.Tensor] = {index.device: index}
+        out = Workspace()
+        for name, var in self._vars.items():
+            idx = indices.get(var.device)
+            if idx is None:
+                idx = indices[var.device] = index.to(var.device)
+            flat = var.full_tensor().reshape(time_size * batch, *var.trailing)
+            out._install(name, flat.index_select(0, idx).view(2, count, *var.trailing))
+        return out
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(
+            f"{k!r}: [{var.size}, {self._batch}{''.join(f', {d}' for d in var.trailing)}]"
+            for k, var in self._vars.items()
+        )
+        return f"Workspace({{{shapes}}})"
