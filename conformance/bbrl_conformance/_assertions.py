@@ -6,26 +6,15 @@ from collections.abc import Callable
 
 import torch
 
-from bbrl_conformance._clauses import lookup
+from bbrl_conformance._failure import ConformanceFailure, format_failure
 
-
-class ConformanceFailure(AssertionError):
-    """A clause of the spec is violated by the implementation under test."""
-
-    def __init__(self, clause_id: str, what: str, repro: str | None = None) -> None:
-        self.clause_id = clause_id
-        self.what = what
-        self.repro = repro
-        super().__init__(format_failure(clause_id, what, repro))
-
-
-def format_failure(clause_id: str, what: str, repro: str | None = None) -> str:
-    """``<ID> (<LEVEL>): <sentence>``, the indented ``what``, then the reproducer if any."""
-    body = "\n".join("  " + line for line in what.splitlines()) or "  (no details)"
-    text = f"{lookup(clause_id).headline()}\n{body}"
-    if repro:
-        text += f"\n\nReproducer:\n{repro.rstrip()}"
-    return text
+__all__ = [
+    "ConformanceFailure",
+    "expect",
+    "expect_equal_tensors",
+    "expect_raises",
+    "format_failure",
+]
 
 
 def expect(condition: bool, clause_id: str, what: str, repro: str | None = None) -> None:
@@ -60,12 +49,12 @@ def expect_raises(
     except Exception as exc:
         raise ConformanceFailure(
             clause_id,
-            f"{what}\nexpected {names}, got {type(exc).__module__}.{type(exc).__qualname__}: "
-            f"{exc}",
+            f"{what}\nexpected {names}, got {type(exc).__module__}.{type(exc).__qualname__}: {exc}",
             repro,
         ) from exc
     raise ConformanceFailure(
-        clause_id, f"{what}\nexpected {names}, but nothing was raised (returned {result!r:.200})",
+        clause_id,
+        f"{what}\nexpected {names}, but nothing was raised (returned {result!r:.200})",
         repro,
     )
 

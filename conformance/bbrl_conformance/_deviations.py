@@ -94,8 +94,7 @@ def resolve_deviations_file(name: str) -> Path:
     if shipped.is_file():
         return Path(str(shipped))
     raise DeviationsError(
-        f"deviations: expected a file or the name of a shipped ledger, got {name!r} "
-        "(no such file)"
+        f"deviations: expected a file or the name of a shipped ledger, got {name!r} (no such file)"
     )
 
 

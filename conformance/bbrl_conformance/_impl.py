@@ -121,7 +121,6 @@ def load_implementation(module_name: str) -> LoadedImplementation:
         module = importlib.import_module(module_name)
     except Exception as exc:
         raise ImplementationError(
-            f"cannot import the implementation module {module_name!r}: "
-            f"{type(exc).__name__}: {exc}"
+            f"cannot import the implementation module {module_name!r}: {type(exc).__name__}: {exc}"
         ) from exc
     return LoadedImplementation(module)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
-import torch
-from hypothesis import HealthCheck, Phase, register_random, settings
+# torch and hypothesis are imported inside the functions: the pytest plugin imports this module
+# in every pytest session, where it must stay cheap and inert.
 
 PROFILES = ("ci", "dev", "nightly")
 DEFAULT_PROFILE = "ci"
@@ -17,12 +18,18 @@ class TorchRandom:
     """torch's global RNG in the ``random.Random`` shape that ``register_random`` expects."""
 
     def seed(self, seed: int) -> None:
+        import torch
+
         torch.manual_seed(seed)
 
-    def getstate(self) -> torch.Tensor:
+    def getstate(self) -> Any:
+        import torch
+
         return torch.get_rng_state()
 
-    def setstate(self, state: torch.Tensor) -> None:
+    def setstate(self, state: Any) -> None:
+        import torch
+
         torch.set_rng_state(state)
 
 
@@ -32,6 +39,8 @@ _TORCH_RANDOM = TorchRandom()
 
 def register_profiles() -> None:
     """Register the suite's profiles (idempotent); loads none of them."""
+    from hypothesis import HealthCheck, Phase, settings
+
     global _registered
     if _registered:
         return
@@ -72,6 +81,8 @@ def chosen_profile(option: str | None) -> str:
 
 def activate(profile: str, max_examples: int | None = None) -> None:
     """Load ``profile`` (optionally with another max_examples) and register torch's RNG."""
+    from hypothesis import register_random, settings
+
     register_profiles()
     if max_examples is not None:
         if max_examples <= 0:

@@ -112,9 +112,7 @@ def summary_table(results: list[ClauseResult]) -> list[str]:
         passed = sum(1 for t in r.tests if t.outcome == "passed")
         lines.append(f"{r.id:<10} {r.level:<11} {r.status:<16} {passed}/{len(r.tests)}")
     counts = {s: sum(1 for r in results if r.status == s) for s in CLAUSE_STATUSES}
-    lines.append(
-        f"clauses: {len(results)}; " + ", ".join(f"{s} {n}" for s, n in counts.items())
-    )
+    lines.append(f"clauses: {len(results)}; " + ", ".join(f"{s} {n}" for s, n in counts.items()))
     return lines
 
 
@@ -237,8 +235,17 @@ REPORT_SCHEMA: dict[str, Any] = {
     "title": "bbrl_conformance report",
     "type": "object",
     "required": [
-        "schema_version", "suite", "implementation", "environment", "profile",
-        "deviation_files", "ledger_errors", "complete", "exit_status", "summary", "clauses",
+        "schema_version",
+        "suite",
+        "implementation",
+        "environment",
+        "profile",
+        "deviation_files",
+        "ledger_errors",
+        "complete",
+        "exit_status",
+        "summary",
+        "clauses",
         "tests",
     ],
     "properties": {
@@ -301,8 +308,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "level", "file", "sentence", "status", "tests",
-                             "first_failure"],
+                "required": ["id", "level", "file", "sentence", "status", "tests", "first_failure"],
                 "properties": {
                     "id": {"type": "string"},
                     "level": {"enum": ["MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY", "?"]},

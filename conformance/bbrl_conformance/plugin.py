@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from bbrl_conformance import _report
-from bbrl_conformance._assertions import ConformanceFailure
 from bbrl_conformance._clauses import clause_ids_of, registry
 from bbrl_conformance._deviations import Deviation, DeviationsError, load_deviations
+from bbrl_conformance._failure import ConformanceFailure
 from bbrl_conformance._impl import (
     ENV_VAR,
     ImplementationError,

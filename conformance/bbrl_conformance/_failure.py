@@ -1,0 +1,24 @@
+"""ConformanceFailure: kept free of torch and hypothesis so the pytest plugin loads cheaply."""
+
+from __future__ import annotations
+
+from bbrl_conformance._clauses import lookup
+
+
+class ConformanceFailure(AssertionError):
+    """A clause of the spec is violated by the implementation under test."""
+
+    def __init__(self, clause_id: str, what: str, repro: str | None = None) -> None:
+        self.clause_id = clause_id
+        self.what = what
+        self.repro = repro
+        super().__init__(format_failure(clause_id, what, repro))
+
+
+def format_failure(clause_id: str, what: str, repro: str | None = None) -> str:
+    """``<ID> (<LEVEL>): <sentence>``, the indented ``what``, then the reproducer if any."""
+    body = "\n".join("  " + line for line in what.splitlines()) or "  (no details)"
+    text = f"{lookup(clause_id).headline()}\n{body}"
+    if repro:
+        text += f"\n\nReproducer:\n{repro.rstrip()}"
+    return text
