@@ -33,6 +33,7 @@ from typing import Any, Literal, cast
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
 
 ENV_ID = "bbrl_conformance/Counting-v0"
@@ -305,8 +306,9 @@ class CountingPlan:
             functools.partial(impl.make_env, env_name=ENV_ID, autoreset=autoreset, plan=self.key),
         )
 
-    def factory_source(self, autoreset: bool, impl_name: str = "impl") -> str:
-        """Source text building this plan and its factory, for reproducers."""
+    def factory_source(self, autoreset: bool, imports: str = "CountingPlan") -> str:
+        """Source text building this plan and its factory (``impl`` = the implementation
+        module), for reproducers; ``imports`` is what it imports from this module."""
         kwargs = f"{list(self.lengths_spec())!r}"
         if any(self.truncated):
             kwargs += f", truncated={list(self.truncated)!r}"
@@ -315,9 +317,9 @@ class CountingPlan:
         if self.action_kind != "discrete":
             kwargs += f", action_kind={self.action_kind!r}"
         return (
-            "from bbrl_conformance.counting_env import CountingPlan\n"
+            f"from bbrl_conformance.counting_env import {imports}\n"
             f"plan = CountingPlan({kwargs})\n"
-            f"factory = plan.factory({impl_name}, autoreset={autoreset})\n"
+            f"factory = plan.factory(impl, autoreset={autoreset})\n"
         )
 
     def lengths_spec(self) -> list[int | list[int]]:
@@ -375,6 +377,71 @@ class CountingPlan:
 def episodes_used(rows: Sequence[Row]) -> int:
     """How many resets a rollout with these rows performed (1 + autoreset resets)."""
     return 1 + sum(1 for a, b in itertools.pairwise(rows) if b.episode != a.episode)
+
+
+def action_value(kind: ActionKind, t: int, b: int) -> Action:
+    """The action that :func:`action_agent` writes at row ``t`` for env ``b``, as the env logs
+    it: ``1000 * b + t`` (Discrete), ``(b + t / 4, -t / 8)`` (Box, exact in float32)."""
+    if kind == "discrete":
+        return 1000 * b + t
+    return (b + t / 4, -t / 8)
+
+
+def action_row(kind: ActionKind, t: int, num_envs: int) -> torch.Tensor:
+    """Row ``t`` of ``action``: int64 ``[B]`` (Discrete) or float32 ``[B, 2]`` (Box)."""
+    if kind == "discrete":
+        return torch.tensor([action_value(kind, t, b) for b in range(num_envs)], dtype=torch.int64)
+    return torch.tensor([action_value(kind, t, b) for b in range(num_envs)], dtype=torch.float32)
+
+
+def action_agent(impl: Any, num_envs: int, kind: ActionKind = "discrete") -> Any:
+    """An ``impl.Agent`` writing ``action_row(kind, t, num_envs)`` as ``action`` at each ``t``."""
+
+    class CountingActionAgent(impl.Agent):  # type: ignore[misc]
+        def forward(self, t: int, **kwargs: Any) -> None:
+            self.set(("action", t), action_row(kind, t, num_envs))
+
+    return CountingActionAgent()
+
+
+def expected_actions(
+    plan: CountingPlan, env_id: int, rows: Sequence[Row], t_offset: int = 0
+) -> list[tuple[int, int, Action]]:
+    """The log entries env ``env_id`` must gain over a rollout with these rows, row ``i`` being
+    time ``t_offset + i``: the action of every row that is consumed, except the last row's."""
+    return [
+        (row.episode, row.step, action_value(plan.action_kind, t_offset + i, env_id))
+        for i, row in enumerate(rows[:-1])
+        if row.consumed
+    ]
+
+
+def rollout_source(
+    plan: CountingPlan, *, autoreset: bool, n_steps: int, seed: int | None = None
+) -> str:
+    """A standalone snippet (``impl`` = the implementation module) running the rollout that a
+    test ran, for reproducers."""
+    seed_line = f"env_agent.seed({seed})\n" if seed is not None else ""
+    return (
+        "import torch\n"
+        + plan.factory_source(autoreset, imports="CountingPlan, action_agent")
+        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs})\n"
+        + seed_line
+        + "t_agent = impl.TemporalAgent(impl.Agents(env_agent, "
+        f"action_agent(impl, {plan.num_envs}, {plan.action_kind!r})))\n"
+        "ws = impl.Workspace()\n"
+        f"t_agent(ws, t=0, n_steps={n_steps})\n"
+        "for name in sorted(ws.keys()):\n"
+        "    print(name, ws.get_full(name).transpose(0, 1).tolist())\n"
+        "print([env.actions for env in plan.envs])  # (episode, step_before, action) consumed\n"
+    )
+
+
+def close_agent(agent: object) -> None:
+    """Call ``agent.close()`` when the implementation offers one (it may own env workers)."""
+    close = getattr(agent, "close", None)
+    if callable(close):
+        close()
 
 
 if ENV_ID not in gym.registry:
