@@ -12,12 +12,15 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 __all__ = [
     "ReplayBufferModel",
     "WorkspaceModel",
+    "observe_workspace",
+    "same_contents",
     "transition_columns",
     "transitions_model",
 ]
@@ -60,6 +63,8 @@ class WorkspaceModel:
         The source rows are read before anything is written, so overlapping ranges (n > T/2)
         copy the original values (bbrl B2 gets this wrong).
         """
+        if n < 0:
+            raise ValueError(f"n={n} < 0")
         names = list(self.rows) if var_names is None else list(var_names)
         for name in names:
             rows = self.rows[name]
@@ -78,6 +83,25 @@ class WorkspaceModel:
             self.rows.clear()
         else:
             del self.rows[name]
+
+    def contents(self) -> dict[str, torch.Tensor]:
+        """Name -> full `[T, B, ...]` tensor, comparable to `observe_workspace`."""
+        return {name: self.get_full(name) for name in self.rows}
+
+
+def observe_workspace(workspace: Any) -> dict[str, torch.Tensor]:
+    """Name -> detached clone of `get_full(name)` of an implementation's workspace.
+
+    What "the workspace is unchanged" means in the suite: the same names with equal tensors.
+    """
+    return {name: workspace.get_full(name).detach().clone() for name in list(workspace.keys())}
+
+
+def same_contents(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> bool:
+    """Same names, and per name the same shape, dtype and values."""
+    return sorted(a) == sorted(b) and all(
+        a[n].shape == b[n].shape and a[n].dtype == b[n].dtype and torch.equal(a[n], b[n]) for n in a
+    )
 
 
 def transition_columns(
