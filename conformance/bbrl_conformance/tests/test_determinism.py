@@ -1,0 +1,297 @@
+"""Conformance tests of spec/determinism.md (DET): seeding of the env agent and of sampling.
+
+CartPole-v1 (autoreset) gives real, seed-dependent initial states; the counting env logs the
+seed of every reset it receives (DET-5). Rollouts are short so the module stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from bbrl_conformance._assertions import expect, expect_equal_tensors
+from bbrl_conformance._clauses import clause
+from bbrl_conformance.counting_env import CountingPlan, action_agent, close_agent, episodes_used
+
+CARTPOLE = "CartPole-v1"
+
+SETUP_SOURCE = """\
+import functools
+import torch
+class RandomAgent(impl.Agent):
+    def __init__(self, num_envs):
+        super().__init__()
+        self.num_envs = num_envs
+    def forward(self, t, **kwargs):
+        self.set(("action", t), torch.randint(0, 2, (self.num_envs,)))
+def cartpole(num_envs, seed):
+    env_agent = impl.ParallelGymAgent(
+        functools.partial(impl.make_env, env_name="CartPole-v1", autoreset=True),
+        num_envs=num_envs)
+    env_agent.seed(seed)
+    return env_agent
+"""
+
+
+def random_agent(impl: Any, num_envs: int) -> Any:
+    """Writes ``torch.randint(0, 2, (num_envs,))`` (torch's global RNG) as the action."""
+
+    class RandomAgent(impl.Agent):  # type: ignore[misc]
+        def forward(self, t: int, **kwargs: Any) -> None:
+            self.set(("action", t), torch.randint(0, 2, (num_envs,)))
+
+    return RandomAgent()
+
+
+@contextlib.contextmanager
+def agents() -> Iterator[Any]:
+    """Yields ``make(num_envs, seed)`` building seeded CartPole env agents, closed afterwards."""
+    with contextlib.ExitStack() as stack, torch.random.fork_rng():
+
+        def make(impl: Any, num_envs: int, seed: int) -> Any:
+            env_agent = impl.ParallelGymAgent(
+                functools.partial(impl.make_env, env_name=CARTPOLE, autoreset=True),
+                num_envs=num_envs,
+            )
+            stack.callback(close_agent, env_agent)
+            env_agent.seed(seed)
+            return env_agent
+
+        yield make
+
+
+def rollout(impl: Any, env_agent: Any, num_envs: int, n_steps: int, torch_seed: int) -> Any:
+    torch.manual_seed(torch_seed)
+    ws = impl.Workspace()
+    impl.TemporalAgent(impl.Agents(env_agent, random_agent(impl, num_envs)))(
+        ws, t=0, n_steps=n_steps
+    )
+    return ws
+
+
+def first_obs(impl: Any, env_agent: Any, n_rollouts: int) -> list[torch.Tensor]:
+    """Row 0 of env/env_obs of ``n_rollouts`` successive one-step rollouts, ``[B, 4]`` each."""
+    out = []
+    for _ in range(n_rollouts):
+        ws = impl.Workspace()
+        env_agent(ws, t=0)
+        out.append(ws.get_full("env/env_obs")[0].clone())
+    return out
+
+
+@clause("DET-1", "DET-4")
+@pytest.mark.parametrize("seed", [0, 2139])
+def test_same_seed_same_rollouts(impl: Any, seed: int) -> None:
+    num_envs, n_steps, n_rollouts = 3, 25, 3
+    with agents() as make:
+        a, b = make(impl, num_envs, seed), make(impl, num_envs, seed)
+        for r in range(n_rollouts):
+            ws_a = rollout(impl, a, num_envs, n_steps, torch_seed=100 + r)
+            ws_b = rollout(impl, b, num_envs, n_steps, torch_seed=100 + r)
+            repro = (
+                SETUP_SOURCE
+                + f"a, b = cartpole({num_envs}, {seed}), cartpole({num_envs}, {seed})\n"
+                f"for r in range({r + 1}):\n    out = []\n    for env_agent in (a, b):\n"
+                "        torch.manual_seed(100 + r)\n        ws = impl.Workspace()\n"
+                "        impl.TemporalAgent(impl.Agents(env_agent, RandomAgent("
+                f"{num_envs})))(ws, t=0, n_steps={n_steps})\n"
+                "        out.append(ws.get_full('env/env_obs'))\n"
+                "print(torch.equal(*out))"
+            )
+            keys_a, keys_b = sorted(ws_a.keys()), sorted(ws_b.keys())
+            expect(keys_a == keys_b, "DET-1", f"keys differ: {keys_a} vs {keys_b}", repro)
+            for name in keys_a:
+                expect_equal_tensors(
+                    ws_b.get_full(name),
+                    ws_a.get_full(name),
+                    "DET-1" if seed else "DET-4",
+                    f"two CartPole agents ({num_envs} envs) seeded with {seed}, rollout "
+                    f"{r} of {n_steps} steps with the same actions: {name!r} differs",
+                    repro,
+                )
+
+
+@clause("DET-2")
+@pytest.mark.parametrize("seed", [0, 1, 2139])
+def test_envs_get_distinct_initial_states(impl: Any, seed: int) -> None:
+    num_envs = 4
+    with agents() as make:
+        obs = first_obs(impl, make(impl, num_envs, seed), 1)[0]
+    same = [
+        (i, j) for i, j in itertools.combinations(range(num_envs), 2) if torch.equal(obs[i], obs[j])
+    ]
+    expect(
+        not same,
+        "DET-2",
+        f"CartPole, {num_envs} envs, seed({seed}): first observations {obs.tolist()}; envs "
+        f"{same} start from the same state",
+        SETUP_SOURCE + f"ws = impl.Workspace()\ncartpole({num_envs}, {seed})(ws, t=0)\n"
+        "print(ws.get_full('env/env_obs')[0])",
+    )
+
+
+@clause("DET-3")
+@pytest.mark.parametrize("seed", [0, 5])
+def test_successive_rollouts_draw_new_initial_states(impl: Any, seed: int) -> None:
+    num_envs, n_rollouts = 2, 4
+    with agents() as make:
+        obs = first_obs(impl, make(impl, num_envs, seed), n_rollouts)
+    for r, k in itertools.product(range(1, n_rollouts), range(num_envs)):
+        repeats = [
+            (r2, k2)
+            for r2, k2 in itertools.product(range(r), range(num_envs))
+            if torch.equal(obs[r][k], obs[r2][k2])
+        ]
+        expect(
+            not repeats,
+            "DET-3",
+            f"CartPole, {num_envs} envs, seed({seed}), {n_rollouts} successive calls at t=0: "
+            f"rollout {r} env {k} starts from {obs[r][k].tolist()}, the same state as "
+            f"(rollout, env) {repeats}",
+            SETUP_SOURCE + f"env_agent = cartpole({num_envs}, {seed})\n"
+            f"for r in range({n_rollouts}):\n    ws = impl.Workspace()\n"
+            "    env_agent(ws, t=0)\n    print(ws.get_full('env/env_obs')[0])",
+        )
+
+
+@clause("DET-4")
+@pytest.mark.parametrize("num_envs", [1, 2, 3])
+def test_neighbouring_seeds_do_not_reproduce_each_other(impl: Any, num_envs: int) -> None:
+    seeds, n_rollouts = range(5), 3
+    with agents() as make:
+        obs = {s: first_obs(impl, make(impl, num_envs, s), n_rollouts) for s in seeds}
+    for s in seeds[:-1]:
+        clashes = [
+            (r, k, r2, k2)
+            for r, r2 in itertools.product(range(n_rollouts), repeat=2)
+            for k, k2 in itertools.product(range(num_envs), repeat=2)
+            if torch.equal(obs[s][r][k], obs[s + 1][r2][k2])
+        ]
+        expect(
+            not clashes,
+            "DET-4",
+            f"CartPole, {num_envs} envs, {n_rollouts} rollouts each: seed {s} (rollout, env) "
+            f"and seed {s + 1} (rollout, env) start from the same state for "
+            f"{[((r, k), (r2, k2)) for r, k, r2, k2 in clashes]}",
+            SETUP_SOURCE + f"for s in ({s}, {s + 1}):\n    env_agent = cartpole({num_envs}, s)\n"
+            f"    for r in range({n_rollouts}):\n        ws = impl.Workspace()\n"
+            "        env_agent(ws, t=0)\n        print(s, r, ws.get_full('env/env_obs')[0])",
+        )
+
+
+@clause("DET-5")
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+def test_reset_seeds_come_from_seed_sequence(impl: Any, seed: int) -> None:
+    lengths, n_steps, n_rollouts = [2, 3, 1], 5, 3
+    with CountingPlan(lengths) as plan, contextlib.ExitStack() as stack:
+        env_agent = impl.ParallelGymAgent(plan.factory(impl, autoreset=True), num_envs=3)
+        stack.callback(close_agent, env_agent)
+        env_agent.seed(seed)
+        t_agent = impl.TemporalAgent(impl.Agents(env_agent, action_agent(impl, 3)))
+        want: list[list[int | None]] = [[] for _ in lengths]
+        episode = [0] * len(lengths)
+        for r in range(n_rollouts):
+            t_agent(impl.Workspace(), t=0, n_steps=n_steps)
+            state = np.random.SeedSequence(entropy=seed, spawn_key=(r,)).generate_state(3)
+            for k in range(len(lengths)):
+                rows = plan.simulate(k, n_steps, autoreset=True, first_episode=episode[k])
+                resets = episodes_used(rows)
+                want[k] += [int(state[k])] + [None] * (resets - 1)
+                episode[k] += resets
+        got = [env.reset_seeds for env in plan.envs]
+        expect(
+            got == want,
+            "DET-5",
+            f"seed({seed}), 3 counting envs of lengths {lengths}, {n_rollouts} autoreset "
+            f"rollouts of {n_steps} steps: reset seeds received per env {got}, expected "
+            f"{want} (SeedSequence(entropy={seed}, spawn_key=(r,)).generate_state(3)[k] at "
+            "each t=0, None for autoresets)",
+            plan.factory_source(True, imports="CountingPlan, action_agent")
+            + f"env_agent = impl.ParallelGymAgent(factory, num_envs=3)\nenv_agent.seed({seed})\n"
+            "t_agent = impl.TemporalAgent(impl.Agents(env_agent, action_agent(impl, 3)))\n"
+            f"for r in range({n_rollouts}):\n    t_agent(impl.Workspace(), t=0, "
+            f"n_steps={n_steps})\nprint([env.reset_seeds for env in plan.envs])",
+        )
+
+
+@clause("DET-6")
+@pytest.mark.parametrize("env", ["cartpole", "counting"])
+def test_env_agent_does_not_draw_from_torch_global_rng(impl: Any, env: str) -> None:
+    num_envs, n_steps = 2, 12
+    with agents() as make, CountingPlan([3, 4]) as plan, contextlib.ExitStack() as stack:
+        if env == "cartpole":
+            env_agent = make(impl, num_envs, 3)
+        else:
+            env_agent = impl.ParallelGymAgent(plan.factory(impl, autoreset=True), num_envs=2)
+            stack.callback(close_agent, env_agent)
+            env_agent.seed(3)
+        ws = rollout(impl, env_agent, num_envs, n_steps, torch_seed=9)
+        torch.manual_seed(9)
+        want = torch.stack([torch.randint(0, 2, (num_envs,)) for _ in range(n_steps)])
+    expect_equal_tensors(
+        ws.get_full("action"),
+        want,
+        "DET-6",
+        f"torch.manual_seed(9), then a {n_steps}-step rollout of a {env} env agent "
+        f"({num_envs} envs, seed(3)) with a random agent drawing torch.randint(0, 2, "
+        f"({num_envs},)) each step: the actions differ from the same {n_steps} draws made "
+        "without any env agent",
+        SETUP_SOURCE + "torch.manual_seed(9)\nws = impl.Workspace()\n"
+        f"impl.TemporalAgent(impl.Agents(cartpole({num_envs}, 3), RandomAgent("
+        f"{num_envs})))(ws, t=0, n_steps={n_steps})\ntorch.manual_seed(9)\n"
+        f"print(ws.get_full('action'), [torch.randint(0, 2, ({num_envs},)) for _ in "
+        f"range({n_steps})])",
+    )
+
+
+@clause("DET-7")
+def test_get_shuffled_draws_from_the_given_generator_only(impl: Any) -> None:
+    items = torch.arange(20).reshape(2, 10)
+    buffers = []
+    for _ in range(2):
+        ws = impl.Workspace()
+        ws.set_full("id", items.clone())
+        ws.set_full("obs", items.float().unsqueeze(-1).repeat(1, 1, 3))
+        rb = impl.ReplayBuffer(max_size=16)
+        rb.put(ws)
+        buffers.append(rb)
+    repro = (
+        "import torch\nbuffers = []\nfor _ in range(2):\n    ws = impl.Workspace()\n"
+        "    ws.set_full('id', torch.arange(20).reshape(2, 10))\n"
+        "    rb = impl.ReplayBuffer(max_size=16)\n    rb.put(ws)\n    buffers.append(rb)\n"
+        "samples = []\nfor k, rb in enumerate(buffers):\n    torch.manual_seed(k)\n"
+        "    g = torch.Generator().manual_seed(3)\n"
+        "    samples.append(rb.get_shuffled(8, generator=g)['id'])\n"
+        "print(samples)"
+    )
+    with torch.random.fork_rng():
+        samples = []
+        for k, rb in enumerate(buffers):
+            torch.manual_seed(k)
+            before = torch.get_rng_state()
+            g = torch.Generator().manual_seed(3)
+            samples.append([rb.get_shuffled(8, generator=g) for _ in range(3)])
+            expect(
+                torch.equal(before, torch.get_rng_state()),
+                "DET-7",
+                "rb.get_shuffled(8, generator=g) changed the state of torch's global RNG",
+                repro,
+            )
+    for i, (s0, s1) in enumerate(zip(*samples, strict=True)):
+        for name in ("id", "obs"):
+            expect_equal_tensors(
+                s1[name],
+                s0[name],
+                "DET-7",
+                f"two buffers holding the same 10 items, sample {i} of get_shuffled(8, "
+                f"generator=torch.Generator().manual_seed(3)) under different global torch "
+                f"seeds: {name!r} differs",
+                repro,
+            )
