@@ -38,6 +38,7 @@ def pytest_args(
     deviations: Sequence[str] = (),
     no_deviations: bool = False,
     max_examples: int | None = None,
+    clauses: Sequence[str] = (),
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The pytest command line the runner uses (isolated from the current directory's config)."""
@@ -68,6 +69,8 @@ def pytest_args(
         args.append("--no-deviations")
     if max_examples is not None:
         args += ["--max-examples", str(max_examples)]
+    if clauses:
+        args += ["--clauses", ",".join(clauses)]
     # A module of the suite named in the extra arguments replaces the whole suite.
     targets = (
         []
@@ -85,6 +88,7 @@ def run(
     deviations: Sequence[str] = (),
     no_deviations: bool = False,
     max_examples: int | None = None,
+    clauses: Sequence[str] = (),
     extra: Sequence[str] = (),
 ) -> int:
     """Run the suite in this process against module ``impl``; returns the exit status.
@@ -99,6 +103,7 @@ def run(
         deviations=deviations,
         no_deviations=no_deviations,
         max_examples=max_examples,
+        clauses=clauses,
         extra=extra,
     )
     status = int(pytest.main(args))
@@ -132,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-examples", type=int, help="override the profile's max_examples")
     parser.add_argument(
+        "--clauses",
+        action="append",
+        default=[],
+        metavar="ID[,ID...]",
+        help="run only the tests citing these clause IDs (repeatable)",
+    )
+    parser.add_argument(
         "--print-report-schema",
         action="store_true",
         help="print the JSON Schema of report.json and exit",
@@ -164,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         deviations=options.deviations,
         no_deviations=options.no_deviations,
         max_examples=options.max_examples,
+        clauses=[c for group in options.clauses for c in group.split(",") if c],
         extra=extra,
     )
 

@@ -208,6 +208,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     ]
     for error in data["ledger_errors"]:
         lines.append(f"- **stale deviation (fails the run):** {error}")
+    if data["ledger_errors"]:
+        lines.append("")
     lines += ["| clause | level | status | tests passed/cited |", "| --- | --- | --- | --- |"]
     for c in data["clauses"]:
         passed = sum(1 for t in c["tests"] if t["outcome"] == "passed")

@@ -84,6 +84,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="ignore every known-deviations file (also the implementation's default)",
     )
     group.addoption(
+        "--clauses",
+        default=None,
+        metavar="IDS",
+        help="run only the suite's tests citing one of these comma-separated clause IDs",
+    )
+    group.addoption(
         "--conformance-report",
         default=None,
         metavar="DIR",
@@ -162,6 +168,25 @@ def pytest_collection_modifyitems(
                 item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {reason}"))
                 state.tests[test_id].deviation = reason
     _check_stale(state, suite_items, collected_modules)
+    _select_clauses(config, items)
+
+
+def _select_clauses(config: pytest.Config, items: list[pytest.Item]) -> None:
+    option = config.getoption("clauses")
+    if not option:
+        return
+    wanted = {c.strip() for c in option.split(",") if c.strip()}
+    unknown = sorted(wanted - set(registry()))
+    if unknown:
+        raise pytest.UsageError(f"bbrl_conformance: --clauses: unknown clause IDs {unknown}")
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        cited = set(clause_ids_of(item)) if is_suite_item(item) else wanted
+        (keep if cited & wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _load_ledger(config: pytest.Config, state: SuiteState) -> None:

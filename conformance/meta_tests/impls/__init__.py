@@ -1,0 +1,1 @@
+"""Tiny implementation modules used by the meta tests (imported by suite subprocesses)."""

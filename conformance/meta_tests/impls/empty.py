@@ -1,0 +1,1 @@
+"""An implementation module that defines none of the required names."""
