@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from bbrl_conformance._assertions import (
     ConformanceFailure,
     expect,
@@ -50,7 +49,7 @@ def test_expect_raises_fails_on_another_exception_type() -> None:
     def boom() -> None:
         raise RuntimeError("internal")
 
-    with pytest.raises(ConformanceFailure, match="expected KeyError, got builtins.RuntimeError"):
+    with pytest.raises(ConformanceFailure, match=r"expected KeyError, got builtins\.RuntimeError"):
         expect_raises(KeyError, "ERR-3", "get('nope')", boom)
 
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from bbrl_conformance import _clauses
 from bbrl_conformance._clauses import (
     Clause,

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bbrl_conformance._clauses import registry
 from bbrl_conformance._report import (
     REPORT_SCHEMA,
