@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import SimpleNamespace
@@ -184,7 +185,10 @@ def env_agent(api: Any, env_name: str, num_envs: int, seed: int, **kwargs: Any) 
     The two peers take the env factory differently: the reference takes a zero-argument
     callable, bbrl calls ``make_env_fn(**make_env_args)``.
     """
-    factory = partial(api.make_env, env_name, autoreset=True)
+    if env_name == BUSY_ENV:
+        factory = busy_env_factory(api.make_env)
+    else:
+        factory = partial(api.make_env, env_name, autoreset=True)
     if api.peer == "bbrl":
         agent = api.ParallelGymAgent(factory, num_envs, make_env_args={}, **kwargs)
     else:
@@ -248,6 +252,25 @@ def register_busy_env() -> None:
 
 def _make_busy_env(**kwargs: Any) -> BusyEnv:
     return BusyEnv(step_s=SIZES.heavy_step_s, **kwargs)
+
+
+def _busy_env(make_env: Callable[..., gym.Env[Any, Any]] | None = None) -> gym.Env[Any, Any]:
+    register_busy_env()
+    if make_env is None:
+        return gym.make(BUSY_ENV)
+    return make_env(BUSY_ENV, autoreset=True)
+
+
+def busy_env_factory(
+    make_env: Callable[..., gym.Env[Any, Any]] | None = None,
+) -> Callable[[], gym.Env[Any, Any]]:
+    """A picklable zero-argument factory of :class:`BusyEnv` (``gym.make`` or ``make_env``).
+
+    It registers the env itself, so it also works in worker processes started with
+    ``spawn`` (importing torchrl switches multiprocessing to ``spawn``), which import this
+    module by name (their ``sys.path`` is the parent's).
+    """
+    return partial(_busy_env, make_env)
 
 
 class RawLoop:

@@ -23,6 +23,7 @@ from bench_support import (
     CARTPOLE,
     SIZES,
     RawLoop,
+    busy_env_factory,
     load_api,
     register_busy_env,
     rollout_agent,
@@ -134,7 +135,7 @@ def test_heavy_floor(benchmark: Any, raw_loop: RawLoop) -> None:
 
 
 def test_heavy_gym_async(benchmark: Any) -> None:
-    vec = gym.vector.AsyncVectorEnv([lambda: gym.make(BUSY_ENV) for _ in range(SIZES.heavy_envs)])
+    vec = gym.vector.AsyncVectorEnv([busy_env_factory() for _ in range(SIZES.heavy_envs)])
     benchmark.extra_info["peer"] = "gymnasium AsyncVectorEnv"
     _bench_vector(benchmark, vec, SIZES.heavy_steps, HEAVY)
 
