@@ -40,11 +40,6 @@ from ._workspace import Workspace as Workspace
 
 __all__ = [
     "ACTION",
-    "Agent",
-    "AgentNotBoundError",
-    "Agents",
-    "BBRLError",
-    "DTypeError",
     "ENV_CUMULATED_REWARD",
     "ENV_DONE",
     "ENV_OBS",
@@ -52,6 +47,11 @@ __all__ = [
     "ENV_TERMINATED",
     "ENV_TIMESTEP",
     "ENV_TRUNCATED",
+    "Agent",
+    "AgentNotBoundError",
+    "Agents",
+    "BBRLError",
+    "DTypeError",
     "EmptyBufferError",
     "InvalidArgumentError",
     "ParallelGymAgent",

@@ -183,6 +183,10 @@ class ParallelGymAgent(Agent):
         self._cumulated = np.zeros(n, dtype=np.float32)
         self._timestep = np.zeros(n, dtype=np.int64)
         self._returns = np.zeros(n, dtype=np.float64)  # cumulated reward in double precision
+        # sync backend: per-env state as python lists (faster scalar access than numpy)
+        self._done_list = [False] * n
+        self._return_list = [0.0] * n
+        self._timestep_list = [0] * n
         self._outputs: list[tuple[str, np.ndarray]] = [
             (leaf.name, leaf.row) for leaf in self._leaves
         ]
@@ -287,9 +291,7 @@ class ParallelGymAgent(Agent):
                 self._step_sync(actions)
             else:
                 self._step_async(actions)
-        write = workspace._set_numpy
-        for var_name, row in self._outputs:
-            write(var_name, t, row)
+        workspace._set_numpy_rows(t, self._outputs)
 
     def _reset_seeds(self) -> list[int]:
         if self._seed is None:
@@ -312,6 +314,8 @@ class ParallelGymAgent(Agent):
             row.fill(0)
         for flags in (self._terminated, self._truncated, self._done):
             flags.fill(False)
+        n = self.num_envs
+        self._done_list, self._return_list, self._timestep_list = [False] * n, [0.0] * n, [0] * n
         self._started = True
 
     def _write_obs(self, k: int, obs: object) -> None:
@@ -334,57 +338,60 @@ class ParallelGymAgent(Agent):
                 np.copyto(leaf.row, array, casting="unsafe", where=where)
 
     def _read_actions(self, workspace: Workspace, t: int) -> Sequence[object] | np.ndarray:
+        """Row ``t`` of ``action`` as python ints (sync Discrete) or a fresh numpy array."""
         op = "ParallelGymAgent"
-        action = workspace._row(ACTION, t).detach()
+        array = workspace._numpy_row(ACTION, t)
+        if array is None:  # not a plain CPU variable: go through torch (validates t)
+            array = workspace._row(ACTION, t).detach().cpu().numpy()
         expected = (self.num_envs, *self._action_shape)
-        if tuple(action.shape) != expected:
+        if array.shape != expected:
             raise ShapeError(
-                v.message(
-                    op, v.variable(ACTION), f"shape {list(expected)} at row {t}", list(action.shape)
-                )
+                v.message(op, v.variable(ACTION), f"shape {list(expected)} at row {t}", array.shape)
             )
         if self._discrete_action:
-            if action.dtype.is_floating_point or action.dtype.is_complex:
+            if array.dtype.kind not in "iub":
                 raise DTypeError(
-                    v.message(
-                        op, v.variable(ACTION), "an integer dtype (Discrete actions)", action.dtype
-                    )
+                    v.message(op, v.variable(ACTION), "an integer dtype (Discrete)", array.dtype)
                 )
             if self._vec is None:
-                actions: list[object] = action.tolist()
+                actions: list[object] = array.tolist()
                 return actions
-        return action.cpu().numpy().astype(self._action_dtype, copy=False)
+        return array.astype(self._action_dtype)
 
     def _step_sync(self, actions: Sequence[object] | np.ndarray) -> None:
         autoreset = self.autoreset
-        reward, returns = self._reward, self._returns
-        terminated, truncated, done = self._terminated, self._truncated, self._done
-        cumulated, timestep = self._cumulated, self._timestep
+        done, returns, timestep = self._done_list, self._return_list, self._timestep_list
+        terminated, truncated, done_row = self._terminated, self._truncated, self._done
+        reward = [0.0] * self.num_envs
         leaves = self._leaves
         single = leaves[0].row if len(leaves) == 1 and not leaves[0].path else None
         for k, env in enumerate(self._envs):
             if done[k]:
-                reward[k] = 0.0
-                if autoreset:
-                    obs, _ = env.reset()
-                    returns[k] = cumulated[k] = timestep[k] = 0
-                    terminated[k] = truncated[k] = done[k] = False
-                else:
-                    continue
+                if not autoreset:
+                    continue  # frozen row: only the reward (0) changes
+                obs, _ = env.reset()
+                returns[k] = 0.0
+                timestep[k] = 0
+                done[k] = False
+                terminated[k] = truncated[k] = done_row[k] = False
             else:
-                obs, r, term, trunc, _ = env.step(actions[k])
+                obs, step_reward, term, trunc, _ = env.step(actions[k])
+                r = float(step_reward)
                 reward[k] = r
                 returns[k] += r
-                cumulated[k] = returns[k]
                 timestep[k] += 1
                 if term or trunc:
+                    done[k] = True
                     terminated[k] = term
                     truncated[k] = trunc
-                    done[k] = True
+                    done_row[k] = True
             if single is not None:
                 single[k] = obs
             else:
                 self._write_obs(k, obs)
+        self._reward[:] = reward
+        self._cumulated[:] = returns
+        self._timestep[:] = timestep
 
     def _step_async(self, actions: Sequence[object] | np.ndarray) -> None:
         vec = self._vec

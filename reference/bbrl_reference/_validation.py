@@ -8,7 +8,7 @@ operation mutates anything, so a failed call leaves all state unchanged.
 from __future__ import annotations
 
 import operator
-from typing import SupportsIndex
+from typing import SupportsIndex, cast
 
 import torch
 
@@ -45,14 +45,17 @@ def check_tensor(op: str, var_name: str, value: object, min_ndim: int) -> torch.
 
 def check_int(op: str, arg: str, value: object, minimum: int | None = None) -> int:
     """Return ``value`` as an int (bool rejected), with ``value >= minimum`` when given."""
-    if isinstance(value, bool):
-        raise TypeError(message(op, f"argument {arg!r}", "an int", "bool"))
-    if not isinstance(value, SupportsIndex):
-        raise TypeError(message(op, f"argument {arg!r}", "an int", type(value).__name__))
-    try:
-        as_int = operator.index(value)
-    except TypeError:  # e.g. a float tensor, whose __index__ raises
-        raise TypeError(message(op, f"argument {arg!r}", "an int", type(value).__name__)) from None
+    if type(value) is int:
+        as_int = value
+    else:
+        if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+            raise TypeError(message(op, f"argument {arg!r}", "an int", type(value).__name__))
+        try:
+            as_int = operator.index(cast(SupportsIndex, value))
+        except TypeError:  # e.g. a float tensor, whose __index__ raises
+            raise TypeError(
+                message(op, f"argument {arg!r}", "an int", type(value).__name__)
+            ) from None
     if minimum is not None and as_int < minimum:
         raise InvalidArgumentError(message(op, f"argument {arg!r}", f">= {minimum}", as_int))
     return as_int

@@ -29,15 +29,33 @@ from . import _validation as v
 from ._errors import DTypeError, InvalidArgumentError, ShapeError, UnknownVariableError
 
 _MIN_CAPACITY = 16
+_NUMPY_DTYPES = frozenset(
+    {torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
+    | {torch.float16, torch.float32, torch.float64}
+)
 
 
 class _Var:
     """Storage of one variable: see the module docstring for the two modes."""
 
-    __slots__ = ("array", "buf", "device", "dtype", "full", "rows", "shared", "size", "trailing")
+    __slots__ = (
+        "array",
+        "buf",
+        "device",
+        "dtype",
+        "full",
+        "row_shape",
+        "rows",
+        "shared",
+        "size",
+        "trailing",
+    )
 
-    def __init__(self, trailing: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> None:
+    def __init__(
+        self, trailing: tuple[int, ...], dtype: torch.dtype, device: torch.device, batch: int
+    ) -> None:
         self.trailing = trailing
+        self.row_shape = torch.Size((batch, *trailing))
         self.dtype = dtype
         self.device = device
         self.size = 0
@@ -73,6 +91,15 @@ class _Var:
             buf = buf.clone()
             self.set_buf(buf, self.size)
         return buf
+
+    def numpy_view(self) -> np.ndarray | None:
+        """A numpy view of the plain CPU buffer (cached until the buffer changes), or None."""
+        array = self.array
+        if array is None:
+            buf = self.buf
+            if buf is not None and buf.device.type == "cpu" and self.dtype in _NUMPY_DTYPES:
+                array = self.array = buf.numpy()
+        return array
 
     def _new_buf(self, capacity: int, batch: int) -> torch.Tensor:
         return torch.zeros((capacity, batch, *self.trailing), dtype=self.dtype, device=self.device)
@@ -171,7 +198,7 @@ class Workspace:
 
     def _install(self, var_name: str, value: torch.Tensor) -> None:
         """Store a fresh, unaliased ``[T, B, ...]`` tensor as a variable (no checks, no copy)."""
-        var = _Var(tuple(value.shape[2:]), value.dtype, value.device)
+        var = _Var(tuple(value.shape[2:]), value.dtype, value.device, value.shape[1])
         if value.requires_grad:
             var.set_tracked(value)
         else:
@@ -186,15 +213,35 @@ class Workspace:
         Rows between the old time size and ``t`` are zero-filled. The value is copied; its
         autograd history is kept (WS-*).
         """
+        var = self._vars.get(var_name) if type(var_name) is str else None
+        if var is not None and type(t) is int and t >= 0 and type(value) is torch.Tensor:
+            # The common case (a CPU row without grad into a plain variable with room for it)
+            # is inlined: it touches torch only to read the tensor as numpy.
+            array = var.array
+            if (
+                array is not None
+                and not var.shared
+                and t < array.shape[0]
+                and not value.requires_grad
+                and value.is_cpu
+            ):
+                row = value.numpy()
+                if row.shape == var.row_shape and row.dtype == array.dtype:
+                    size = var.size
+                    if t > size:
+                        array[size:t] = 0
+                    array[t] = row
+                    if t >= size:
+                        var.size = t + 1
+                    return
         op = "set"
         name = v.check_name(op, var_name)
         value = v.check_tensor(op, name, value, 1)
         t = v.check_time(op, name, t)
         batch = value.shape[0]
         self._check_new_batch(op, name, batch)
-        var = self._vars.get(name)
         if var is None:
-            var = _Var(tuple(value.shape[1:]), value.dtype, value.device)
+            var = _Var(tuple(value.shape[1:]), value.dtype, value.device, batch)
         else:
             v.check_like(op, name, value, var.trailing, var.dtype, var.device, 1)
         # validated: mutate
@@ -203,41 +250,76 @@ class Workspace:
         if value.requires_grad or var.rows is not None:
             rows = var.tracked_rows()
             if t >= len(rows):
-                zeros = torch.zeros((batch, *var.trailing), dtype=var.dtype, device=var.device)
+                zeros = torch.zeros(var.row_shape, dtype=var.dtype, device=var.device)
                 rows.extend(zeros for _ in range(t + 1 - len(rows)))
             rows[t] = value.clone()
             var.full = None
             var.size = len(rows)
-            return
-        buf = var.writable_buf(t + 1, batch)
-        if t > var.size:
-            buf[var.size : t].zero_()
-        buf[t].copy_(value)
-        if t >= var.size:
+        else:
+            self._write_plain(var, t, value)
+
+    def _write_plain(self, var: _Var, t: int, value: torch.Tensor | np.ndarray) -> None:
+        """Copy a validated row into a plain variable (copy on write, capacity doubling)."""
+        buf = var.buf
+        if buf is None or var.shared or t >= buf.shape[0]:
+            buf = var.writable_buf(t + 1, var.row_shape[0])
+        size = var.size
+        array = var.numpy_view()
+        if array is not None:
+            if t > size:
+                array[size:t] = 0
+            array[t] = value.numpy() if isinstance(value, torch.Tensor) else value
+        else:
+            if t > size:
+                buf[size:t].zero_()
+            buf[t].copy_(value if isinstance(value, torch.Tensor) else torch.from_numpy(value))
+        if t >= size:
             var.size = t + 1
 
     def _set_numpy(self, var_name: str, t: int, value: np.ndarray) -> None:
         """Fast path of :meth:`set` for the env agent: copy a numpy row ``[B, ...]``.
 
-        Falls back to :meth:`set` (full validation) unless the variable is a plain CPU variable
-        with room for row ``t`` and ``value`` has its exact shape and dtype.
+        Falls back to :meth:`set` (full validation) unless the variable is a plain variable
+        with a numpy view and ``value`` has its exact shape and dtype.
         """
         var = self._vars.get(var_name)
-        if var is not None and not var.shared and var.buf is not None:
-            array = var.array
-            if array is None:
-                if var.buf.device.type != "cpu":
-                    self.set(var_name, t, torch.from_numpy(value))
-                    return
-                array = var.array = var.buf.numpy()
-            if t < array.shape[0] and value.shape == array.shape[1:] and value.dtype == array.dtype:
-                if t > var.size:
-                    array[var.size : t] = 0
-                array[t] = value
-                if t >= var.size:
-                    var.size = t + 1
+        if var is not None and var.rows is None and value.shape == var.row_shape:
+            array = var.numpy_view()
+            if array is not None and value.dtype == array.dtype:
+                self._write_plain(var, t, value)
                 return
         self.set(var_name, t, torch.from_numpy(value))
+
+    def _set_numpy_rows(self, t: int, rows: list[tuple[str, np.ndarray]]) -> None:
+        """Several :meth:`_set_numpy` calls at one row, with the checks inlined (env agent)."""
+        variables = self._vars
+        for var_name, value in rows:
+            var = variables.get(var_name)
+            array = None if var is None else var.array
+            if (
+                var is not None
+                and array is not None
+                and not var.shared
+                and t < array.shape[0]
+                and value.shape == var.row_shape
+                and value.dtype == array.dtype
+            ):
+                size = var.size
+                if t > size:
+                    array[size:t] = 0
+                array[t] = value
+                if t >= size:
+                    var.size = t + 1
+            else:
+                self._set_numpy(var_name, t, value)
+
+    def _numpy_row(self, var_name: str, t: int) -> np.ndarray | None:
+        """Row ``t`` of a plain CPU variable as a numpy view (not kept by callers), else None."""
+        var = self._vars.get(var_name)
+        if var is None or var.rows is not None or not 0 <= t < var.size:
+            return None
+        array = var.numpy_view()
+        return None if array is None else array[t]
 
     def set_full(self, var_name: str, value: torch.Tensor) -> None:
         """Replace the whole variable by a copy of ``value`` (``[T, B, ...]``) (WS-*)."""
