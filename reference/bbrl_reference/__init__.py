@@ -23,6 +23,7 @@ from ._errors import BBRLError as BBRLError
 from ._errors import DTypeError as DTypeError
 from ._errors import EmptyBufferError as EmptyBufferError
 from ._errors import InvalidArgumentError as InvalidArgumentError
+from ._errors import InvalidStateError as InvalidStateError
 from ._errors import ShapeError as ShapeError
 from ._errors import TimeIndexError as TimeIndexError
 from ._errors import UnknownVariableError as UnknownVariableError
@@ -54,6 +55,7 @@ __all__ = [
     "DTypeError",
     "EmptyBufferError",
     "InvalidArgumentError",
+    "InvalidStateError",
     "ParallelGymAgent",
     "ReplayBuffer",
     "ReplayBufferState",

@@ -27,7 +27,7 @@ from gymnasium.vector import AsyncVectorEnv, AutoresetMode
 
 from . import _validation as v
 from ._agents import Agent
-from ._errors import DTypeError, InvalidArgumentError, ShapeError
+from ._errors import DTypeError, InvalidArgumentError, InvalidStateError, ShapeError
 from ._names import (
     ACTION,
     ENV_CUMULATED_REWARD,
@@ -278,11 +278,11 @@ class ParallelGymAgent(Agent):
         workspace = self._bound("forward")
         t = v.check_int(op, "t", t, 0)
         if self._closed:
-            raise InvalidArgumentError(v.message(op, "agent", "an open agent", "closed"))
+            raise InvalidStateError(v.message(op, "agent", "an open agent", "closed"))
         if t == 0:
             self._reset_all()
         elif not self._started:
-            raise InvalidArgumentError(
+            raise InvalidStateError(
                 v.message(op, "argument 't'", "a first call at t=0 (the envs need a reset)", t)
             )
         else:

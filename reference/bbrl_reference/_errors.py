@@ -10,7 +10,8 @@ would catch, so ``except KeyError`` keeps working::
     ├── DTypeError(TypeError)            dtype or device mismatch
     ├── InvalidArgumentError(ValueError) an argument value outside its domain
     ├── EmptyBufferError(ValueError)     sampling an empty replay buffer
-    └── AgentNotBoundError(RuntimeError) Agent.get/set outside a call
+    └── InvalidStateError(RuntimeError)  a call the object's state does not allow
+        └── AgentNotBoundError           Agent.get/set outside a call
 
 A value that is not a tensor where a tensor is expected raises the builtin :class:`TypeError`.
 """
@@ -50,5 +51,9 @@ class EmptyBufferError(BBRLError, ValueError):
     """Sampling from a replay buffer that holds no item."""
 
 
-class AgentNotBoundError(BBRLError, RuntimeError):
+class InvalidStateError(BBRLError, RuntimeError):
+    """A call that the object's current state does not allow (e.g. an env step before a reset)."""
+
+
+class AgentNotBoundError(InvalidStateError):
     """``Agent.get``/``Agent.set`` called while the agent is not running on a workspace."""

@@ -322,15 +322,15 @@ class Workspace:
         return None if array is None else array[t]
 
     def set_full(self, var_name: str, value: torch.Tensor) -> None:
-        """Replace the whole variable by a copy of ``value`` (``[T, B, ...]``) (WS-*)."""
+        """Replace the whole variable by a copy of ``value`` (``[T, B, ...]``) (WS-11).
+
+        Its time size, item shape and dtype may differ from the old ones; the batch size must
+        be the workspace's (WS-4).
+        """
         op = "set_full"
         name = v.check_name(op, var_name)
         value = v.check_tensor(op, name, value, 2)
-        old = self._vars.get(name)
-        if old is not None:
-            v.check_like(op, name, value, old.trailing, old.dtype, old.device, 2)
-        others = len(self._vars) - (old is not None)
-        if others > 0 and self._batch is not None:
+        if self._batch is not None:
             v.check_batch(op, name, self._batch, value.shape[1])
         self._install(name, value.clone() if value.requires_grad else value.detach().clone())
 
@@ -354,29 +354,27 @@ class Workspace:
     def copy_n_last_steps(self, n: int, var_names: Iterable[str] | None = None) -> None:
         """Copy rows ``T-n .. T-1`` to rows ``0 .. n-1`` of exactly the named variables.
 
-        All variables when ``var_names`` is None; the time size is unchanged (WS-*).
+        All variables when ``var_names`` is None; ``T`` is each variable's own time size, which
+        is unchanged (WS-15..WS-18). One copy per variable; overlapping ranges are handled.
         """
         op = "copy_n_last_steps"
         if isinstance(var_names, str):
             raise TypeError(v.message(op, "argument 'var_names'", "a list of names", "a str"))
         names = list(self._vars) if var_names is None else list(var_names)
-        selected = [self._var(op, name) for name in names]
-        selected = list({id(var): var for var in selected}.values())  # a name given twice
-        sizes = sorted({var.size for var in selected})
-        if len(sizes) > 1:
-            raise ShapeError(
-                v.message(op, "selected variables", "one time size", f"time sizes {sizes}")
-            )
-        time_size = sizes[0] if sizes else 0
+        selected = {name: self._var(op, name) for name in names}  # a name given twice: once
         n = v.check_int(op, "n", n, 0)
-        if n > time_size:
-            raise InvalidArgumentError(
-                v.message(op, "argument 'n'", f"0 <= n <= time size {time_size}", n)
-            )
-        if n == 0 or n == time_size:
+        for name, var in selected.items():
+            if n > var.size:
+                raise InvalidArgumentError(
+                    v.message(op, "argument 'n'", f"0 <= n <= time size {var.size} of {name!r}", n)
+                )
+        if n == 0:
             return
-        start = time_size - n
-        for var in selected:
+        for var in selected.values():
+            time_size = var.size
+            start = time_size - n
+            if start == 0:
+                continue
             if var.rows is not None:
                 rows = var.rows
                 rows[:n] = rows[start:time_size]
