@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from bbrl_conformance import counting_env as ce
 from bbrl_conformance.counting_env import ENV_ID, CountingPlan
 from gymnasium.wrappers import Autoreset
@@ -217,3 +220,47 @@ class _MakeEnvImpl:
     def make_env(env_name: str, autoreset: bool = False, **kwargs: Any) -> gym.Env[Any, Any]:
         env = gym.make(env_name, **kwargs)
         return Autoreset(env) if autoreset else env
+
+
+def test_action_values_and_rows() -> None:
+    assert ce.action_value("discrete", 7, 2) == 2007
+    assert ce.action_value("box", 2, 1) == (1.5, -0.25)
+    row = ce.action_row("discrete", 3, 2)
+    assert row.dtype == torch.int64 and row.tolist() == [3, 1003]
+    box = ce.action_row("box", 4, 2)
+    assert box.dtype == torch.float32 and box.tolist() == [[1.0, -0.5], [2.0, -0.5]]
+
+
+def test_expected_actions_skip_done_rows_and_the_last_row() -> None:
+    with CountingPlan([2, 1]) as plan:
+        rows = plan.simulate(1, 4, autoreset=True)
+        # env 1 (L=1): rows (ep, step) = (0,0) (0,1 done) (1,0) (1,1 done)
+        assert ce.expected_actions(plan, 1, rows) == [(0, 0, 1000), (1, 0, 1002)]
+        frozen = plan.simulate(0, 4, autoreset=False)
+        assert ce.expected_actions(plan, 0, frozen, t_offset=10) == [(0, 0, 10), (0, 1, 11)]
+
+
+def test_close_agent_calls_close_only_when_offered() -> None:
+    closed: list[bool] = []
+
+    class WithClose:
+        def close(self) -> None:
+            closed.append(True)
+
+    ce.close_agent(WithClose())
+    ce.close_agent(object())
+    assert closed == [True]
+
+
+def test_rollout_source_runs_and_shows_the_action_log() -> None:
+    impl = pytest.importorskip("bbrl_reference")
+    with CountingPlan([2, 3], truncated=[False, True]) as plan:
+        src = ce.rollout_source(plan, autoreset=True, n_steps=4, seed=1)
+    out = io.StringIO()
+    namespace: dict[str, Any] = {"impl": impl}
+    with contextlib.redirect_stdout(out):
+        exec(src, namespace)
+    namespace["plan"].close()
+    text = out.getvalue()
+    assert "env/env_obs" in text
+    assert "[[(0, 0, 0), (0, 1, 1)], [(0, 0, 1000), (0, 1, 1001), (0, 2, 1002)]]" in text

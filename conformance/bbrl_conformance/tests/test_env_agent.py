@@ -592,6 +592,7 @@ def _sizes(impl: Any, factory: Any, stack: contextlib.ExitStack) -> Any:
 @pytest.mark.parametrize(
     ("env_name", "expected"),
     [("CartPole-v1", (4, 2)), ("MountainCarContinuous-v0", (2, 1))],
+    ids=["CartPole-v1", "MountainCarContinuous-v0"],
 )
 def test_obs_and_action_sizes(impl: Any, env_name: str, expected: tuple[int, int]) -> None:
     with contextlib.ExitStack() as stack:
