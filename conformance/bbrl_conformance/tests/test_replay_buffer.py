@@ -57,7 +57,7 @@ def item_values(first: int, n: int, time_size: int = 2) -> dict[str, torch.Tenso
     }
 
 
-HELPER = "import torch\n" + inspect.getsource(items_workspace)
+HELPER = "from typing import Any\nimport torch\n\n" + inspect.getsource(items_workspace)
 
 
 def _sample_ids(sample: Any) -> list[int]:
@@ -86,7 +86,6 @@ def check_sample(
             f"{call}: {name!r} is {tuple(got.shape)} {got.dtype}, expected {want_shape} {dtype}",
             repro,
         )
-        expect(got.is_contiguous(), "RB-8", f"{call}: {name!r} is not contiguous", repro)
         expect(not got.requires_grad, "RB-11", f"{call}: {name!r} requires grad", repro)
     ids = _sample_ids(sample)
     stored = {item.item_id: item for item in model.items}
@@ -107,6 +106,8 @@ def check_sample(
             f"'id' (sampled ids {ids})",
             repro,
         )
+    for name in schema:
+        expect(sample[name].is_contiguous(), "RB-8", f"{call}: {name!r} is not contiguous", repro)
     return ids
 
 
@@ -215,6 +216,7 @@ def test_replay_buffer_state_machine(impl: Any) -> None:
 @clause("RB-5")
 @given(max_size=st.integers(1, 6), prefix=st.integers(0, 6), extra=st.integers(1, 9))
 def test_oversize_put_keeps_last_items(impl: Any, max_size: int, prefix: int, extra: int) -> None:
+    prefix = min(prefix, max_size)  # the first put fits; the second one is oversize
     n = max_size + extra
     rb = impl.ReplayBuffer(max_size)
     model = ReplayBufferModel(max_size)
@@ -273,28 +275,36 @@ def bad_workspace(impl: Any, kind: str, first: int, n: int) -> Any:
 BAD_HELPER = HELPER + "\n\n" + inspect.getsource(bad_workspace)
 
 
+@st.composite
+def _fitting_sizes(draw: st.DrawFn, max_size: int) -> list[int]:
+    """Sizes of 1..3 valid puts, each at most max_size (oversize puts are RB-5's test)."""
+    return draw(st.lists(st.integers(1, max_size), min_size=1, max_size=3))
+
+
 @clause("RB-6", "RB-7")
 @given(
     max_size=st.integers(1, 8),
-    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=3),
     kind=st.sampled_from(sorted(BAD_PUTS)),
     bad_n=st.integers(1, 10),
+    data=st.data(),
 )
 def test_schema_errors_leave_buffer_unchanged(
-    impl: Any, max_size: int, sizes: list[int], kind: str, bad_n: int
+    impl: Any, max_size: int, kind: str, bad_n: int, data: st.DataObject
 ) -> None:
+    sizes = data.draw(_fitting_sizes(max_size), label="valid put sizes")
     rb = impl.ReplayBuffer(max_size)
+    twin = impl.ReplayBuffer(max_size)  # same puts, never given the bad one
     model = ReplayBufferModel(max_size)
     lines = [BAD_HELPER, f"rb = impl.ReplayBuffer({max_size})"]
     for n in sizes:
         first = model.next_id
         rb.put(items_workspace(impl, first, n))
+        twin.put(items_workspace(impl, first, n))
         model.put(item_values(first, n))
         lines.append(f"rb.put(items_workspace(impl, {first}, {n}))")
     exc_type, how = BAD_PUTS[kind]
     call = f"rb.put(bad_workspace(impl, {kind!r}, {model.next_id}, {bad_n}))"
     repro = "\n".join([*lines, call, "print(rb.size())"])
-    before = rb.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
     expect_raises(
         exc_type,
         "RB-6",
@@ -308,27 +318,29 @@ def test_schema_errors_leave_buffer_unchanged(
         f"{call} raised, but size() went from {model.size()} to {rb.size()}",
         repro,
     )
-    check_stored_ids(rb, model, f"after the rejected {call}", repro)
-    after = rb.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
-    for name in ("id", "obs", "flag"):
-        expect_equal_tensors(
-            after[name],
-            before[name],
-            "RB-7",
-            f"get_shuffled(50, generator=torch.Generator().manual_seed(1234))[{name!r}] "
-            f"differs before and after the rejected {call}",
-            repro,
-        )
+    check_stored_ids(rb, model, f"after the rejected {call}", repro, "RB-7")
     # the ring position must not have moved either: the next evictions follow the model
     first = model.next_id
-    rb.put(items_workspace(impl, first, max_size - 1 or 1))
-    model.put(item_values(first, max_size - 1 or 1))
-    check_stored_ids(
-        rb,
-        model,
-        "after the rejected put and a valid one",
-        "\n".join([*lines, call, f"rb.put(items_workspace(impl, {first}, {max_size - 1 or 1}))"]),
-    )
+    extra_n = max(max_size - 1, 1)
+    more = f"rb.put(items_workspace(impl, {first}, {extra_n}))"
+    rb.put(items_workspace(impl, first, extra_n))
+    twin.put(items_workspace(impl, first, extra_n))
+    model.put(item_values(first, extra_n))
+    repro = "\n".join([*lines, call, more])
+    check_stored_ids(rb, model, "after the rejected put and a valid one", repro, "RB-7")
+    seeded = "get_shuffled(50, generator=torch.Generator().manual_seed(1234))"
+    got = rb.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
+    want = twin.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
+    for name in ("id", "obs", "flag"):
+        expect_equal_tensors(
+            got[name],
+            want[name],
+            "RB-7",
+            f"{seeded}[{name!r}] differs between a buffer that got the rejected {call} and one "
+            "that got the same valid puts only",
+            repro + "\n# twin: the same lines without the rejected put; then compare\n"
+            f"print(rb.{seeded}['id'])",
+        )
 
 
 @clause("RB-9")
