@@ -49,6 +49,8 @@ MAX_EPISODES = 100
 MAX_STEPS = 100
 #: Size of the Discrete action space (actions 0..MAX_ACTION-1).
 MAX_ACTION = 1_000_000
+#: The counting action agent refuses t >= MAX_ROLLOUT (a runaway rollout fails, not hangs).
+MAX_ROLLOUT = 1000
 #: Shape of a Box action.
 BOX_ACTION_SHAPE = (2,)
 
@@ -399,6 +401,9 @@ def action_agent(impl: Any, num_envs: int, kind: ActionKind = "discrete") -> Any
 
     class CountingActionAgent(impl.Agent):  # type: ignore[misc]
         def forward(self, t: int, **kwargs: Any) -> None:
+            if t >= MAX_ROLLOUT:
+                # a rollout that should have stopped long ago (e.g. a stop_variable ignored)
+                raise RuntimeError(f"counting action agent: runaway rollout, called at t={t}")
             self.set(("action", t), action_row(kind, t, num_envs))
 
     return CountingActionAgent()

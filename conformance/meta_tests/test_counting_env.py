@@ -264,3 +264,12 @@ def test_rollout_source_runs_and_shows_the_action_log() -> None:
     text = out.getvalue()
     assert "env/env_obs" in text
     assert "[[(0, 0, 0), (0, 1, 1)], [(0, 0, 1000), (0, 1, 1001), (0, 2, 1002)]]" in text
+
+
+def test_action_agent_refuses_a_runaway_rollout() -> None:
+    impl = pytest.importorskip("bbrl_reference")
+    agent = ce.action_agent(impl, 1)
+    ws = impl.Workspace()
+    agent(ws, t=ce.MAX_ROLLOUT - 1)
+    with pytest.raises(RuntimeError, match="runaway"):
+        agent(ws, t=ce.MAX_ROLLOUT)

@@ -49,6 +49,8 @@ def recorder(
 
     class Recorder(impl.Agent):  # type: ignore[misc]
         def forward(self, t: int, **kwargs: Any) -> None:
+            if t >= 200:  # a run that ignored its limit fails instead of hanging
+                raise RuntimeError(f"runaway TemporalAgent: the agent was called at t={t}")
             calls.append((tag, t, dict(kwargs), ws is None or self.workspace is ws))
             self.set(("x", t), torch.full((batch,), float(t)))
             if stop_at is not None:
