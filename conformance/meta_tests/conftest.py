@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,12 +55,46 @@ def run_suite(args: list[str], tmp_path: Path, timeout: float = 240) -> SuiteRun
     return SuiteRun(proc.returncode, proc.stdout + proc.stderr, report)
 
 
-@pytest.fixture
-def suite(tmp_path: Path) -> Any:
-    """``suite(args)`` runs the shipped suite in a subprocess and returns a SuiteRun."""
+def run_suite_inprocess(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> SuiteRun:
+    """Like ``run_suite`` but in this process through ``bbrl_conformance.__main__.main``.
 
-    def _run(args: list[str], timeout: float = 240) -> SuiteRun:
-        return run_suite(args, tmp_path, timeout)
+    Much cheaper than a subprocess (torch and the test modules are imported once). Warnings
+    keep Python's default filters inside, as in a real run (not this session's "error").
+    """
+    from bbrl_conformance.__main__ import main
+
+    report_dir = tmp_path / f"report{len(list(tmp_path.glob('report*')))}"
+    if str(META_DIR) not in sys.path:
+        sys.path.insert(0, str(META_DIR))
+    saved_env = {
+        k: os.environ.pop(k)
+        for k in ("BBRL_CONFORMANCE_IMPL", "HYPOTHESIS_PROFILE")
+        if k in os.environ
+    }
+    capsys.readouterr()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            try:
+                code = main(["--report", str(report_dir), *args])
+            except SystemExit as exc:  # argparse errors
+                code = int(exc.code or 0)
+    finally:
+        os.environ.update(saved_env)
+    captured = capsys.readouterr()
+    report_file = report_dir / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.is_file() else None
+    return SuiteRun(code, captured.out + captured.err, report)
+
+
+@pytest.fixture
+def suite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+    """``suite(args)`` runs the shipped suite (in this process) and returns a SuiteRun."""
+
+    def _run(args: list[str]) -> SuiteRun:
+        return run_suite_inprocess(args, tmp_path, capsys)
 
     return _run
 
