@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import overload
 
 import torch
@@ -12,6 +13,10 @@ from ._errors import AgentNotBoundError, DTypeError, InvalidArgumentError
 from ._workspace import Workspace
 
 
+def _forward_unimplemented(self: Agent, t: int, **kwargs: object) -> None:
+    raise NotImplementedError(f"{type(self).__name__} does not define forward(self, t, **kwargs)")
+
+
 class Agent(nn.Module):
     """Base class of agents (AG-*).
 
@@ -20,6 +25,8 @@ class Agent(nn.Module):
     binds the workspace, calls ``forward(t=..., **kwargs)`` and unbinds it, also on error.
     ``nn.Module`` hooks are not run (bbrl 1.0.1 behaves the same).
     """
+
+    forward: Callable[..., None] = _forward_unimplemented
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__()

@@ -1,0 +1,208 @@
+"""Agent, Agents, TemporalAgent: spec/agents.md (AG-n, TA-n)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from bbrl_reference import (
+    Agent,
+    AgentNotBoundError,
+    Agents,
+    DTypeError,
+    InvalidArgumentError,
+    TemporalAgent,
+    Workspace,
+)
+
+
+class Writer(Agent):
+    """Writes x[t] = t + offset and logs its calls."""
+
+    def __init__(self, offset: int = 0, name: str | None = None) -> None:
+        super().__init__(name)
+        self.offset = offset
+        self.calls: list[tuple[int, dict[str, object]]] = []
+        self.lin = torch.nn.Linear(1, 1)
+
+    def forward(self, t: int, **kwargs: object) -> None:
+        self.calls.append((t, dict(kwargs)))
+        assert self.workspace is not None  # test-side check of AG-2
+        self.set((f"x{self.offset}", t), torch.full((2,), t + self.offset))
+
+
+class Reader(Agent):
+    def forward(self, t: int, **kwargs: object) -> None:
+        self.row = self.get(("x0", t))
+        self.full = self.get("x0")
+
+
+class Stopper(Agent):
+    """Sets 'stop' True for env b from time stop_at[b] on."""
+
+    def __init__(self, stop_at: list[int]) -> None:
+        super().__init__()
+        self.stop_at = stop_at
+        self.ts: list[int] = []
+
+    def forward(self, t: int, **kwargs: object) -> None:
+        self.ts.append(t)
+        self.set(("stop", t), torch.tensor([t >= s for s in self.stop_at]))
+
+
+def test_call_binds_and_forwards_kwargs() -> None:
+    """AG-2: forward gets exactly the kwargs, self.workspace is bound during the call only."""
+    ws = Workspace()
+    a = Writer()
+    a(ws, t=3, stochastic=True)
+    assert a.calls == [(3, {"stochastic": True})]
+    assert a.workspace is None
+    assert ws.get("x0", 3).tolist() == [3, 3]
+
+
+def test_get_and_set_inside_forward() -> None:
+    """AG-3: self.get((n, t)), self.get(n), self.set((n, t), v) map to the workspace."""
+    ws = Workspace()
+    Writer()(ws, t=0)
+    Writer()(ws, t=1)
+    r = Reader()
+    r(ws, t=1)
+    assert r.row.tolist() == [1, 1]
+    assert torch.equal(r.full, ws["x0"])
+
+
+def test_agents_order_and_kwargs() -> None:
+    """AG-4: Agents calls each child once, in order, same workspace and kwargs."""
+    log: list[str] = []
+
+    class Named(Agent):
+        def forward(self, t: int, **kwargs: object) -> None:
+            log.append(f"{self.get_name()}:{t}:{sorted(kwargs)}")
+
+    ws = Workspace()
+    Agents(Named("a"), Named("b"), Named("c"))(ws, t=2, k=1)
+    assert log == ["a:2:['k']", "b:2:['k']", "c:2:['k']"]
+
+
+def test_parameters_are_registered() -> None:
+    """AG-5: Agent is an nn.Module; Agents and TemporalAgent expose children's parameters."""
+    a, b = Writer(0), Writer(1)
+    assert isinstance(a, torch.nn.Module)
+    assert len(list(Agents(a, b).parameters())) == 4
+    assert len(list(TemporalAgent(Agents(a, b)).parameters())) == 4
+
+
+def test_seed_returns_self() -> None:
+    """AG-6: seed returns the agent itself, for every agent kind; negative seeds ValueError."""
+    a = Writer()
+    agents = Agents(a)
+    t_agent = TemporalAgent(agents)
+    assert a.seed(1) is a and agents.seed(1) is agents and t_agent.seed(2) is t_agent
+    with pytest.raises(ValueError):
+        a.seed(-1)
+    with pytest.raises(ValueError):
+        agents.seed(-1)
+
+
+def test_get_set_outside_a_call() -> None:
+    """AG-7: get/set with no bound workspace raise RuntimeError."""
+    a = Writer(name="w")
+    with pytest.raises(AgentNotBoundError, match="'w'"):
+        a.get(("x", 0))
+    with pytest.raises(RuntimeError, match=r"'w'"):
+        a.set(("x", 0), torch.zeros(2))
+    with pytest.raises(RuntimeError):
+        Reader().get("x")
+
+
+def test_bad_arguments() -> None:
+    """ERR-4 style: wrong argument types raise TypeError."""
+    a = Writer()
+    with pytest.raises(TypeError, match="Workspace"):
+        a("not a workspace")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Agent"):
+        Agents(a, "x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Agent"):
+        TemporalAgent("x")  # type: ignore[arg-type]
+
+    class BadSet(Agent):
+        def forward(self, t: int, **kwargs: object) -> None:
+            self.set("x", torch.zeros(2))  # type: ignore[arg-type]
+
+    with pytest.raises(TypeError, match="tuple"):
+        BadSet()(Workspace(), t=0)
+
+
+def test_workspace_unbound_after_error() -> None:
+    """AG-2: the workspace is unbound even when forward raises."""
+
+    class Boom(Agent):
+        def forward(self, t: int, **kwargs: object) -> None:
+            raise ZeroDivisionError
+
+    boom = Boom()
+    with pytest.raises(ZeroDivisionError):
+        boom(Workspace(), t=0)
+    assert boom.workspace is None
+
+
+def test_temporal_agent_steps() -> None:
+    """TA-1: n_steps from t0 calls t0..t0+n-1 in order, kwargs forwarded; t defaults to 0."""
+    a = Writer()
+    ws = Workspace()
+    TemporalAgent(a)(ws, n_steps=3, mode="x")
+    TemporalAgent(a)(ws, t=5, n_steps=2)
+    assert [t for t, _ in a.calls] == [0, 1, 2, 5, 6]
+    assert a.calls[0][1] == {"mode": "x"} and a.calls[3][1] == {}
+    assert ws["x0"][:, 0].tolist() == [0, 1, 2, 0, 0, 5, 6]
+
+
+def test_stop_variable_needs_all_and_keeps_row() -> None:
+    """TA-2: stops after the first step where the variable is True for all envs."""
+    s = Stopper([2, 4])
+    ws = Workspace()
+    TemporalAgent(s)(ws, stop_variable="stop")
+    assert s.ts == [0, 1, 2, 3, 4] and ws.time_size() == 5
+
+
+def test_stop_variable_and_n_steps_first_wins() -> None:
+    """TA-3: with both limits the first reached wins."""
+    s = Stopper([3, 3])
+    TemporalAgent(s)(Workspace(), n_steps=2, stop_variable="stop")
+    assert s.ts == [0, 1]
+    s2 = Stopper([3, 3])
+    TemporalAgent(s2)(Workspace(), n_steps=10, stop_variable="stop")
+    assert s2.ts == [0, 1, 2, 3]
+
+
+def test_bad_step_arguments_run_nothing() -> None:
+    """TA-4: n_steps <= 0 or neither limit raises ValueError before any step."""
+    a = Writer()
+    ws = Workspace()
+    for kwargs in ({"n_steps": 0}, {"n_steps": -2}, {}):
+        with pytest.raises(InvalidArgumentError):
+            TemporalAgent(a)(ws, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        TemporalAgent(a)(ws, t=-1, n_steps=1)
+    with pytest.raises(TypeError):
+        TemporalAgent(a)(ws, stop_variable=3)  # type: ignore[arg-type]
+    assert a.calls == [] and list(ws.keys()) == []
+
+
+def test_stop_variable_must_be_bool() -> None:
+    """TA-2: the stop variable is a bool variable; another dtype raises TypeError."""
+    with pytest.raises(DTypeError):
+        TemporalAgent(Writer())(Workspace(), stop_variable="x0")
+
+
+def test_never_shrinks() -> None:
+    """TA-5: rows the run does not reach keep their values."""
+    ws = Workspace()
+    TemporalAgent(Writer())(ws, n_steps=6)
+    TemporalAgent(Writer(offset=0))(ws, t=1, n_steps=2)
+    assert ws.time_size() == 6 and ws["x0"][:, 0].tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_base_forward_is_not_implemented() -> None:
+    """AG-2: an Agent without forward raises NotImplementedError when called."""
+    with pytest.raises(NotImplementedError):
+        Agent()(Workspace(), t=0)
