@@ -28,7 +28,8 @@ class Recorder(impl.Agent):
         self.tag, self.stop_at = tag, stop_at
     def forward(self, t, **kwargs):
         calls.append((self.tag, t, kwargs))
-        self.set(("x", t), torch.full((2,), float(t)))
+        batch = 2 if self.stop_at is None else len(self.stop_at)
+        self.set(("x", t), torch.full((batch,), float(t)))
         if self.stop_at is not None:  # stop[t, b] = t >= stop_at[b]
             self.set(("stop", t), torch.tensor([t >= s for s in self.stop_at]))
 """
@@ -184,7 +185,8 @@ def test_wrappers_register_the_wrapped_agents_parameters(impl: Any) -> None:
         "AG-5",
         f"TemporalAgent(Agents(a, b)).parameters() gives {len(got)} tensors, of which "
         f"{len(got & want)} are a's and b's (expected exactly their 4: two Linear(2, 1))",
-        "class Linear(impl.Agent):\n    def __init__(self):\n        super().__init__()\n"
+        "import torch\nclass Linear(impl.Agent):\n    def __init__(self):\n"
+        "        super().__init__()\n"
         "        self.layer = torch.nn.Linear(2, 1)\n    def forward(self, t, **kwargs):\n"
         "        pass\na, b = Linear(), Linear()\n"
         "print(len(list(impl.TemporalAgent(impl.Agents(a, b)).parameters())))  # 4",
@@ -225,7 +227,8 @@ def test_get_and_set_outside_a_call_raise(impl: Any) -> None:
             "AG-7",
             f"{call} after the call agent(ws, t=0) returned (no workspace bound)",
             fn,
-            RECORDER_SOURCE + f"agent = Recorder('a')\nagent(impl.Workspace(), t=0)\n{call}",
+            RECORDER_SOURCE
+            + f"agent = Recorder('a')\nagent(impl.Workspace(), t=0)\n{call}  # RuntimeError",
         )
 
 
@@ -338,19 +341,20 @@ def test_bad_step_counts_raise_before_any_step(impl: Any) -> None:
         ws = impl.Workspace()
         t_agent = impl.TemporalAgent(recorder(impl, calls, "a", stop_at=[0, 0]))
         call = f"t_agent(ws, t=0, {shown})" if "neither" not in shown else "t_agent(ws, t=0)"
+        repro = _ta_repro(call + "  # expected: ValueError, and no call recorded", [0, 0])
         expect_raises(
             ValueError,
             "TA-4",
             f"TemporalAgent(agent)({'ws, t=0, ' + shown if 'neither' not in shown else 'ws, t=0'})",
             lambda kwargs=kwargs, ws=ws, t_agent=t_agent: t_agent(ws, t=0, **kwargs),  # type: ignore[misc]
-            _ta_repro(call, [0, 0]),
+            repro,
         )
         expect(
             calls == [] and list(ws.keys()) == [],
             "TA-4",
             f"{call} raised, but first ran the agent at t = {times(calls)} (workspace keys "
             f"{sorted(ws.keys())}); the error must come before any step",
-            _ta_repro(call, [0, 0]),
+            repro,
         )
 
 

@@ -464,8 +464,11 @@ def test_second_rollout_from_t0(impl: Any, autoreset: bool, same_workspace: bool
         log_start = [len(env.actions) for env in plan.envs]
         ws2 = rollout.run(5, ws if same_workspace else None)
         repro = rollout.repro(5) + (
-            f"t_agent({'ws' if same_workspace else 'impl.Workspace()'}, t=0, n_steps=5)"
-            "  # second rollout: each env starts a new episode at t=0\n"
+            f"ws2 = {'ws' if same_workspace else 'impl.Workspace()'}\n"
+            "t_agent(ws2, t=0, n_steps=5)  # second rollout: each env starts a new episode\n"
+            "for name in sorted(ws2.keys()):\n"
+            "    print(name, ws2.get_full(name).transpose(0, 1).tolist())\n"
+            "print([env.actions for env in plan.envs])\n"
         )
         rows = check_rows(ws2, rollout, 5, repro, first_episodes=starts, clause_id="ENV-14")
         check_actions(rollout, rows, repro, log_start=log_start, clause_id="ENV-14")
