@@ -610,6 +610,33 @@ def test_copy_n_last_steps_rejects_bad_n_and_names(
         )
 
 
+@clause("WS-15")
+def test_copy_n_last_steps_overlapping_ranges(impl: Any) -> None:
+    """n > T/2 with several variables: the sources are read before anything is written."""
+    ws = impl.Workspace()
+    for t in range(5):
+        for offset, name in enumerate(("a", "b", "c")):
+            ws.set(name, t, torch.tensor([100 * offset + t]))
+    ws.copy_n_last_steps(3)
+    repro = (
+        "import torch\nws = impl.Workspace()\nfor t in range(5):\n"
+        "    for offset, name in enumerate(('a', 'b', 'c')):\n"
+        "        ws.set(name, t, torch.tensor([100 * offset + t]))\n"
+        "ws.copy_n_last_steps(3)\nprint(ws.get_full('a').flatten())"
+    )
+    for offset, name in enumerate(("a", "b", "c")):
+        want = torch.tensor([[2], [3], [4], [3], [4]]) + 100 * offset
+        expect_equal_tensors(
+            ws.get_full(name),
+            want,
+            "WS-15",
+            f"copy_n_last_steps(3) on three variables of T=5, {name!r} = "
+            f"{[100 * offset + t for t in range(5)]}: rows 2..4 as they were before the call "
+            "must land in rows 0..2",
+            repro,
+        )
+
+
 def _long_and_short(impl: Any) -> tuple[Any, str]:
     ws = impl.Workspace()
     for t in range(5):
