@@ -11,6 +11,8 @@ import torch
 from bbrl_conformance._models import (
     ReplayBufferModel,
     WorkspaceModel,
+    observe_workspace,
+    same_contents,
     transition_columns,
     transitions_model,
 )
@@ -168,3 +170,43 @@ def test_replay_model_schema_errors_change_nothing() -> None:
             rb.put(bad)
     assert rb.ids() == [0, 1]
     assert rb.next_id == 2
+
+
+class _DictWorkspace:
+    def __init__(self, values: dict[str, torch.Tensor]) -> None:
+        self.values = values
+
+    def keys(self) -> list[str]:
+        return list(self.values)
+
+    def get_full(self, name: str) -> torch.Tensor:
+        return self.values[name]
+
+
+def test_observe_workspace_clones_and_same_contents_compares_exactly() -> None:
+    source = {"x": torch.tensor([[1.0, 2.0]]), "y": torch.tensor([[1, 2]])}
+    seen = observe_workspace(_DictWorkspace(source))
+    source["x"][0, 0] = 9.0  # the observation is a clone
+    assert seen["x"].tolist() == [[1.0, 2.0]]
+    assert same_contents(seen, {"x": torch.tensor([[1.0, 2.0]]), "y": torch.tensor([[1, 2]])})
+    assert not same_contents(seen, {"x": torch.tensor([[1.0, 2.0]])})  # a name missing
+    assert not same_contents(seen, {"x": torch.tensor([[1.0, 2.0]]), "y": torch.tensor([[1, 3]])})
+    # same values, other dtype
+    assert not same_contents(
+        seen, {"x": torch.tensor([[1.0, 2.0]]), "y": torch.tensor([[1.0, 2.0]])}
+    )
+    assert not same_contents(seen, {"x": torch.tensor([1.0, 2.0]), "y": torch.tensor([[1, 2]])})
+
+
+def test_workspace_model_contents() -> None:
+    ws = WorkspaceModel()
+    ws.set("a", 1, torch.tensor([True]))
+    assert {k: v.tolist() for k, v in ws.contents().items()} == {"a": [[False], [True]]}
+
+
+def test_replay_model_rejects_mixed_widths() -> None:
+    rb = ReplayBufferModel(3)
+    with pytest.raises(ValueError):
+        rb.put({"a": torch.zeros(2, 2), "b": torch.zeros(2, 3)})
+    assert rb.size() == 0
+    assert rb.schema is None
