@@ -1,0 +1,224 @@
+"""ReplayBuffer: spec/replay-buffer.md (RB-n) and DET-7."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+import torch
+from bbrl_reference import (
+    DTypeError,
+    EmptyBufferError,
+    InvalidArgumentError,
+    ReplayBuffer,
+    ShapeError,
+    UnknownVariableError,
+    Workspace,
+)
+
+
+def items(ids: list[int], T: int = 2) -> Workspace:
+    """A [T, N] workspace: x[t, i] = 1000 t + id, obs[t, i] = (id, -id) float, done bool."""
+    ws = Workspace()
+    idx = torch.tensor(ids, dtype=torch.int64)
+    ws.set_full("x", torch.stack([1000 * t + idx for t in range(T)]))
+    ws.set_full("obs", torch.stack([torch.stack((idx, -idx), 1).float()] * T))
+    ws.set_full("done", torch.zeros(T, len(ids), dtype=torch.bool))
+    return ws
+
+
+def stored(rb: ReplayBuffer) -> list[int]:
+    """The stored item ids, oldest first (from the state dict's slot order and position)."""
+    state = rb.state_dict()
+    ids = state["variables"]["x"][:, 0].tolist() if state["variables"] else []
+    if state["size"] == rb.max_size:
+        ids = ids[state["position"] :] + ids[: state["position"]]
+    return ids
+
+
+def test_construction() -> None:
+    """RB-1: starts empty; max_size < 1 ValueError; non-integer TypeError."""
+    rb = ReplayBuffer(5)
+    assert rb.size() == 0 and type(rb.size()) is int
+    with pytest.raises(ValueError):
+        ReplayBuffer(0)
+    with pytest.raises(TypeError):
+        ReplayBuffer(2.5)  # type: ignore[arg-type]
+
+
+def test_fifo_ring_against_a_deque() -> None:
+    """RB-2, RB-3, RB-4, RB-5: puts of many widths match a deque(maxlen) model."""
+    rb = ReplayBuffer(5)
+    model: deque[int] = deque(maxlen=5)
+    next_id = 0
+    for width in [2, 2, 2, 1, 3, 5, 0, 7, 11, 4, 1, 6]:
+        ids = list(range(next_id, next_id + width))
+        next_id += width
+        rb.put(items(ids))
+        model.extend(ids)
+        assert rb.size() == len(model)
+        assert stored(rb) == list(model), f"after put of {width}"
+
+
+def test_oversize_put_equals_single_puts() -> None:
+    """RB-5: a put of N > max_size keeps the last max_size, as N single puts would."""
+    big, single = ReplayBuffer(4), ReplayBuffer(4)
+    big.put(items([0]))
+    single.put(items([0]))
+    big.put(items(list(range(1, 11))))
+    for i in range(1, 11):
+        single.put(items([i]))
+    assert big.state_dict()["position"] == single.state_dict()["position"]
+    for name, value in big.state_dict()["variables"].items():
+        assert torch.equal(value, single.state_dict()["variables"][name]), name
+
+
+def test_schema_errors_are_atomic() -> None:
+    """RB-6, RB-7: missing/extra KeyError, T or shape ValueError, dtype TypeError; no change."""
+    rb = ReplayBuffer(4)
+    rb.put(items([0, 1, 2]))
+    before = rb.state_dict()
+    missing = items([5])
+    missing.clear("done")
+    extra = items([5])
+    extra.set_full("z", torch.zeros(2, 1))
+    longer = items([5], T=3)
+    shape = items([5])
+    shape.set_full("obs", torch.zeros(2, 1, 3))
+    dtype = items([5])
+    dtype.set_full("x", torch.zeros(2, 1))
+    cases = [
+        (missing, UnknownVariableError),
+        (extra, KeyError),
+        (longer, ShapeError),
+        (shape, ValueError),
+        (dtype, DTypeError),
+    ]
+    for ws, error in cases:
+        with pytest.raises(error):
+            rb.put(ws)
+        after = rb.state_dict()
+        assert (after["size"], after["position"]) == (before["size"], before["position"])
+        for name, value in before["variables"].items():
+            assert torch.equal(after["variables"][name], value)
+    mixed = Workspace()
+    mixed.set_full("x", torch.zeros(2, 1, dtype=torch.int64))
+    mixed.set("x", 2, torch.zeros(1, dtype=torch.int64))
+    mixed.set_full("obs", torch.zeros(2, 1, 2))
+    mixed.set_full("done", torch.zeros(2, 1, dtype=torch.bool))
+    with pytest.raises(ValueError):
+        rb.put(mixed)
+    with pytest.raises(TypeError):
+        rb.put({"x": torch.zeros(2, 1)})  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        ReplayBuffer(3).put(Workspace())
+    assert rb.size() == 3
+
+
+def test_samples_shape_contiguity_and_coherence() -> None:
+    """RB-8, RB-9: [T, batch, *S] contiguous, stored dtypes, one item per column, only stored."""
+    rb = ReplayBuffer(8)
+    rb.put(items(list(range(10, 16)), T=3))
+    out = rb.get_shuffled(50)
+    assert list(out.keys()) == ["x", "obs", "done"]
+    x, obs = out["x"], out["obs"]
+    assert x.shape == (3, 50) and obs.shape == (3, 50, 2) and out["done"].dtype == torch.bool
+    assert x.is_contiguous() and obs.is_contiguous()
+    assert set(x[0].tolist()) <= set(range(10, 16))
+    assert torch.equal(x[2] - x[0], torch.full((50,), 2000))  # time coherence
+    assert torch.equal(obs[1, :, 0].long(), x[0])
+
+
+def test_sampling_is_uniform_with_replacement() -> None:
+    """RB-9: every stored item is drawn, with replacement, about equally often."""
+    rb = ReplayBuffer(4)
+    rb.put(items([7, 8, 9]))
+    ids = rb.get_shuffled(3000)["x"][0]
+    counts = torch.bincount(ids - 7, minlength=3).tolist()
+    assert len(counts) == 3 and all(900 < c < 1100 for c in counts)
+    assert rb.get_shuffled(10)["x"].shape == (2, 10)  # batch_size > size() allowed
+
+
+def test_sampling_errors() -> None:
+    """RB-10: empty buffer and batch_size <= 0 raise ValueError."""
+    rb = ReplayBuffer(3)
+    with pytest.raises(EmptyBufferError):
+        rb.get_shuffled(1)
+    rb.put(items([]))  # a put of 0 items fixes the schema, stores nothing
+    with pytest.raises(ValueError):
+        rb.get_shuffled(1)
+    rb.put(items([1]))
+    for bad in (0, -3):
+        with pytest.raises(InvalidArgumentError):
+            rb.get_shuffled(bad)
+
+
+def test_stored_items_are_detached_copies() -> None:
+    """RB-11: samples do not require grad; later writes to source or sample change nothing."""
+    w = torch.nn.Parameter(torch.ones(()))
+    ws = items([1, 2])
+    ws.set_full("obs", w * torch.ones(2, 2, 2))
+    rb = ReplayBuffer(4)
+    rb.put(ws)
+    ws.set("obs", 0, torch.full((2, 2), 9.0))
+    sample = rb.get_shuffled(4)
+    assert not sample["obs"].requires_grad
+    sample["x"].add_(100)
+    assert sorted(stored(rb)) == [1, 2]
+    assert float(rb.state_dict()["variables"]["obs"].max()) == 1.0
+
+
+def test_generator_determinism() -> None:
+    """DET-7: two buffers with the same items and equally seeded generators sample alike."""
+    a, b = ReplayBuffer(10), ReplayBuffer(10)
+    for rb in (a, b):
+        rb.put(items(list(range(7))))
+    sa = a.get_shuffled(20, generator=torch.Generator().manual_seed(4))
+    torch.rand(5)  # the global generator is not used
+    sb = b.get_shuffled(20, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(sa["x"], sb["x"]) and torch.equal(sa["obs"], sb["obs"])
+
+
+def test_state_dict_round_trip() -> None:
+    """RB-12: a new buffer loaded from state_dict has the same items, samples and evictions."""
+    rb = ReplayBuffer(5)
+    rb.put(items(list(range(7))))
+    copy = ReplayBuffer(5)
+    copy.load_state_dict(rb.state_dict())
+    assert copy.size() == 5 and stored(copy) == stored(rb) == [2, 3, 4, 5, 6]
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.equal(rb.get_shuffled(9, g1)["x"], copy.get_shuffled(9, g2)["x"])
+    for buf in (rb, copy):
+        buf.put(items([100, 101]))
+    assert stored(copy) == stored(rb) == [4, 5, 6, 100, 101]
+    partial = ReplayBuffer(5)
+    partial.put(items([1, 2]))
+    again = ReplayBuffer(5)
+    again.load_state_dict(partial.state_dict())
+    assert stored(again) == [1, 2]
+    empty = ReplayBuffer(5)
+    empty.load_state_dict(ReplayBuffer(5).state_dict())
+    assert empty.size() == 0
+
+
+def test_load_state_dict_validation_is_atomic() -> None:
+    """RB-12, ERR-5: a bad state raises and leaves the buffer unchanged."""
+    rb = ReplayBuffer(5)
+    rb.put(items([1, 2, 3]))
+    good = rb.state_dict()
+    bad_states: list[tuple[object, type[Exception]]] = [
+        ("nope", TypeError),
+        ({**good, "extra": 1}, ValueError),
+        ({**good, "max_size": 6}, ValueError),
+        ({**good, "position": 1}, ValueError),
+        ({**good, "size": 9}, ValueError),
+        ({**good, "variables": [1]}, TypeError),
+        ({**good, "variables": {"x": torch.zeros(2, 2)}}, ValueError),
+        ({**good, "variables": {"x": [1]}}, TypeError),
+        ({**good, "variables": {"x": torch.zeros(3, 2), "y": torch.zeros(3, 4)}}, ValueError),
+        ({**good, "variables": {}}, ValueError),
+    ]
+    for state, error in bad_states:
+        with pytest.raises(error):
+            rb.load_state_dict(state)  # type: ignore[arg-type]
+        assert stored(rb) == [1, 2, 3]
