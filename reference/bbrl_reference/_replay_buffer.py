@@ -68,19 +68,18 @@ class ReplayBuffer:
                 v.message(op, "argument 'workspace'", "a Workspace", type(workspace).__name__)
             )
         time_size = workspace.time_size()
-        names = list(workspace.keys())
-        values = {name: workspace._full(name) for name in names}
-        fields = {name: (tuple(x.shape[2:]), x.dtype) for name, x in values.items()}
+        values = {name: workspace._full(name) for name in list(workspace.keys())}
         schema = self._schema
         if schema is None:
             if not values:
                 raise InvalidArgumentError(
                     v.message(op, "argument 'workspace'", "at least one variable", "none")
                 )
+            fields = {name: (tuple(x.shape[2:]), x.dtype) for name, x in values.items()}
             return values, _Schema(time_size, fields)
-        missing = [name for name in schema.fields if name not in fields]
-        extra = [name for name in fields if name not in schema.fields]
-        if missing or extra:
+        if values.keys() != schema.fields.keys():
+            missing = [name for name in schema.fields if name not in values]
+            extra = [name for name in values if name not in schema.fields]
             raise UnknownVariableError(
                 v.message(
                     op,
@@ -91,14 +90,18 @@ class ReplayBuffer:
             )
         if time_size != schema.time_size:
             raise ShapeError(v.message(op, "variables", f"time size {schema.time_size}", time_size))
-        for name, (trailing, dtype) in fields.items():
-            want_shape, want_dtype = schema.fields[name]
-            if trailing != want_shape:
+        for name, (want_shape, want_dtype) in schema.fields.items():
+            value = values[name]
+            if value.shape[2:] != want_shape:
                 raise ShapeError(
-                    v.message(op, v.variable(name), f"trailing shape {want_shape}", trailing)
+                    v.message(
+                        op, v.variable(name), f"trailing shape {want_shape}", tuple(value.shape[2:])
+                    )
                 )
-            if dtype != want_dtype:
-                raise DTypeError(v.message(op, v.variable(name), f"dtype {want_dtype}", dtype))
+            if value.dtype != want_dtype:
+                raise DTypeError(
+                    v.message(op, v.variable(name), f"dtype {want_dtype}", value.dtype)
+                )
         return values, schema
 
     def put(self, workspace: Workspace) -> None:
@@ -124,10 +127,14 @@ class ReplayBuffer:
         kept = min(count, capacity)
         head = min(kept, capacity - start)  # columns written at start.., the rest at 0..
         for name, value in values.items():
-            source = value.detach()[:, count - kept :]
+            source = value.detach() if value.requires_grad else value
+            if kept < count:
+                source = source[:, count - kept :]
             target = self._storage[name]
-            target[:, start : start + head].copy_(source[:, :head])
-            if head < kept:
+            if head == kept:  # no wrap-around: one slice copy
+                target[:, start : start + kept].copy_(source)
+            else:
+                target[:, start:].copy_(source[:, :head])
                 target[:, : kept - head].copy_(source[:, head:])
         self._position = (self._position + count) % capacity
         self._size = min(self._size + count, capacity)

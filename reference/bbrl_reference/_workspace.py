@@ -54,8 +54,8 @@ class _Var:
     def __init__(
         self, trailing: tuple[int, ...], dtype: torch.dtype, device: torch.device, batch: int
     ) -> None:
-        self.trailing = trailing
-        self.row_shape = torch.Size((batch, *trailing))
+        self.trailing = tuple(trailing)
+        self.row_shape = (batch, *trailing)
         self.dtype = dtype
         self.device = device
         self.size = 0
@@ -198,13 +198,14 @@ class Workspace:
 
     def _install(self, var_name: str, value: torch.Tensor) -> None:
         """Store a fresh, unaliased ``[T, B, ...]`` tensor as a variable (no checks, no copy)."""
-        var = _Var(tuple(value.shape[2:]), value.dtype, value.device, value.shape[1])
+        shape = value.shape
+        var = _Var(shape[2:], value.dtype, value.device, shape[1])
         if value.requires_grad:
             var.set_tracked(value)
         else:
-            var.set_buf(value, value.shape[0])
+            var.set_buf(value, shape[0])
         self._vars[var_name] = var
-        self._batch = value.shape[1]
+        self._batch = shape[1]
 
     # ------------------------------------------------------------------- writes
     def set(self, var_name: str, t: int, value: torch.Tensor) -> None:
