@@ -69,6 +69,7 @@ def run_pytest(index: int, args: argparse.Namespace) -> Path:
         "--benchmark-warmup-iterations=1",
         "--benchmark-columns=median,iqr,rounds,iterations",
         "--benchmark-sort=name",
+        "--durations=15",
     ]
     if args.k:
         cmd += ["-k", args.k]
@@ -197,14 +198,15 @@ def loglog_slope(points: list[tuple[float, float]]) -> float:
 class Target:
     name: str
     measured: float
-    limit: float
-    at_most: bool  # measured <= limit, else measured >= limit
-    unit: str = "x"
+    limit: float | None  # None: shown for information
+    at_most: bool = True  # measured <= limit, else measured >= limit
 
     @property
     def status(self) -> str:
         if math.isnan(self.measured):
             return "not measured"
+        if self.limit is None:
+            return "info"
         ok = self.measured <= self.limit if self.at_most else self.measured >= self.limit
         return "met" if ok else "MISSED"
 
@@ -225,6 +227,13 @@ def targets(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> list[
     gf_ref = curve(groups, "get_full", "T", "reference get_full")
     gf_span = gf_ref[-1][1] / gf_ref[0][1] if len(gf_ref) >= 2 else math.nan
     cp_ref = curve(groups, "copy_n_last_steps", "V", "reference")
+
+    def packed(group: str) -> float:
+        return paired(groups, group, "reference", "packed floor")
+
+    async_sync = paired(
+        groups, find_group(groups, "rollout-heavy"), "reference async", "reference sync"
+    )
     out = [
         Target("rollout: reference / raw loop", ratio(roll, "reference"), 1.6, True),
         Target("rollout: bbrl / reference", paired(groups, roll, "bbrl", "reference"), 4, False),
@@ -250,6 +259,9 @@ def targets(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> list[
         Target("rb memory: bytes held / raw bytes", mem_ratio, 1.2, True),
         Target("stretch: rb put reference / 5-variable floor", ratio(put, "reference"), 0.5, True),
         Target("stretch: rb get_shuffled reference / floor", ratio(smp, "reference"), 0.5, True),
+        Target("rb put: reference / packed floor (one copy)", packed(put), None),
+        Target("rb get_shuffled: reference / packed floor (one gather)", packed(smp), None),
+        Target("rollout heavy: reference async / sync", async_sync, None),
     ]
     return out
 
@@ -297,8 +309,8 @@ def write_markdown(
         "|---|---:|---:|---|",
     ]
     for t in tgts:
-        op = "≤" if t.at_most else "≥"
-        lines.append(f"| {t.name} | {fmt_ratio(t.measured)} | {op} {t.limit:g} | {t.status} |")
+        limit = "" if t.limit is None else f"{'≤' if t.at_most else '≥'} {t.limit:g}"
+        lines.append(f"| {t.name} | {fmt_ratio(t.measured)} | {limit} | {t.status} |")
     lines += ["", "## Tables", ""]
     for group in sorted(groups, key=natural):
         entries = sorted(groups[group].values(), key=lambda e: e.median)
@@ -357,7 +369,8 @@ def write_charts(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> 
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_ylabel("time / floor (log)")
     ax.set_title("Ratio to the floor, same run (lower is better)", fontsize=9)
-    ax.legend(fontsize=6, ncol=3)
+    if peers:
+        ax.legend(fontsize=6, ncol=3)
     fig.tight_layout()
     fig.savefig(CHARTS / "ratios.png", dpi=dpi)
     plt.close(fig)
@@ -376,7 +389,8 @@ def write_charts(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> 
         ax.set_xlabel(key)
         ax.set_ylabel("median time (s)")
         ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=6)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6)
 
     def figure(name: str, panels: list[Panel]) -> None:
         fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
@@ -433,6 +447,9 @@ def main() -> None:
     ap.add_argument("--min-rounds", type=int, default=5)
     ap.add_argument("--max-time", type=float, default=0.3, help="seconds per benchmark")
     ap.add_argument("-k", default="", help="pytest -k expression (partial runs)")
+    ap.add_argument(
+        "--no-profile", action="store_true", help="skip the cProfile section of RESULTS.md"
+    )
     args = ap.parse_args()
 
     info = machine_info()
@@ -452,7 +469,13 @@ def main() -> None:
     sizes = sizes_of(bool(info.get("quick")))
     groups = aggregate(runs)
     tgts = targets(groups, sizes)
-    (HERE / "RESULTS.md").write_text(write_markdown(groups, tgts, info, len(runs)))
+    markdown = write_markdown(groups, tgts, info, len(runs))
+    profile = OUT / "profile.md"
+    if not args.no_profile and not args.from_json:
+        profile.write_text(run_profile(bool(info.get("quick"))))
+    if not args.no_profile and profile.exists():
+        markdown += PROFILE_INTRO + profile.read_text()
+    (HERE / "RESULTS.md").write_text(markdown)
     results = {
         "machine": info,
         "runs": len(runs),
@@ -470,6 +493,32 @@ def main() -> None:
     for t in tgts:
         print(f"{t.status:>12}  {t.name}: {fmt_ratio(t.measured)}")
     print(f"wrote {HERE / 'RESULTS.md'}, results.json and charts/")
+
+
+PROFILE_INTRO = """
+## Where the reference spends its time
+
+`python benchmarks/profile_reference.py` (cProfile, so absolute times are inflated; the shares
+are what matter). `builtins` are C functions, mostly torch and numpy methods.
+"""
+
+
+def run_profile(quick: bool) -> str:
+    """The output of profile_reference.py (run in a subprocess with the same mode)."""
+    print("[profile] cProfile of the reference", flush=True)
+    env = dict(os.environ, BBRL_BENCH_FULL="0" if quick else "1")
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "profile_reference.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        return (
+            f"\nprofile_reference.py failed (exit {proc.returncode}):\n\n    {proc.stderr[-500:]}\n"
+        )
+    return proc.stdout
 
 
 def sizes_of(quick: bool) -> dict[str, Any]:
