@@ -18,7 +18,7 @@ def _forward_unimplemented(self: Agent, t: int, **kwargs: object) -> None:
 
 
 class Agent(nn.Module):
-    """Base class of agents (AG-*).
+    """Base class of agents (AG-2, AG-3, AG-5, AG-7).
 
     A subclass implements ``forward(self, t: int, **kwargs) -> None`` and reads and writes the
     bound workspace through :meth:`get` and :meth:`set`. ``agent(workspace, t=..., **kwargs)``
@@ -34,7 +34,7 @@ class Agent(nn.Module):
         self.workspace: Workspace | None = None
 
     def __call__(self, workspace: Workspace, **kwargs: object) -> None:
-        """Run ``forward(**kwargs)`` with ``self.workspace`` bound to ``workspace`` (AG-*)."""
+        """Run ``forward(**kwargs)`` with ``self.workspace`` bound to ``workspace`` (AG-2)."""
         if not isinstance(workspace, Workspace):
             raise TypeError(
                 v.message(
@@ -70,7 +70,7 @@ class Agent(nn.Module):
     def get(self, index: str) -> torch.Tensor: ...
 
     def get(self, index: tuple[str, int] | str) -> torch.Tensor:
-        """``get((name, t))``: row ``t`` of a variable; ``get(name)``: the full tensor (AG-*)."""
+        """``get((name, t))``: row ``t`` of a variable; ``get(name)``: the full tensor (AG-3)."""
         workspace = self._bound("get")
         if isinstance(index, tuple):
             name, t = index
@@ -96,7 +96,7 @@ class Agent(nn.Module):
 
 
 class Agents(Agent):
-    """Runs its children in order at each call, forwarding the keyword arguments (AG-*)."""
+    """Runs its children in order at each call, forwarding the keyword arguments (AG-4)."""
 
     def __init__(self, *agents: Agent, name: str | None = None) -> None:
         super().__init__(name)
@@ -122,7 +122,7 @@ class Agents(Agent):
 
 
 class TemporalAgent(Agent):
-    """Runs an agent at successive time steps (TA-*)."""
+    """Runs an agent at successive time steps (TA-1..TA-5)."""
 
     def __init__(self, agent: Agent, name: str | None = None) -> None:
         super().__init__(name)
@@ -140,7 +140,7 @@ class TemporalAgent(Agent):
         stop_variable: str | None = None,
         **kwargs: object,
     ) -> None:
-        """Run the agent at ``t, t+1, ...`` (TA-*).
+        """Run the agent at ``t, t+1, ...`` (TA-1, TA-2, TA-3; TA-4 for bad arguments).
 
         It stops after ``n_steps`` steps, or after the first step at which ``stop_variable``
         is True for every batch entry (that row included), whichever comes first.

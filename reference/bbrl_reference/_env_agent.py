@@ -47,7 +47,7 @@ Env = gym.Env[Any, Any]  # gymnasium's own signatures use Any for observations a
 
 
 def make_env(env_name: str, autoreset: bool = False, **kwargs: object) -> Env:
-    """``gymnasium.make(env_name, **kwargs)``, marked for :class:`ParallelGymAgent` (ENV-*).
+    """``gymnasium.make(env_name, **kwargs)``, marked for :class:`ParallelGymAgent` (ENV-1).
 
     The mark is the attribute ``bbrl_autoreset`` on the returned env. An env without the mark is
     treated as ``autoreset=False``, unless it is wrapped in ``gymnasium.wrappers.Autoreset``.
@@ -116,9 +116,9 @@ def _size(space: gym.Space[Any], what: str) -> int:
 
 
 class ParallelGymAgent(Agent):
-    """Runs ``num_envs`` gymnasium envs and writes their rows into the workspace (ENV-*).
+    """Runs ``num_envs`` gymnasium envs and writes their rows into the workspace (ENV-1..ENV-15).
 
-    At ``t == 0`` every env is reset (with seeds drawn as in DET-*); at ``t > 0`` the agent reads
+    At ``t == 0`` every env is reset (with seeds drawn as in DET-5); at ``t > 0`` the agent reads
     ``action`` at row ``t - 1``, steps the envs and writes row ``t`` of ``env/env_obs``,
     ``env/reward``, ``env/done``, ``env/terminated``, ``env/truncated``,
     ``env/cumulated_reward`` and ``env/timestep``. Close it with :meth:`close` or use it as a
@@ -233,7 +233,7 @@ class ParallelGymAgent(Agent):
 
     # ------------------------------------------------------------------ public
     def seed(self, seed: int) -> ParallelGymAgent:
-        """Fix the seeds of the following rollouts (DET-*); return ``self``.
+        """Fix the seeds of the following rollouts (DET-1..DET-5); return ``self``.
 
         Rollout ``r`` (the ``r``-th call at ``t == 0`` after this call, from 0) resets env ``k``
         with ``SeedSequence(entropy=seed, spawn_key=(r,)).generate_state(num_envs)[k]``.
@@ -273,7 +273,7 @@ class ParallelGymAgent(Agent):
 
     # ----------------------------------------------------------------- forward
     def forward(self, t: int, **kwargs: object) -> None:
-        """Reset (``t == 0``) or step the envs and write row ``t`` (ENV-*)."""
+        """Reset (``t == 0``) or step the envs, then write row ``t`` (ENV-2..ENV-8, ENV-14)."""
         op = "ParallelGymAgent"
         workspace = self._bound("forward")
         t = v.check_int(op, "t", t, 0)

@@ -36,7 +36,7 @@ class _Schema:
 
 
 class ReplayBuffer:
-    """FIFO ring of at most ``max_size`` items; an item is one column ``[T, ...]`` (RB-*).
+    """FIFO ring of at most ``max_size`` items; an item is one column ``[T, ...]`` (RB-1..RB-13).
 
     Examples:
         >>> import torch
@@ -57,7 +57,7 @@ class ReplayBuffer:
         self._size = 0
 
     def size(self) -> int:
-        """The number of stored items, ``min(items put, max_size)`` (RB-*)."""
+        """The number of stored items, ``min(items put, max_size)`` (RB-3)."""
         return self._size
 
     # -------------------------------------------------------------------- put
@@ -105,7 +105,7 @@ class ReplayBuffer:
         return values, schema
 
     def put(self, workspace: Workspace) -> None:
-        """Append the ``N`` columns of ``workspace`` in order, evicting the oldest (RB-*).
+        """Append the ``N`` columns of ``workspace`` in order, evicting the oldest (RB-2..RB-7).
 
         The put is validated fully before any write, so a failed put changes nothing; with
         ``N > max_size`` only the last ``max_size`` columns are kept.
@@ -144,7 +144,7 @@ class ReplayBuffer:
         """``batch_size`` items drawn uniformly with replacement, as ``[T, batch_size, ...]``.
 
         The indices come from ``torch.randint(size, (batch_size,), generator=generator)``
-        (RB-*); the returned tensors are contiguous copies.
+        (RB-8, RB-9, RB-10, DET-7); the returned tensors are contiguous copies.
         """
         op = "get_shuffled"
         batch_size = v.check_int(op, "batch_size", batch_size, 1)
@@ -162,7 +162,7 @@ class ReplayBuffer:
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> ReplayBufferState:
-        """A copy of the buffer's state, for :meth:`load_state_dict` (RB-*).
+        """A copy of the buffer's state, for :meth:`load_state_dict` (RB-12).
 
         ``variables`` holds, per variable, the filled slots in slot order as
         ``[size, T, ...]`` tensors.

@@ -162,11 +162,11 @@ class _VariablesView(Mapping[str, torch.Tensor]):
 
 
 class Workspace:
-    """Named tensors ``[T, B, ...]`` written row by row by agents (spec WS-*, TR-*).
+    """Named tensors ``[T, B, ...]`` written row by row by agents (spec WS-1..WS-19, TR-1..TR-9).
 
     All variables share the batch size ``B`` fixed by the first write; a variable's trailing
     shape, dtype and device are fixed by its first write. Every method validates its arguments
-    before changing anything (ERR-*).
+    before changing anything (ERR-1..ERR-5).
 
     Examples:
         >>> import torch
@@ -212,7 +212,7 @@ class Workspace:
         """Write ``value`` (``[B, ...]``) at row ``t``, growing the time size to ``t + 1``.
 
         Rows between the old time size and ``t`` are zero-filled. The value is copied; its
-        autograd history is kept (WS-*).
+        autograd history is kept (WS-2, WS-3, WS-8, WS-9).
         """
         var = self._vars.get(var_name) if type(var_name) is str else None
         if var is not None and type(t) is int and t >= 0 and type(value) is torch.Tensor:
@@ -346,7 +346,7 @@ class Workspace:
             self._batch = None
 
     def zero_grad(self) -> None:
-        """Detach every variable, dropping its autograd history (WS-*)."""
+        """Detach every variable, dropping its autograd history (WS-14)."""
         for var in self._vars.values():
             if var.rows is not None:
                 full = var.full_tensor().detach().clone()
@@ -387,7 +387,7 @@ class Workspace:
 
     # -------------------------------------------------------------------- reads
     def get(self, var_name: str, t: int) -> torch.Tensor:
-        """Row ``t`` (``[B, ...]``) of a variable, ``0 <= t < T`` (WS-*)."""
+        """Row ``t`` (``[B, ...]``) of a variable, ``0 <= t < T`` (WS-2, ERR-2)."""
         var = self._var("get", var_name)
         t = v.check_time("get", var_name, t, var.size)
         row = var.row(t)
@@ -400,7 +400,7 @@ class Workspace:
         return var.row(t)
 
     def get_full(self, var_name: str) -> torch.Tensor:
-        """The whole variable ``[T, B, ...]``, in amortised O(1) (WS-*).
+        """The whole variable ``[T, B, ...]``, in amortised O(1) (WS-6, WS-7).
 
         A later write does not change the returned tensor (copy on write).
         """
@@ -430,7 +430,7 @@ class Workspace:
         return _VariablesView(self)
 
     def time_size(self) -> int:
-        """The time size ``T`` shared by all variables; 0 when empty (WS-*)."""
+        """The time size ``T`` shared by all variables; 0 when empty (WS-1, WS-13)."""
         sizes = {var.size for var in self._vars.values()}
         if len(sizes) > 1:
             detail = ", ".join(f"{k!r}: {var.size}" for k, var in self._vars.items())
@@ -440,14 +440,14 @@ class Workspace:
         return sizes.pop() if sizes else 0
 
     def batch_size(self) -> int:
-        """The batch size ``B`` shared by all variables; 0 when empty (WS-*)."""
+        """The batch size ``B`` shared by all variables; 0 when empty (WS-1, WS-13)."""
         return self._batch if self._batch is not None else 0
 
     def get_transitions(self, filter_key: str | None = "env/done") -> Workspace:
         """Pairs ``(t, t+1)`` of every env as a new workspace of ``[2, N, ...]`` tensors.
 
         Columns are ordered time-major then env; a pair is dropped when ``filter_key`` is True
-        at its first element (TR-*). The result does not alias this workspace and keeps
+        at its first element (TR-1..TR-8). The result does not alias this workspace and keeps
         autograd history.
         """
         op = "get_transitions"
