@@ -275,8 +275,11 @@ class ParallelGymAgent(Agent):
     def forward(self, t: int, **kwargs: object) -> None:
         """Reset (``t == 0``) or step the envs, then write row ``t`` (ENV-2..ENV-8, ENV-14)."""
         op = "ParallelGymAgent"
-        workspace = self._bound("forward")
-        t = v.check_int(op, "t", t, 0)
+        workspace = self.workspace
+        if workspace is None:
+            workspace = self._bound("forward")  # raises
+        if type(t) is not int or t < 0:
+            t = v.check_int(op, "t", t, 0)
         if self._closed:
             raise InvalidStateError(v.message(op, "agent", "an open agent", "closed"))
         if t == 0:
