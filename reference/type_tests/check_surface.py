@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import assert_type
 
 import torch
-
 from bbrl_reference import (
     Agent,
     Agents,
