@@ -219,15 +219,12 @@ class Workspace:
             # The common case (a CPU row without grad into a plain variable with room for it)
             # is inlined: it touches torch only to read the tensor as numpy.
             array = var.array
-            if (
-                array is not None
-                and not var.shared
-                and t < array.shape[0]
-                and not value.requires_grad
-                and value.is_cpu
-            ):
-                row = value.numpy()
-                if row.shape == var.row_shape and row.dtype == array.dtype:
+            if array is not None and not var.shared and t < array.shape[0]:
+                try:  # raises for a tensor that requires grad or is not on the CPU
+                    row = value.numpy()
+                except (RuntimeError, TypeError, NotImplementedError):
+                    row = None
+                if row is not None and row.shape == var.row_shape and row.dtype == array.dtype:
                     size = var.size
                     if t > size:
                         array[size:t] = 0
