@@ -404,13 +404,15 @@ class IndexedFloorRB:
 
     def put(self, batch: dict[str, torch.Tensor]) -> None:
         n = next(iter(batch.values())).shape[1]
-        p, cap = self.pos, self.capacity
+        p, cap, store = self.pos, self.capacity, self.store
         first = min(n, cap - p)
-        for name, value in batch.items():
-            buf = self.store[name]
-            buf[:, p : p + first].copy_(value[:, :first])
-            if first < n:
-                buf[:, : n - first].copy_(value[:, first:])
+        if first == n:  # no wrap-around: one slice copy per variable
+            for name, value in batch.items():
+                store[name][:, p : p + n].copy_(value)
+        else:
+            for name, value in batch.items():
+                store[name][:, p:].copy_(value[:, :first])
+                store[name][:, : n - first].copy_(value[:, first:])
         self.pos = (p + n) % cap
         self.count = min(self.count + n, cap)
 
