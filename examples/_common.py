@@ -19,9 +19,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from torch import nn
-
 from bbrl_reference import Agent, Agents, ParallelGymAgent, TemporalAgent, Workspace, make_env
+from torch import nn
 
 ENV_NAME = "CartPole-v1"
 TARGET_RETURN = 400.0
@@ -56,7 +55,9 @@ def apply_overrides(config: C, overrides: list[str]) -> C:
         name, sep, value = item.partition("=")
         current = getattr(config, name, None)
         if not sep or current is None:
-            raise SystemExit(f"--hp: expected NAME=VALUE with NAME a field of {config!r}, got {item!r}")
+            raise SystemExit(
+                f"--hp: expected NAME=VALUE with NAME a field of {config!r}, got {item!r}"
+            )
         if isinstance(current, bool):
             changes[name] = value.lower() in ("1", "true", "yes")
         else:
@@ -88,9 +89,9 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequentia
 
 def train_env_agent(num_envs: int, seed: int) -> ParallelGymAgent:
     """The training env agent, in the notebook's style (autoreset, next-step layout)."""
-    return ParallelGymAgent(
-        partial(make_env, env_name=ENV_NAME, autoreset=True), num_envs
-    ).seed(seed)
+    return ParallelGymAgent(partial(make_env, env_name=ENV_NAME, autoreset=True), num_envs).seed(
+        seed
+    )
 
 
 class Evaluator:
@@ -172,7 +173,11 @@ class Progress:
         return time.perf_counter() - self.start
 
     def update(
-        self, steps: int, episodes: int, returns: list[float], last_eval: float | None,
+        self,
+        steps: int,
+        episodes: int,
+        returns: list[float],
+        last_eval: float | None,
         force: bool = False,
     ) -> None:
         self.recent = (self.recent + returns)[-20:]
@@ -224,8 +229,14 @@ def plot_curves(path: Path, algo: str, results: list[RunResult]) -> None:
     for r in results:
         ax.plot(r.env_steps, r.eval_returns, lw=0.6, alpha=0.5)
     ax.plot(grid, curves.mean(axis=0), color="black", lw=2, label=f"mean of {len(results)} seeds")
-    ax.fill_between(grid, curves.min(axis=0), curves.max(axis=0), color="gray", alpha=0.25,
-                    label="min-max over seeds")
+    ax.fill_between(
+        grid,
+        curves.min(axis=0),
+        curves.max(axis=0),
+        color="gray",
+        alpha=0.25,
+        label="min-max over seeds",
+    )
     ax.axhline(TARGET_RETURN, color="red", ls="--", lw=1, label=f"target {TARGET_RETURN:.0f}")
     ax.set_xlabel("env steps")
     ax.set_ylabel("greedy eval return")

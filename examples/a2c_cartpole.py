@@ -3,10 +3,13 @@
 During each rollout the actor agent writes `action` and its log-probability `logprob` (with
 grad), and the critic agent writes `critic/value` (with grad), one row per time step, with
 `self.set((name, t), ...)`. After the rollout, the losses read the workspace back
-(`workspace["logprob"]`, `get_transitions()`) and `backward()` reaches both networks through
+(`get_transitions()`, `workspace["logprob"]`) and `backward()` reaches both networks through
 every row written: the pattern the spec's autograd clause protects. Critic: one-step TD on the
-transitions from `get_transitions()`, bootstrapping with `env/terminated`; actor: the policy
-gradient with the (detached) TD error as advantage, plus an entropy bonus.
+pairs from `get_transitions()`, bootstrapping with `env/terminated`. Actor: policy gradient on
+`workspace["logprob"]` with GAE(lambda) advantages built from the same TD errors, normalised
+per update, plus an entropy bonus. (With the bare one-step TD error as advantage the policy
+collapsed to one action within ~30 updates on every try: the young critic's error correlates
+with the action taken, so one action is favoured before the critic is any good; see README.)
 
 The epoch loop is the notebook's (t=0 first, then `zero_grad()`, `copy_n_last_steps(1)`, a
 rollout from t=1). Row 0 of a later epoch is a detached copy of the previous last row, so the
@@ -23,8 +26,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
-from torch import nn
-
 from _common import (
     TARGET_RETURN,
     Evaluator,
@@ -41,6 +42,7 @@ from _common import (
     write_outputs,
 )
 from bbrl_reference import Agent, Agents, TemporalAgent, Workspace
+from torch import nn
 
 
 @dataclass
@@ -56,6 +58,7 @@ class A2CConfig:
     critic_coef: float = 0.5
     entropy_coef: float = 0.01
     max_grad_norm: float = 0.5
+    gae_lambda: float = 0.95
     normalize_advantage: bool = True
     eval_every: int = 5_000
     eval_envs: int = 10
@@ -68,19 +71,18 @@ class ActorAgent(Agent):
         super().__init__()
         self.net = mlp([obs_size, hidden, hidden, n_actions], activation=nn.Tanh)
 
-    def forward(
-        self, t: int, stochastic: bool = True, replay: bool = False, **kwargs: Any
-    ) -> None:
-        dist = torch.distributions.Categorical(logits=self.net(self.get(("env/env_obs", t))))
+    def forward(self, t: int, stochastic: bool = True, replay: bool = False, **kwargs: Any) -> None:
+        logits = self.net(self.get(("env/env_obs", t)))
+        log_probs = torch.log_softmax(logits, dim=-1)
         if replay:  # re-score the action already in the workspace
             action = self.get(("action", t))
         elif stochastic:
-            action = dist.sample()
+            action = torch.multinomial(log_probs.exp(), 1).squeeze(1)
         else:
-            action = dist.probs.argmax(dim=1)
+            action = logits.argmax(dim=1)
         self.set(("action", t), action)
-        self.set(("logprob", t), dist.log_prob(action))
-        self.set(("entropy", t), dist.entropy())
+        self.set(("logprob", t), log_probs.gather(1, action.unsqueeze(1)).squeeze(1))
+        self.set(("entropy", t), -(log_probs.exp() * log_probs).sum(dim=-1))
 
 
 class CriticAgent(Agent):
@@ -95,18 +97,37 @@ class CriticAgent(Agent):
 
 
 def a2c_losses(cfg: A2CConfig, workspace: Workspace) -> tuple[torch.Tensor, torch.Tensor]:
-    """(critic loss, actor loss) from a rollout workspace whose rows all carry a graph."""
+    """(critic loss, actor loss) from a rollout workspace whose rows all carry a graph.
+
+    Critic: one-step TD on `get_transitions()` pairs. Actor: `workspace["logprob"]` `[T, B]`
+    weighted by GAE(lambda) advantages built from the same one-step TD errors, over the pairs
+    get_transitions keeps (a pair starting at a done row is the autoreset step: masked out, and
+    the advantage recursion stops there).
+    """
     transitions = workspace.get_transitions()
     value = transitions["critic/value"]
     not_terminal = (~transitions["env/terminated"][1]).float()
     target = transitions["env/reward"][1] + cfg.gamma * not_terminal * value[1].detach()
-    td = target - value[0]
-    critic_loss = td.pow(2).mean()
-    advantage = td.detach()
-    if cfg.normalize_advantage and advantage.numel() > 1:
-        advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-    logprob = transitions["logprob"][0]
-    entropy = workspace["entropy"][:-1].mean()
+    critic_loss = (target - value[0]).pow(2).mean()
+
+    with torch.no_grad():
+        v = workspace["critic/value"]
+        done = workspace["env/done"]
+        terminated = workspace["env/terminated"]
+        reward = workspace["env/reward"]
+        valid = ~done[:-1]  # the pairs (t, t+1) that get_transitions keeps
+        td = reward[1:] + cfg.gamma * (~terminated[1:]).float() * v[1:] - v[:-1]
+        advantage = torch.zeros_like(td)
+        running = torch.zeros_like(td[0])
+        for t in range(td.shape[0] - 1, -1, -1):
+            running = td[t] + cfg.gamma * cfg.gae_lambda * (~done[t + 1]).float() * running
+            running = running * valid[t].float()
+            advantage[t] = running
+        advantage = advantage[valid]
+        if cfg.normalize_advantage and advantage.numel() > 1:
+            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+    logprob = workspace["logprob"][:-1][valid]
+    entropy = workspace["entropy"][:-1][valid].mean()
     actor_loss = -(advantage * logprob).mean() - cfg.entropy_coef * entropy
     return critic_loss, actor_loss
 
@@ -145,7 +166,7 @@ def train(cfg: A2CConfig, seed: int, quiet: bool = False) -> RunResult:
         critic_loss, actor_loss = a2c_losses(cfg, workspace)
         loss = actor_loss + cfg.critic_coef * critic_loss
         optimizer.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
         optimizer.step()
         result.losses.append(float(loss.detach()))
@@ -170,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     cfg = apply_overrides(cfg, args.hp)
     results = [train(cfg, seed, quiet=args.quiet) for seed in seeds_of(args)]
     for r in results:
-        print(f"a2c seed {r.seed}: steps to {TARGET_RETURN:.0f}: {r.steps_to_target}, "
-              f"final eval {r.eval_returns[-1]:.1f}, wall {r.wall_s:.1f}s")
+        print(
+            f"a2c seed {r.seed}: steps to {TARGET_RETURN:.0f}: {r.steps_to_target}, "
+            f"final eval {r.eval_returns[-1]:.1f}, wall {r.wall_s:.1f}s"
+        )
     path = write_outputs(args.out, "a2c", asdict(cfg), results, plot=not args.no_plot)
     print(f"wrote {path}")
     return 0

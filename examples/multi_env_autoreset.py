@@ -23,7 +23,6 @@ from functools import partial
 from typing import Any
 
 import torch
-
 from bbrl_reference import (
     Agent,
     Agents,
@@ -84,7 +83,7 @@ def single_env() -> Workspace:
     t_agents = TemporalAgent(Agents(env_agent, RandomAgent(action_dim)))
     workspace = Workspace()
     t_agents(workspace, n_steps=15)
-    for key in workspace.variables.keys():
+    for key in workspace.variables.keys():  # noqa: SIM118 (the notebook's spelling)
         print(key, tuple(workspace[key].shape), workspace[key].dtype)
 
     transitions = workspace.get_transitions()
@@ -126,8 +125,10 @@ def replay_buffer(workspace: Workspace) -> ReplayBuffer:
 def epoch_loop(t_agents: TemporalAgent, old: Workspace, rb: ReplayBuffer) -> None:
     """Cell 19: several epochs, each one's data put into the replay buffer."""
     t_agents(old, t=0, n_steps=10)
-    print(f"a 10-step rollout into the old 15-step workspace leaves time_size() = "
-          f"{old.time_size()} and {old.get_transitions()['action'].shape[1]} pairs")
+    print(
+        f"a 10-step rollout into the old 15-step workspace leaves time_size() = "
+        f"{old.time_size()} and {old.get_transitions()['action'].shape[1]} pairs"
+    )
     print(STALE_ROWS_NOTE)
     workspace = Workspace()
     nb_steps, max_steps, epoch_size = 0, 100, 10
@@ -183,8 +184,10 @@ def exercise(
         env_steps += (workspace.time_size() - 1) * n_envs
         rb.put(workspace.get_transitions())
         if verbose:
-            print(f"epoch {epoch}: T={workspace.time_size()}, env steps {env_steps}, "
-                  f"replay buffer size {rb.size()}, episodes so far {per_env.tolist()}")
+            print(
+                f"epoch {epoch}: T={workspace.time_size()}, env steps {env_steps}, "
+                f"replay buffer size {rb.size()}, episodes so far {per_env.tolist()}"
+            )
     # An episode that ends in the final row has not dropped a pair yet: its autoreset step
     # belongs to the next epoch. Method 2 misses exactly those.
     last_row_dones = int(workspace["env/done"][-1].sum())
@@ -197,15 +200,21 @@ def exercise(
         last_row_dones=last_row_dones,
     )
     if verbose:
-        print(f"method 1 (done flags): {counts.episodes_per_env} per env, "
-              f"{counts.episodes_from_dones} in total")
-        print(f"method 2 (env steps - buffer size): {counts.env_steps} - {counts.rb_size} = "
-              f"{counts.episodes_from_buffer}, plus {last_row_dones} ending in the last row")
+        print(
+            f"method 1 (done flags): {counts.episodes_per_env} per env, "
+            f"{counts.episodes_from_dones} in total"
+        )
+        print(
+            f"method 2 (env steps - buffer size): {counts.env_steps} - {counts.rb_size} = "
+            f"{counts.episodes_from_buffer}, plus {last_row_dones} ending in the last row"
+        )
         agree = counts.episodes_from_buffer + last_row_dones == counts.episodes_from_dones
         print(f"consistent: {agree}")
-        print("Can method 2 count the episodes of one env? No: get_transitions flattens the "
-              "envs into one batch of pairs and the buffer keeps no env index, so the missing "
-              "pairs give only the total over all envs.")
+        print(
+            "Can method 2 count the episodes of one env? No: get_transitions flattens the "
+            "envs into one batch of pairs and the buffer keeps no env index, so the missing "
+            "pairs give only the total over all envs."
+        )
     return counts
 
 
