@@ -65,9 +65,18 @@ def _sample_ids(sample: Any) -> list[int]:
 
 
 def check_sample(
-    sample: Any, batch_size: int, model: ReplayBufferModel, call: str, repro: str
+    sample: Any,
+    batch_size: int,
+    model: ReplayBufferModel,
+    call: str,
+    repro: str,
+    eviction_clause: str = "RB-4",
 ) -> list[int]:
-    """RB-8, RB-9, RB-11 on one sample; returns the ids of the sampled items."""
+    """RB-8, RB-9, RB-11 on one sample; returns the ids of the sampled items.
+
+    A sampled item that was put but should have been evicted fails `eviction_clause` (the
+    clause of the put or eviction that went wrong); one that was never put fails RB-9.
+    """
     __tracebackhide__ = True
     schema = model.schema or {}
     names = sorted(sample.keys())
@@ -89,11 +98,19 @@ def check_sample(
         expect(not got.requires_grad, "RB-11", f"{call}: {name!r} requires grad", repro)
     ids = _sample_ids(sample)
     stored = {item.item_id: item for item in model.items}
+    evicted = sorted({i for i in ids if i not in stored and 0 <= i < model.next_id})
+    expect(
+        not evicted,
+        eviction_clause,
+        f"{call}: sampled items {evicted} should have been evicted (stored ids, oldest first: "
+        f"{model.ids()}; {model.next_id} items put into max_size {model.capacity})",
+        repro,
+    )
     strays = sorted(set(ids) - set(stored))
     expect(
         not strays,
         "RB-9",
-        f"{call}: sampled items {strays} are not stored (stored ids, oldest first: {model.ids()})",
+        f"{call}: sampled item ids {strays} were never put (stored ids: {model.ids()})",
         repro,
     )
     for name in schema:
@@ -118,7 +135,7 @@ def check_stored_ids(
     __tracebackhide__ = True
     batch = 40 * model.size()
     call = f"get_shuffled({batch}) {what}"
-    seen = set(check_sample(rb.get_shuffled(batch), batch, model, call, repro))
+    seen = set(check_sample(rb.get_shuffled(batch), batch, model, call, repro, clause_id))
     expect(
         seen == set(model.ids()),
         clause_id,
@@ -155,6 +172,9 @@ def make_buffer_machine(impl: Any) -> type[RuleBasedStateMachine]:
         def __init__(self) -> None:
             super().__init__()
             self.log: list[str] = [HELPER]
+            # the clause an eviction mismatch is reported under: RB-5 right after a put of
+            # more than max_size items, RB-4 otherwise
+            self.eviction_clause = "RB-4"
 
         def repro(self, last: str) -> str:
             return "\n".join([*self.log, last])
@@ -173,14 +193,15 @@ def make_buffer_machine(impl: Any) -> type[RuleBasedStateMachine]:
             self.log.append(f"rb.put(items_workspace(impl, {first}, {n}, {self.time_size}))")
             self.rb.put(items_workspace(impl, first, n, self.time_size))
             self.model.put(item_values(first, n, self.time_size))
+            self.eviction_clause = "RB-5" if n > self.model.capacity else "RB-4"
 
         @precondition(lambda self: self.model.size() > 0)
         @rule(batch_size=st.integers(1, 20))
         def sample(self, batch_size: int) -> None:
             call = f"rb.get_shuffled({batch_size})"
-            check_sample(
-                self.rb.get_shuffled(batch_size), batch_size, self.model, call, self.repro(call)
-            )
+            sample = self.rb.get_shuffled(batch_size)
+            repro = self.repro(call)
+            check_sample(sample, batch_size, self.model, call, repro, self.eviction_clause)
 
         @invariant()
         def size_matches(self) -> None:
@@ -198,12 +219,8 @@ def make_buffer_machine(impl: Any) -> type[RuleBasedStateMachine]:
         def stored_items_match(self) -> None:
             batch = 40 * self.model.size()
             call = f"ids = [int(i) // 10 for i in rb.get_shuffled({batch})['id'][0]]"
-            check_stored_ids(
-                self.rb,
-                self.model,
-                "after the puts",
-                self.repro(call + "\nprint(sorted(set(ids)))"),
-            )
+            repro = self.repro(call + "\nprint(sorted(set(ids)))")
+            check_stored_ids(self.rb, self.model, "after the puts", repro, self.eviction_clause)
 
     return ReplayBufferMachine
 
