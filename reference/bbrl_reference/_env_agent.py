@@ -293,7 +293,7 @@ class ParallelGymAgent(Agent):
             if self._vec is None:
                 self._step_sync(actions)
             else:
-                self._step_async(actions)
+                self._step_async(self._vec, actions)
         workspace._set_numpy_rows(t, self._outputs)
 
     def _reset_seeds(self) -> list[int]:
@@ -396,10 +396,7 @@ class ParallelGymAgent(Agent):
         self._cumulated[:] = returns
         self._timestep[:] = timestep
 
-    def _step_async(self, actions: Sequence[object] | np.ndarray) -> None:
-        vec = self._vec
-        if vec is None:  # only called for the async backend
-            raise RuntimeError("internal error: no vector env")
+    def _step_async(self, vec: AsyncVectorEnv, actions: Sequence[object] | np.ndarray) -> None:
         batch, r, term, trunc, _ = vec.step(np.asarray(actions))
         was_done = self._done.copy()
         live = ~was_done

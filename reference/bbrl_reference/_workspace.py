@@ -21,6 +21,7 @@ not modify returned tensors in place.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, KeysView, Mapping
+from typing import cast
 
 import numpy as np
 import torch
@@ -138,9 +139,8 @@ class _Var:
         return self.full
 
     def _plain(self) -> torch.Tensor:
-        if self.buf is None:  # a variable is created by its first write: never reached
-            raise RuntimeError("internal error: variable without storage")
-        return self.buf
+        # a stored variable has rows (tracked) or a buffer (plain): its first write made one
+        return cast(torch.Tensor, self.buf)
 
 
 class _VariablesView(Mapping[str, torch.Tensor]):
@@ -330,7 +330,8 @@ class Workspace:
         value = v.check_tensor(op, name, value, 2)
         if self._batch is not None:
             v.check_batch(op, name, self._batch, value.shape[1])
-        self._install(name, value.clone() if value.requires_grad else value.detach().clone())
+        source = value if value.requires_grad else value.detach()
+        self._install(name, source.clone(memory_format=torch.contiguous_format))
 
     def clear(self, var_name: str | None = None) -> None:
         """Remove one variable, or every variable when ``var_name`` is None."""

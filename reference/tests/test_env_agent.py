@@ -30,7 +30,7 @@ from gymnasium import spaces
 LENGTHS = {0: 3, 1: 2, 2: 4}
 
 
-class CountingEnv(gym.Env[np.ndarray, Any]):
+class CountingEnv(gym.Env[Any, Any]):
     """obs = (env id, episode, step); reward = 10 * episode + step; odd episodes truncate.
 
     Episode lengths per env id come from LENGTHS; every action received is logged.
@@ -416,3 +416,77 @@ def test_async_backend_writes_the_same_rows(autoreset: bool) -> None:
         assert list(sync_run) == list(async_run)
         for name in sync_run:
             assert torch.equal(sync_run[name], async_run[name]), name
+
+
+def test_more_construction_checks() -> None:
+    """ENV-1: all envs must share spaces; unsupported action spaces are refused."""
+    envs = iter([CountingEnv(0), CountingEnv(1)])
+
+    def differing_obs() -> CountingEnv:
+        env = next(envs)
+        if env.env_id == 1:
+            env.observation_space = spaces.Box(0, 9, shape=(4,), dtype=np.int64)
+        return env
+
+    with pytest.raises(ValueError, match="observation space"):
+        ParallelGymAgent(differing_obs, 2)
+    envs2 = iter([CountingEnv(0), CountingEnv(1)])
+
+    def differing_action() -> CountingEnv:
+        env = next(envs2)
+        if env.env_id == 1:
+            env.action_space = spaces.Discrete(3)
+        return env
+
+    with pytest.raises(ValueError, match="action space"):
+        ParallelGymAgent(differing_action, 2)
+
+    def text_action() -> CountingEnv:
+        env = CountingEnv(0)
+        env.action_space = spaces.Text(3)
+        return env
+
+    with pytest.raises(TypeError, match="Discrete or Box"):
+        ParallelGymAgent(text_action, 1)
+    plain = ParallelGymAgent(lambda: gym.make("CartPole-v1"), 1)  # wrappers, no mark
+    assert plain.autoreset is False
+    plain.close()
+
+
+def test_forward_outside_a_call_and_index_like_t() -> None:
+    """AG-7, ENV-3: forward needs a bound workspace; t may be any integer type."""
+    agent = ParallelGymAgent(Counter(True), 3)
+    with pytest.raises(RuntimeError):
+        agent.forward(t=0)
+    ws = Workspace()
+    agent(ws, t=np.int64(0))
+    assert ws.time_size() == 1
+
+
+class DictCountingEnv(CountingEnv):
+    """CountingEnv with a Dict observation {"ids": (env, episode), "step": Discrete}."""
+
+    def __init__(self, env_id: int, autoreset: bool = False) -> None:
+        super().__init__(env_id, autoreset)
+        self.observation_space = spaces.Dict(
+            {"ids": spaces.Box(0, 1000, (2,), np.int64), "step": spaces.Discrete(10)}
+        )
+
+    def _obs(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"ids": np.array([self.env_id, self.episode]), "step": self.step_count}
+
+
+def test_async_dict_observations_match_sync() -> None:
+    """ENV-10, ENV-13: Dict observations through the async backend equal the sync rows."""
+    results = []
+    for backend in ("sync", "async"):
+        # the async workers each build their env from a pickled copy of make_env_fn, so a
+        # counter shared between calls would not number them: every env is env 0 here
+        with ParallelGymAgent(DictCountingEnv, 3, {"env_id": 0}, backend=backend) as agent:
+            ws = Workspace()
+            TemporalAgent(Agents(agent, ActionAgent()))(ws, n_steps=7)
+            results.append({k: ws[k].clone() for k in ws.variables})
+    assert list(results[0]) == list(results[1])
+    assert f"{ENV_OBS}/ids" in results[0] and f"{ENV_OBS}/step" in results[0]
+    for name in results[0]:
+        assert torch.equal(results[0][name], results[1][name]), name

@@ -404,3 +404,28 @@ def test_numpy_fast_path_helpers() -> None:
     row = ws._numpy_row("a", 3)
     assert row is not None and row.tolist() == [3.0, 4.0]
     assert ws._numpy_row("a", 6) is None and ws._numpy_row("zz", 0) is None
+
+
+def test_fast_path_fallbacks() -> None:
+    """WS-5, WS-9: the inlined set path hands grad values and mismatches to the full path."""
+    w = torch.nn.Parameter(torch.ones(()))
+    ws = Workspace()
+    ws.set("x", 0, torch.ones(2))
+    ws.set("x", 1, torch.ones(2))  # the numpy view is cached now
+    with pytest.raises(ShapeError):
+        ws.set("x", 2, torch.ones(2, 1))
+    with pytest.raises(DTypeError):
+        ws.set("x", 2, torch.ones(2, dtype=torch.float64))
+    ws.set("x", 2, w * torch.ones(2))  # requires grad: the variable becomes tracked
+    torch.autograd.backward(ws["x"].sum())
+    assert w.grad is not None and float(w.grad) == 2.0
+
+
+def test_transitions_of_variables_on_other_devices() -> None:
+    """TR-1: each variable's pairs are gathered on its own device (meta here)."""
+    ws = Workspace()
+    for t in range(3):
+        ws.set("env/done", t, torch.zeros(2, dtype=torch.bool))
+        ws.set("m", t, torch.zeros(2, 5, device="meta"))
+    out = ws.get_transitions()
+    assert out["m"].device.type == "meta" and tuple(out["m"].shape) == (2, 4, 5)
