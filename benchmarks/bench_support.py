@@ -61,7 +61,7 @@ FULL_SIZES = Sizes(
     n_envs=8,
     rollout_steps=1000,
     heavy_envs=8,
-    heavy_steps=50,
+    heavy_steps=30,
     heavy_step_s=1e-3,
     T=1000,
     B=64,
@@ -74,7 +74,7 @@ FULL_SIZES = Sizes(
     batch=256,
     batch_curve=(64, 256, 1024, 4096),
     epoch_size=100,
-    n_epochs=10,
+    n_epochs=5,
     epoch_capacity=100_000,
 )
 
