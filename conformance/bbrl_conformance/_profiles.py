@@ -8,7 +8,7 @@ from typing import Any
 # torch and hypothesis are imported inside the functions: the pytest plugin imports this module
 # in every pytest session, where it must stay cheap and inert.
 
-PROFILES = ("ci", "dev", "nightly")
+PROFILES = ("ci", "dev", "nightly", "mutants")
 DEFAULT_PROFILE = "ci"
 
 _registered = False
@@ -67,6 +67,13 @@ def register_profiles() -> None:
         stateful_step_count=100,
         phases=list(Phase),
         **common,  # type: ignore[arg-type]
+    )
+    # mutants: ci without shrinking, for the suite's own mutant zoo (it only asks "does it fail?").
+    settings.register_profile(
+        "mutants",
+        parent=settings.get_profile("ci"),
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        print_blob=False,
     )
     _registered = True
 

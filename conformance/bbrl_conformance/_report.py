@@ -88,7 +88,8 @@ def clause_results(tests: list[TestRecord]) -> list[ClauseResult]:
     results = []
     for clause_id in ids:
         info = lookup(clause_id)
-        citing = [t for t in tests if clause_id in t.clauses]
+        # A test failing on a clause it does not cite still counts against that clause.
+        citing = [t for t in tests if clause_id in t.clauses or t.failed_clause == clause_id]
         contributions = {_status_contribution(t, clause_id) for t in citing}
         status = next((s for s in CLAUSE_STATUSES[:-1] if s in contributions), "not-tested")
         first = next(
@@ -276,7 +277,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             "hypothesis, pytest (null when not installed)",
             "type": "object",
         },
-        "profile": {"enum": ["ci", "dev", "nightly"]},
+        "profile": {"enum": ["ci", "dev", "nightly", "mutants"]},
         "deviation_files": {"type": "array", "items": {"type": "string"}},
         "ledger_errors": {
             "description": "stale known-deviation entries; any entry fails the run",

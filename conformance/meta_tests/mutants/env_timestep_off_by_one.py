@@ -1,0 +1,37 @@
+"""B7-like: the timestep written after the first row is one too high."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bbrl_reference import (
+    Agent,
+    Agents,
+    ReplayBuffer,
+    TemporalAgent,
+    Workspace,
+    make_env,
+)
+from bbrl_reference import (
+    ParallelGymAgent as _ParallelGymAgent,
+)
+
+KILLED_BY = ["ENV-4"]
+TESTS = "test_env_agent"
+__all__ = [
+    "Agent",
+    "Agents",
+    "ParallelGymAgent",
+    "ReplayBuffer",
+    "TemporalAgent",
+    "Workspace",
+    "make_env",
+]
+
+
+class ParallelGymAgent(_ParallelGymAgent):
+    def forward(self, t: int, **kwargs: Any) -> None:
+        super().forward(t, **kwargs)
+        if t > 0:
+            step = self.workspace.get("env/timestep", t)
+            self.workspace.set("env/timestep", t, step + 1)

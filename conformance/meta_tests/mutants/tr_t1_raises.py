@@ -1,0 +1,36 @@
+"""get_transitions on a workspace of time size 1 raises instead of giving N = 0."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bbrl_reference import (
+    Agent,
+    Agents,
+    ParallelGymAgent,
+    ReplayBuffer,
+    TemporalAgent,
+    make_env,
+)
+from bbrl_reference import (
+    Workspace as _Workspace,
+)
+
+KILLED_BY = ["TR-5"]
+TESTS = "test_transitions"
+__all__ = [
+    "Agent",
+    "Agents",
+    "ParallelGymAgent",
+    "ReplayBuffer",
+    "TemporalAgent",
+    "Workspace",
+    "make_env",
+]
+
+
+class Workspace(_Workspace):
+    def get_transitions(self, filter_key: str | None = "env/done") -> Any:
+        if self.time_size() == 1:
+            raise ValueError("get_transitions: time size 1")
+        return super().get_transitions(filter_key)
