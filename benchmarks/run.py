@@ -354,23 +354,26 @@ def write_charts(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> 
         "epoch loop": find_group(groups, "epoch loop"),
     }
     peers = sorted({p for g in headline.values() for p in groups.get(g, {})})
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    width = 0.8 / max(len(peers), 1)
-    for i, peer in enumerate(peers):
-        xs, ys = [], []
-        for j, g in enumerate(headline.values()):
-            entry = groups.get(g, {}).get(peer)
-            if entry and not math.isnan(entry.ratio):
-                xs.append(j + i * width)
-                ys.append(entry.ratio)
-        ax.bar(xs, ys, width, label=peer)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(headline))], list(headline), fontsize=8)
+    colors = {peer: plt.get_cmap("tab20")(i % 20) for i, peer in enumerate(peers)}
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    width = 0.8 / max(max((len(groups.get(g, {})) for g in headline.values()), default=1), 1)
+    labelled: set[str] = set()
+    for j, g in enumerate(headline.values()):
+        present = sorted(groups.get(g, {}).values(), key=lambda e: e.ratio)
+        for i, entry in enumerate(present):
+            if math.isnan(entry.ratio):
+                continue
+            x = j + (i - (len(present) - 1) / 2) * width
+            label = None if entry.peer in labelled else entry.peer
+            labelled.add(entry.peer)
+            ax.bar(x, entry.ratio, width, color=colors[entry.peer], label=label)
+    ax.set_xticks(range(len(headline)), list(headline), fontsize=8)
     ax.set_yscale("log")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_ylabel("time / floor (log)")
     ax.set_title("Ratio to the floor, same run (lower is better)", fontsize=9)
-    if peers:
-        ax.legend(fontsize=6, ncol=3)
+    if labelled:
+        ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(CHARTS / "ratios.png", dpi=dpi)
     plt.close(fig)
