@@ -146,33 +146,39 @@ class ParallelGymAgent(Agent):
         self.backend = backend
         kwargs = dict(make_env_args or {})
         n = self.num_envs
-        self._envs: list[Env] = []
+        first = self._checked_env(make_env_fn(**kwargs))
+        self._envs: list[Env] = [first]
         self._vec: AsyncVectorEnv | None = None
-        if backend == "sync":
-            self._envs = [self._checked_env(make_env_fn(**kwargs)) for _ in range(n)]
-            first = self._envs[0]
-            for k, env in enumerate(self._envs[1:], 1):
-                self._check_same(first, env, k)
-        else:
-            first = self._checked_env(make_env_fn(**kwargs))
-            first.close()
-            self._vec = AsyncVectorEnv(
-                [partial(make_env_fn, **kwargs) for _ in range(n)],
-                autoreset_mode=AutoresetMode.NEXT_STEP,
-            )
-        self.observation_space: gym.Space[Any] = first.observation_space
-        self.action_space: gym.Space[Any] = first.action_space
-        self.autoreset = _is_autoreset(first)
-        self._leaves = _obs_leaves(self.observation_space, ENV_OBS, (), n)
-        self._discrete_action = isinstance(self.action_space, spaces.Discrete)
-        action_shape = self.action_space.shape
-        action_dtype = self.action_space.dtype
-        if self._discrete_action or action_shape is None or action_dtype is None:
-            if not self._discrete_action:
-                raise TypeError(
-                    v.message(op, "action space", "Discrete or Box", first.action_space)
+        try:  # on any error, close what was built (no leaked envs or worker processes)
+            self.observation_space: gym.Space[Any] = first.observation_space
+            self.action_space: gym.Space[Any] = first.action_space
+            self.autoreset = _is_autoreset(first)
+            self._leaves = _obs_leaves(self.observation_space, ENV_OBS, (), n)
+            self._discrete_action = isinstance(self.action_space, spaces.Discrete)
+            action_shape = self.action_space.shape
+            action_dtype = self.action_space.dtype
+            if self._discrete_action or action_shape is None or action_dtype is None:
+                if not self._discrete_action:
+                    raise TypeError(
+                        v.message(op, "action space", "Discrete or Box", first.action_space)
+                    )
+                action_shape, action_dtype = (), np.dtype(np.int64)
+            if backend == "sync":
+                for k in range(1, n):
+                    env = self._checked_env(make_env_fn(**kwargs))
+                    self._envs.append(env)
+                    self._check_same(first, env, k)
+            else:
+                first.close()
+                self._envs = []
+                self._vec = AsyncVectorEnv(
+                    [partial(make_env_fn, **kwargs) for _ in range(n)],
+                    autoreset_mode=AutoresetMode.NEXT_STEP,
                 )
-            action_shape, action_dtype = (), np.dtype(np.int64)
+        except BaseException:
+            for env in self._envs:
+                env.close()
+            raise
         self._action_shape: tuple[int, ...] = tuple(action_shape)
         self._action_dtype = np.dtype(action_dtype)
         # rows of the current time step, reused from step to step

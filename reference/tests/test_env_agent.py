@@ -50,6 +50,9 @@ class CountingEnv(gym.Env[Any, Any]):
     def _obs(self) -> np.ndarray:
         return np.array([self.env_id, self.episode, self.step_count], dtype=np.int64)
 
+    def close(self) -> None:
+        self.closed = True
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -420,7 +423,8 @@ def test_async_backend_writes_the_same_rows(autoreset: bool) -> None:
 
 def test_more_construction_checks() -> None:
     """ENV-1: all envs must share spaces; unsupported action spaces are refused."""
-    envs = iter([CountingEnv(0), CountingEnv(1)])
+    built = [CountingEnv(0), CountingEnv(1)]
+    envs = iter(built)
 
     def differing_obs() -> CountingEnv:
         env = next(envs)
@@ -430,6 +434,7 @@ def test_more_construction_checks() -> None:
 
     with pytest.raises(ValueError, match="observation space"):
         ParallelGymAgent(differing_obs, 2)
+    assert all(getattr(env, "closed", False) for env in built)  # nothing leaked
     envs2 = iter([CountingEnv(0), CountingEnv(1)])
 
     def differing_action() -> CountingEnv:
