@@ -383,12 +383,20 @@ def write_charts(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> 
     def panel(
         ax: Any, prefix: str, key: str, fixed: dict[str, Any], title: str, peers: Iterable[str]
     ) -> None:
+        xs: set[float] = set()
         for peer in peers:
             pts = curve(groups, prefix, key, peer, fixed)
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=peer)
+                xs.update(p[0] for p in pts)
+                # a variant ("reference getitem") takes its peer's colour, dashed
+                style = "o-" if peer in colors else "o--"
+                line_color = colors.get(peer, colors.get(peer.split(" ")[0]))
+                xy = ([p[0] for p in pts], [p[1] for p in pts])
+                ax.plot(*xy, style, color=line_color, label=peer)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(sorted(xs), [f"{x:g}" for x in sorted(xs)], fontsize=7)
         ax.set_xlabel(key)
         ax.set_ylabel("median time (s)")
         ax.set_title(title, fontsize=9)
