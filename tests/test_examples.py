@@ -6,6 +6,7 @@ The full training runs (targets in examples/README.md) are a nox session, not te
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import shlex
 import sys
@@ -110,11 +111,24 @@ def test_a2c_smoke() -> None:
     assert result.env_steps[-1] >= 600
 
 
-def test_cli_writes_summary_and_plot(tmp_path: Path) -> None:
+def test_cli_writes_summary(tmp_path: Path) -> None:
     a2c = load("a2c_cartpole")
-    argv = shlex.split("--seeds 0 1 --steps 300 --eval-every 150 --eval-envs 2 --quiet")
+    argv = shlex.split("--seeds 0 1 --steps 300 --eval-every 150 --eval-envs 2 --quiet --no-plot")
     argv += ["--out", str(tmp_path), "--hp", "hidden=16", "num_envs=2"]
     assert a2c.main(argv) == 0
-    summary = (tmp_path / "a2c_summary.json").read_text()
-    assert '"seeds_reaching_target"' in summary and '"seed": 1' in summary
-    assert (tmp_path / "a2c_curve.png").stat().st_size > 1000
+    summary = json.loads((tmp_path / "a2c_summary.json").read_text())
+    assert [run["seed"] for run in summary["runs"]] == [0, 1]
+    assert summary["config"]["hidden"] == 16 and summary["config"]["num_envs"] == 2
+    assert all(run["all_losses_finite"] for run in summary["runs"])
+    assert not (tmp_path / "a2c_curve.png").exists()
+
+
+def test_learning_curve_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="matplotlib is in the 'examples' dependency group")
+    common = load("_common")
+    runs = [common.RunResult("dqn", seed) for seed in (0, 1)]
+    for k, run in enumerate(runs):
+        for steps in (0, 1000, 2000):
+            run.record_eval(steps, 100.0 * k + steps / 10)
+    common.plot_curves(tmp_path / "curve.png", "dqn", runs)
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
