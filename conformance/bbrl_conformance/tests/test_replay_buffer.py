@@ -71,11 +71,15 @@ def check_sample(
     call: str,
     repro: str,
     eviction_clause: str = "RB-4",
+    stray_clause: str = "RB-9",
+    layout: bool = False,
 ) -> list[int]:
     """RB-8, RB-9, RB-11 on one sample; returns the ids of the sampled items.
 
     A sampled item that was put but should have been evicted fails `eviction_clause` (the
-    clause of the put or eviction that went wrong); one that was never put fails RB-9.
+    clause of the put or eviction that went wrong); one that was never put fails
+    `stray_clause` (RB-9, or RB-7 where it can only come from a rejected put). `layout` also
+    checks that every tensor is contiguous (RB-8).
     """
     __tracebackhide__ = True
     schema = model.schema or {}
@@ -109,7 +113,7 @@ def check_sample(
     strays = sorted(set(ids) - set(stored))
     expect(
         not strays,
-        "RB-9",
+        stray_clause,
         f"{call}: sampled item ids {strays} were never put (stored ids: {model.ids()})",
         repro,
     )
@@ -123,19 +127,25 @@ def check_sample(
             f"'id' (sampled ids {ids})",
             repro,
         )
-    for name in schema:
+    for name in schema if layout else ():
         expect(sample[name].is_contiguous(), "RB-8", f"{call}: {name!r} is not contiguous", repro)
     return ids
 
 
 def check_stored_ids(
-    rb: Any, model: ReplayBufferModel, what: str, repro: str, clause_id: str = "RB-4"
+    rb: Any,
+    model: ReplayBufferModel,
+    what: str,
+    repro: str,
+    clause_id: str = "RB-4",
+    stray_clause: str = "RB-9",
 ) -> None:
     """Sampling 40 * size() items must hit exactly the model's ids (`clause_id`, RB-9)."""
     __tracebackhide__ = True
     batch = 40 * model.size()
     call = f"get_shuffled({batch}) {what}"
-    seen = set(check_sample(rb.get_shuffled(batch), batch, model, call, repro, clause_id))
+    sample = rb.get_shuffled(batch)
+    seen = set(check_sample(sample, batch, model, call, repro, clause_id, stray_clause))
     expect(
         seen == set(model.ids()),
         clause_id,
@@ -191,9 +201,19 @@ def make_buffer_machine(impl: Any) -> type[RuleBasedStateMachine]:
             n = data.draw(st.integers(1, 2 * self.model.capacity + 3), label="N")
             first = self.model.next_id
             self.log.append(f"rb.put(items_workspace(impl, {first}, {n}, {self.time_size}))")
-            self.rb.put(items_workspace(impl, first, n, self.time_size))
-            self.model.put(item_values(first, n, self.time_size))
             self.eviction_clause = "RB-5" if n > self.model.capacity else "RB-4"
+            try:
+                self.rb.put(items_workspace(impl, first, n, self.time_size))
+                problem = None
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            expect(
+                problem is None,
+                "RB-5" if n > self.model.capacity else "RB-2",
+                f"a valid put of {n} items into max_size {self.model.capacity} raised {problem}",
+                self.repro(""),
+            )
+            self.model.put(item_values(first, n, self.time_size))
 
         @precondition(lambda self: self.model.size() > 0)
         @rule(batch_size=st.integers(1, 20))
@@ -201,7 +221,9 @@ def make_buffer_machine(impl: Any) -> type[RuleBasedStateMachine]:
             call = f"rb.get_shuffled({batch_size})"
             sample = self.rb.get_shuffled(batch_size)
             repro = self.repro(call)
-            check_sample(sample, batch_size, self.model, call, repro, self.eviction_clause)
+            check_sample(
+                sample, batch_size, self.model, call, repro, self.eviction_clause, layout=True
+            )
 
         @invariant()
         def size_matches(self) -> None:
@@ -228,6 +250,21 @@ def make_buffer_machine(impl: Any) -> type[RuleBasedStateMachine]:
 @clause("RB-2", "RB-3", "RB-4", "RB-5", "RB-8", "RB-9", "RB-11")
 def test_replay_buffer_state_machine(impl: Any) -> None:
     run_state_machine_as_test(make_buffer_machine(impl))
+
+
+@clause("RB-8")
+def test_sample_layout(impl: Any) -> None:
+    rb = impl.ReplayBuffer(4)
+    model = ReplayBufferModel(4)
+    for first, n in ((0, 3), (3, 2)):  # the second put wraps around
+        rb.put(items_workspace(impl, first, n))
+        model.put(item_values(first, n))
+    repro = (
+        f"{HELPER}\nrb = impl.ReplayBuffer(4)\nrb.put(items_workspace(impl, 0, 3))\n"
+        "rb.put(items_workspace(impl, 3, 2))\ns = rb.get_shuffled(6)\n"
+        "print({k: (s[k].shape, s[k].dtype, s[k].is_contiguous()) for k in s.keys()})"
+    )
+    check_sample(rb.get_shuffled(6), 6, model, "rb.get_shuffled(6)", repro, layout=True)
 
 
 @clause("RB-5")
@@ -335,7 +372,7 @@ def test_schema_errors_leave_buffer_unchanged(
         f"{call} raised, but size() went from {model.size()} to {rb.size()}",
         repro,
     )
-    check_stored_ids(rb, model, f"after the rejected {call}", repro, "RB-7")
+    check_stored_ids(rb, model, f"after the rejected {call}", repro, "RB-7", "RB-7")
     # the ring position must not have moved either: the next evictions follow the model
     first = model.next_id
     extra_n = max(max_size - 1, 1)
@@ -344,7 +381,7 @@ def test_schema_errors_leave_buffer_unchanged(
     twin.put(items_workspace(impl, first, extra_n))
     model.put(item_values(first, extra_n))
     repro = "\n".join([*lines, call, more])
-    check_stored_ids(rb, model, "after the rejected put and a valid one", repro, "RB-7")
+    check_stored_ids(rb, model, "after the rejected put and a valid one", repro, "RB-7", "RB-7")
     seeded = "get_shuffled(50, generator=torch.Generator().manual_seed(1234))"
     got = rb.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
     want = twin.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
@@ -460,9 +497,18 @@ def test_stored_items_are_detached_copies(impl: Any) -> None:
 
 
 @clause("RB-12")
-@given(max_size=st.integers(1, 8), sizes=st.lists(st.integers(1, 10), min_size=1, max_size=4))
-def test_state_dict_round_trip(impl: Any, max_size: int, sizes: list[int]) -> None:
+@given(max_size=st.integers(1, 8), data=st.data())
+def test_state_dict_round_trip(impl: Any, max_size: int, data: st.DataObject) -> None:
+    # puts of at most max_size items each (wrapping around): oversize puts are RB-5's test
+    sizes = data.draw(st.lists(st.integers(1, max_size), min_size=1, max_size=4), label="sizes")
     rb = impl.ReplayBuffer(max_size)
+    for method in ("state_dict", "load_state_dict"):
+        expect(
+            callable(getattr(rb, method, None)),
+            "RB-12",
+            f"ReplayBuffer has no {method}() method",
+            f"print(impl.ReplayBuffer({max_size}).{method})",
+        )
     model = ReplayBufferModel(max_size)
     lines = [HELPER, f"rb = impl.ReplayBuffer({max_size})"]
     for n in sizes:
@@ -497,10 +543,11 @@ def test_state_dict_round_trip(impl: Any, max_size: int, sizes: list[int]) -> No
                 "copy.get_shuffled(20, generator=g())['id'])",
             )
         first = model.next_id
-        rb.put(items_workspace(impl, first, max_size // 2 + 1))
-        copy.put(items_workspace(impl, first, max_size // 2 + 1))
-        model.put(item_values(first, max_size // 2 + 1))
-        lines.append(f"rb.put(items_workspace(impl, {first}, {max_size // 2 + 1}))")
-        lines.append(f"copy.put(items_workspace(impl, {first}, {max_size // 2 + 1}))")
+        more = max_size // 2 + 1
+        rb.put(items_workspace(impl, first, more))
+        copy.put(items_workspace(impl, first, more))
+        model.put(item_values(first, more))
+        lines.append(f"rb.put(items_workspace(impl, {first}, {more}))")
+        lines.append(f"copy.put(items_workspace(impl, {first}, {more}))")
         repro = "\n".join(lines)
     check_stored_ids(copy, model, "on the loaded copy after two more puts", repro)
