@@ -68,7 +68,7 @@ class ReplayBuffer:
                 v.message(op, "argument 'workspace'", "a Workspace", type(workspace).__name__)
             )
         time_size = workspace.time_size()
-        values = {name: workspace._full(name) for name in list(workspace.keys())}
+        values = {name: var.full_tensor() for name, var in workspace._vars.items()}
         schema = self._schema
         if schema is None:
             if not values:

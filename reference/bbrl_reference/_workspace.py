@@ -42,6 +42,7 @@ class _Var:
     __slots__ = (
         "array",
         "buf",
+        "capacity",
         "device",
         "dtype",
         "full",
@@ -62,6 +63,7 @@ class _Var:
         self.size = 0
         # plain mode: buf is not None
         self.buf: torch.Tensor | None = None
+        self.capacity = 0  # rows allocated in buf
         self.array: np.ndarray | None = None  # numpy view of a CPU buf (env agent fast path)
         self.shared = False
         # tracked mode (buf is None): rows and/or full hold the T rows
@@ -71,6 +73,7 @@ class _Var:
     # ----------------------------------------------------------------- plain mode
     def set_buf(self, buf: torch.Tensor, size: int) -> None:
         self.buf = buf
+        self.capacity = buf.shape[0]
         self.size = size
         self.shared = False
         self.array = None
@@ -133,7 +136,8 @@ class _Var:
     def full_tensor(self) -> torch.Tensor:
         """The ``[T, B, ...]`` tensor without marking it shared (internal use)."""
         if self.rows is None:
-            return self._plain()[: self.size]
+            buf = self._plain()
+            return buf if self.capacity == self.size else buf[: self.size]
         if self.full is None:
             self.full = torch.stack(self.rows)
         return self.full
