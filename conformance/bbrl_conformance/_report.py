@@ -184,6 +184,7 @@ def build_report(
                 "outcome": t.outcome or "not-run",
                 "failed_clause": t.failed_clause,
                 "deviation": t.deviation,
+                "failure": t.first_failure[:4000] if t.first_failure else None,
             }
             for t in tests
         ],
@@ -337,13 +338,18 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "clauses", "outcome", "failed_clause", "deviation"],
+                "required": ["id", "clauses", "outcome", "failed_clause", "deviation", "failure"],
                 "properties": {
                     "id": {"type": "string"},
                     "clauses": {"type": "array", "items": {"type": "string"}},
                     "outcome": {"enum": [*TEST_OUTCOMES, "not-run"]},
                     "failed_clause": _NULLABLE_STR,
                     "deviation": _NULLABLE_STR,
+                    "failure": {
+                        "description": "the failure message (clause, details, reproducer), "
+                        "at most 4000 characters",
+                        "type": ["string", "null"],
+                    },
                 },
             },
         },
