@@ -22,7 +22,6 @@ __all__ = [
     "dtypes",
     "make_mask",
     "make_values",
-    "masks",
     "time_sizes",
     "trailing_shapes",
     "transitions_cases",
@@ -102,15 +101,6 @@ def make_mask(kind: str, time_size: int, batch_size: int, seed: int, p: float) -
     elif kind != "none":
         raise ValueError(f"unknown mask kind {kind!r}; expected one of {MASK_KINDS}")
     return mask
-
-
-@st.composite
-def masks(draw: st.DrawFn, time_size: int, batch_size: int) -> tuple[str, torch.Tensor]:
-    """(kind, bool `[T, B]` mask) for given T and B."""
-    kind = draw(st.sampled_from(MASK_KINDS), label="mask kind")
-    seed = draw(st.integers(0, 2**32 - 1), label="mask seed")
-    p = draw(st.sampled_from([0.1, 0.5, 0.9]), label="done probability")
-    return kind, make_mask(kind, time_size, batch_size, seed, p)
 
 
 @dataclass
