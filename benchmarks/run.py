@@ -52,6 +52,10 @@ def run_pytest(index: int, args: argparse.Namespace) -> Path:
     env = dict(os.environ)
     env["BBRL_BENCH_FULL"] = "0" if args.quick else "1"
     env["BBRL_BENCH_ORDER"] = "reverse" if index % 2 else "forward"
+    # large allocations from the heap and never trimmed: no page-fault storms whose presence
+    # depends on the allocation history of the process (same setting for every peer)
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
+    env.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**30))
     cmd = [
         sys.executable,
         "-m",
@@ -65,6 +69,7 @@ def run_pytest(index: int, args: argparse.Namespace) -> Path:
         f"--benchmark-json={out}",
         f"--benchmark-min-rounds={args.min_rounds}",
         f"--benchmark-max-time={args.max_time}",
+        f"--benchmark-timer={args.timer}",
         "--benchmark-warmup=on",
         "--benchmark-warmup-iterations=1",
         "--benchmark-columns=median,iqr,rounds,iterations",
@@ -301,7 +306,11 @@ def write_markdown(
         f"- load average at start: {' '.join(str(x) for x in info['load_average_start'])}"
         " (the machine is shared with other jobs)",
         f"- python {info['python']}, " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        "- torch runs with 1 thread; pytest-benchmark medians, GC enabled",
+        f"- timer: `{info.get('timer', 'time.process_time')}` (CPU time of the benchmark process:"
+        " other jobs on a shared machine do not count), except the rollout-heavy group, timed"
+        " with the wall clock (its work runs in worker processes)",
+        "- torch runs with 1 thread; pytest-benchmark medians, GC enabled; large allocations"
+        " come from the heap (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` = 1 GiB)",
         "",
         "## Targets (issue 5)",
         "",
@@ -459,6 +468,11 @@ def main() -> None:
     ap.add_argument("--max-time", type=float, default=0.3, help="seconds per benchmark")
     ap.add_argument("-k", default="", help="pytest -k expression (partial runs)")
     ap.add_argument(
+        "--timer",
+        default="time.process_time",
+        help="pytest-benchmark timer (default CPU time, robust to other jobs on the machine)",
+    )
+    ap.add_argument(
         "--no-profile", action="store_true", help="skip the cProfile section of RESULTS.md"
     )
     args = ap.parse_args()
@@ -472,6 +486,7 @@ def main() -> None:
         info = json.loads((OUT / "machine.json").read_text())
     else:
         info["quick"] = args.quick
+        info["timer"] = args.timer
         for old in OUT.glob("run-*.json"):
             old.unlink()
         paths = [run_pytest(i, args) for i in range(args.repeats)]
