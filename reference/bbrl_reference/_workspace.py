@@ -392,8 +392,12 @@ class Workspace:
         """Row ``t`` (``[B, ...]``) of a variable, ``0 <= t < T`` (WS-2, ERR-2)."""
         var = self._var("get", var_name)
         t = v.check_time("get", var_name, t, var.size)
-        row = var.row(t)
-        return row if var.rows is not None else row.clone()
+        if var.rows is not None:
+            return var.rows[t]
+        array = var.numpy_view()
+        if array is not None:  # a numpy row copy: several times cheaper than torch indexing
+            return torch.from_numpy(array[t].copy())
+        return var.row(t).clone()
 
     def _row(self, var_name: str, t: int) -> torch.Tensor:
         """Row ``t`` without a copy, for internal readers that do not keep it."""
@@ -410,10 +414,6 @@ class Workspace:
         full = var.full_tensor()
         var.shared = var.rows is None
         return full
-
-    def _full(self, var_name: str) -> torch.Tensor:
-        """The whole variable without marking it shared, for readers that do not keep it."""
-        return self._var("get_full", var_name).full_tensor()
 
     def __getitem__(self, var_name: str) -> torch.Tensor:
         """Same as :meth:`get_full`."""

@@ -282,6 +282,10 @@ def test_dtypes_of_spaces() -> None:
     assert ws[f"{ENV_OBS}/inner/k"].dtype == torch.int64
     assert built[1].received[0].dtype == np.float32
     assert built[1].received[0].tolist() == [0.25, 0.0]
+    w = torch.nn.Parameter(torch.tensor(0.5))
+    ws.set(ACTION, 1, w * torch.ones(2, 2, dtype=torch.float64))  # with grad: tracked
+    agent(ws, t=2)
+    assert built[0].received[1].tolist() == [0.5, 0.5]
     with pytest.raises(TypeError, match="Discrete or a 1-D Box"):
         agent.get_obs_and_actions_sizes()
     with pytest.raises(TypeError):

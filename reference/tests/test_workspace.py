@@ -384,6 +384,7 @@ def test_non_numpy_dtype_goes_through_torch() -> None:
     ws.set("h", 0, torch.ones(2, dtype=torch.bfloat16))
     ws.set("h", 3, torch.full((2,), 2.0, dtype=torch.bfloat16))
     assert ws["h"].float()[:, 0].tolist() == [1.0, 0.0, 0.0, 2.0]
+    assert ws.get("h", 3).dtype == torch.bfloat16 and float(ws.get("h", 3)[0]) == 2.0
     with pytest.raises(DTypeError):  # the numpy helper falls back to full validation
         ws._set_numpy("h", 4, torch.ones(2).numpy())
     assert ws.time_size() == 4
