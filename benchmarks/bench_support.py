@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import gc
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
+import busy_env
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -30,7 +30,6 @@ import torch
 FULL = os.environ.get("BBRL_BENCH_FULL") == "1"
 
 CARTPOLE = "CartPole-v1"
-BUSY_ENV = "BBRLBenchBusy-v0"
 
 
 @dataclass(frozen=True)
@@ -185,8 +184,8 @@ def env_agent(api: Any, env_name: str, num_envs: int, seed: int, **kwargs: Any) 
     The two peers take the env factory differently: the reference takes a zero-argument
     callable, bbrl calls ``make_env_fn(**make_env_args)``.
     """
-    if env_name == BUSY_ENV:
-        factory = busy_env_factory(api.make_env)
+    if env_name == busy_env.BUSY_ENV:
+        factory = busy_env.factory(SIZES.heavy_step_s, api.make_env)
     else:
         factory = partial(api.make_env, env_name, autoreset=True)
     if api.peer == "bbrl":
@@ -217,60 +216,11 @@ def rollout_agent(
 
 
 # ----------------------------------------------------------------------------- envs
-class BusyEnv(gym.Env[np.ndarray, np.int64]):
-    """A CartPole-shaped env whose step busy-computes for ``step_s`` seconds (CPU-bound)."""
-
-    def __init__(self, step_s: float = 1e-3, length: int = 200) -> None:
-        self.observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
-        self.action_space = gym.spaces.Discrete(2)
-        self.step_s = step_s
-        self.length = length
-        self._t = 0
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._t = 0
-        return self.np_random.uniform(-1, 1, 4).astype(np.float32), {}
-
-    def step(self, action: np.int64) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        end = time.perf_counter() + self.step_s
-        x = 0.0
-        while time.perf_counter() < end:
-            x += 1.0
-        self._t += 1
-        obs = self.np_random.uniform(-1, 1, 4).astype(np.float32)
-        return obs, 1.0, False, self._t >= self.length, {}
-
-
-def register_busy_env() -> None:
-    """Register :class:`BusyEnv` as ``BBRLBenchBusy-v0`` (idempotent)."""
-    if BUSY_ENV not in gym.registry:
-        gym.register(id=BUSY_ENV, entry_point=_make_busy_env)
-
-
-def _make_busy_env(**kwargs: Any) -> BusyEnv:
-    return BusyEnv(step_s=SIZES.heavy_step_s, **kwargs)
-
-
-def _busy_env(make_env: Callable[..., gym.Env[Any, Any]] | None = None) -> gym.Env[Any, Any]:
-    register_busy_env()
-    if make_env is None:
-        return gym.make(BUSY_ENV)
-    return make_env(BUSY_ENV, autoreset=True)
-
-
-def busy_env_factory(
-    make_env: Callable[..., gym.Env[Any, Any]] | None = None,
-) -> Callable[[], gym.Env[Any, Any]]:
-    """A picklable zero-argument factory of :class:`BusyEnv` (``gym.make`` or ``make_env``).
-
-    It registers the env itself, so it also works in worker processes started with
-    ``spawn`` (importing torchrl switches multiprocessing to ``spawn``), which import this
-    module by name (their ``sys.path`` is the parent's).
-    """
-    return partial(_busy_env, make_env)
+def gym_factory(env_name: str) -> Callable[[], gym.Env[Any, Any]]:
+    """Zero-argument factory of ``env_name`` (CartPole, or the busy env at the mode's cost)."""
+    if env_name == busy_env.BUSY_ENV:
+        return busy_env.factory(SIZES.heavy_step_s)
+    return partial(gym.make, env_name)
 
 
 class RawLoop:
@@ -281,7 +231,7 @@ class RawLoop:
     """
 
     def __init__(self, env_name: str, num_envs: int, steps: int) -> None:
-        self.envs = [gym.make(env_name) for _ in range(num_envs)]
+        self.envs = [gym_factory(env_name)() for _ in range(num_envs)]
         rng = np.random.default_rng(0)
         self.actions: list[list[int]] = rng.integers(0, 2, (steps, num_envs)).tolist()
         self.steps = steps

@@ -69,6 +69,7 @@ def run_pytest(index: int, args: argparse.Namespace) -> Path:
         f"--benchmark-json={out}",
         f"--benchmark-min-rounds={args.min_rounds}",
         f"--benchmark-max-time={args.max_time}",
+        f"--benchmark-min-time={args.min_time}",
         f"--benchmark-timer={args.timer}",
         "--benchmark-warmup=on",
         "--benchmark-warmup-iterations=1",
@@ -193,10 +194,15 @@ def curve(
 
 
 def loglog_slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of log(time) on log(size): 0 for O(1), 1 for linear, 2 quadratic."""
     if len(points) < 2:
         return math.nan
-    (x0, y0), (x1, y1) = points[0], points[-1]
-    return math.log(y1 / y0) / math.log(x1 / x0)
+    xs = [math.log(x) for x, _ in points]
+    ys = [math.log(y) for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
 
 
 @dataclass
@@ -230,7 +236,6 @@ def targets(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> list[
     mem_entry = groups.get(mem, {}).get("reference")
     mem_ratio = mem_entry.extra.get("memory_ratio", math.nan) if mem_entry else math.nan
     gf_ref = curve(groups, "get_full", "T", "reference get_full")
-    gf_span = gf_ref[-1][1] / gf_ref[0][1] if len(gf_ref) >= 2 else math.nan
     cp_ref = curve(groups, "copy_n_last_steps", "V", "reference")
 
     def packed(group: str) -> float:
@@ -246,9 +251,11 @@ def targets(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> list[
         Target(
             "get_transitions: bbrl / reference", paired(groups, tr, "bbrl", "reference"), 10, False
         ),
-        Target("get_full: time at largest T / smallest T (O(1))", gf_span, 2.0, True),
+        Target("get_full: log-log slope in T (0 = O(1), 1 = O(T))", loglog_slope(gf_ref), 0.25),
         Target(
-            "copy_n_last_steps(1): log-log slope in V (1 = linear)", loglog_slope(cp_ref), 1.2, True
+            "copy_n_last_steps(1): log-log slope in V (1 = linear, 2 = quadratic)",
+            loglog_slope(cp_ref),
+            1.25,
         ),
         Target("rb put: reference / floor", ratio(put, "reference"), 1.5, True),
         Target(
@@ -466,6 +473,9 @@ def main() -> None:
     ap.add_argument("--from-json", action="store_true", help="reuse benchmarks/out/run-*.json")
     ap.add_argument("--min-rounds", type=int, default=5)
     ap.add_argument("--max-time", type=float, default=0.3, help="seconds per benchmark")
+    ap.add_argument(
+        "--min-time", type=float, default=2e-4, help="seconds per round (amortises the timer)"
+    )
     ap.add_argument("-k", default="", help="pytest -k expression (partial runs)")
     ap.add_argument(
         "--timer",

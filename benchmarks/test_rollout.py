@@ -8,7 +8,7 @@ Group ``rollout-heavy`` is timed with the wall clock (``time.perf_counter``), as
 in worker processes and its env busy-waits on the wall clock; every other benchmark is timed
 with the timer that ``run.py`` chooses (CPU time of the benchmark process).
 
-Group ``rollout-heavy``: the same over :class:`bench_support.BusyEnv` (each step busy-computes
+Group ``rollout-heavy``: the same over :class:`busy_env.BusyEnv` (each step busy-computes
 about 1 ms), floor = the raw loop; gymnasium ``AsyncVectorEnv`` and the reference on its
 ``sync`` and ``async`` backends show where a process pool pays off.
 """
@@ -23,16 +23,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from bench_support import (
-    BUSY_ENV,
-    CARTPOLE,
-    SIZES,
-    RawLoop,
-    busy_env_factory,
-    load_api,
-    register_busy_env,
-    rollout_agent,
-)
+from bench_support import CARTPOLE, SIZES, RawLoop, gym_factory, load_api, rollout_agent
+from busy_env import BUSY_ENV
 
 ENV_VARS = {
     "env/env_obs",
@@ -114,7 +106,7 @@ def test_rollout_floor(benchmark: Any, raw_loop: RawLoop) -> None:
 
 
 def test_rollout_gym_sync(benchmark: Any) -> None:
-    vec = gym.vector.SyncVectorEnv([lambda: gym.make(CARTPOLE) for _ in range(SIZES.n_envs)])
+    vec = gym.vector.SyncVectorEnv([gym_factory(CARTPOLE) for _ in range(SIZES.n_envs)])
     benchmark.extra_info["peer"] = "gymnasium SyncVectorEnv"
     _bench_vector(benchmark, vec, SIZES.rollout_steps, ROLLOUT)
 
@@ -145,7 +137,7 @@ def test_heavy_floor(benchmark: Any, raw_loop: RawLoop) -> None:
 
 @WALL_CLOCK
 def test_heavy_gym_async(benchmark: Any) -> None:
-    vec = gym.vector.AsyncVectorEnv([busy_env_factory() for _ in range(SIZES.heavy_envs)])
+    vec = gym.vector.AsyncVectorEnv([gym_factory(BUSY_ENV) for _ in range(SIZES.heavy_envs)])
     benchmark.extra_info["peer"] = "gymnasium AsyncVectorEnv"
     _bench_vector(benchmark, vec, SIZES.heavy_steps, HEAVY)
 
@@ -166,6 +158,3 @@ def test_heavy_reference(benchmark: Any, backend: str) -> None:
         close = getattr(env, "close", None)
         if close is not None:
             close()
-
-
-register_busy_env()
