@@ -327,6 +327,9 @@ def write_markdown(
     for t in tgts:
         limit = "" if t.limit is None else f"{'≤' if t.at_most else '≥'} {t.limit:g}"
         lines.append(f"| {t.name} | {fmt_ratio(t.measured)} | {limit} | {t.status} |")
+    skipped = skipped_lines()
+    if skipped:
+        lines += ["", "## Skipped", ""] + [f"- {line}" for line in skipped]
     lines += ["", "## Tables", ""]
     for group in sorted(groups, key=natural):
         entries = sorted(groups[group].values(), key=lambda e: e.median)
@@ -524,7 +527,7 @@ def main() -> None:
             for g, entries in sorted(groups.items())
         },
     }
-    (HERE / "results.json").write_text(json.dumps(results, indent=1, allow_nan=True) + "\n")
+    (HERE / "results.json").write_text(json.dumps(no_nan(results), indent=1) + "\n")
     write_charts(groups, sizes)
     for t in tgts:
         print(f"{t.status:>12}  {t.name}: {fmt_ratio(t.measured)}")
@@ -555,6 +558,27 @@ def run_profile(quick: bool) -> str:
             f"\nprofile_reference.py failed (exit {proc.returncode}):\n\n    {proc.stderr[-500:]}\n"
         )
     return proc.stdout
+
+
+def no_nan(obj: Any) -> Any:
+    """``obj`` with NaN floats replaced by None (strict JSON)."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: no_nan(val) for k, val in obj.items()}
+    if isinstance(obj, list):
+        return [no_nan(val) for val in obj]
+    return obj
+
+
+def skipped_lines() -> list[str]:
+    """The distinct ``SKIPPED`` summary lines of the pytest logs (peers not installed)."""
+    lines: set[str] = set()
+    for log in sorted(OUT.glob("run-*.log")):
+        for line in log.read_text().splitlines():
+            if line.startswith("SKIPPED"):
+                lines.add(line.split(": ", 1)[-1] if ": " in line else line)
+    return sorted(lines)
 
 
 def sizes_of(quick: bool) -> dict[str, Any]:
