@@ -307,7 +307,7 @@ def test_make_env_args_are_passed_to_the_factory(impl: Any) -> None:
 # ENV-2 .. ENV-7: rows of one rollout
 
 
-@clause("ENV-2")
+@clause("ENV-2", "ENV-3", "ENV-4")
 @pytest.mark.parametrize("n_steps", [1, 4])
 def test_every_call_writes_every_variable(impl: Any, n_steps: int) -> None:
     with counting(impl, [2, 3], autoreset=True) as rollout:
@@ -324,7 +324,7 @@ def test_every_call_writes_every_variable(impl: Any, n_steps: int) -> None:
         check_rows(ws, rollout, n_steps, repro)
 
 
-@clause("ENV-3")
+@clause("ENV-3", "ENV-4")
 @pytest.mark.parametrize("autoreset", [True, False])
 def test_call_at_t0_resets_every_env(impl: Any, autoreset: bool) -> None:
     with counting(impl, [1, 2, 3], autoreset=autoreset) as rollout:
@@ -339,7 +339,7 @@ def test_call_at_t0_resets_every_env(impl: Any, autoreset: bool) -> None:
         )
 
 
-@clause("ENV-4", "ENV-11")
+@clause("ENV-4", "ENV-11", "ENV-3")
 def test_steps_within_episodes(impl: Any) -> None:
     with counting(impl, [10, 9], autoreset=True) as rollout:
         ws = rollout.run(6)
@@ -348,7 +348,7 @@ def test_steps_within_episodes(impl: Any) -> None:
         check_actions(rollout, rows, repro)
 
 
-@clause("ENV-5", "ENV-6")
+@clause("ENV-5", "ENV-6", "ENV-3", "ENV-4")
 @pytest.mark.parametrize("truncated", [False, True], ids=["terminated", "truncated"])
 def test_autoreset_done_row_then_reset_row(impl: Any, truncated: bool) -> None:
     with counting(impl, [3, 2], autoreset=True, truncated=truncated) as rollout:
@@ -358,7 +358,7 @@ def test_autoreset_done_row_then_reset_row(impl: Any, truncated: bool) -> None:
         check_actions(rollout, rows, repro)
 
 
-@clause("ENV-5")
+@clause("ENV-5", "ENV-3", "ENV-4")
 def test_terminated_and_truncated_are_reported_per_env(impl: Any) -> None:
     with counting(impl, [2, 2], autoreset=True, truncated=[False, True]) as rollout:
         ws = rollout.run(3)
@@ -394,7 +394,7 @@ def test_done_row_action_is_not_sent(impl: Any) -> None:
         )
 
 
-@clause("ENV-7")
+@clause("ENV-7", "ENV-3", "ENV-4")
 @pytest.mark.parametrize("truncated", [False, True], ids=["terminated", "truncated"])
 def test_no_autoreset_rows_freeze_after_done(impl: Any, truncated: bool) -> None:
     with counting(impl, [3, 1], autoreset=False, truncated=truncated) as rollout:
@@ -404,7 +404,7 @@ def test_no_autoreset_rows_freeze_after_done(impl: Any, truncated: bool) -> None
         check_actions(rollout, rows, repro)
 
 
-@clause("ENV-7", "TA-2")
+@clause("ENV-7", "TA-2", "ENV-3", "ENV-4")
 def test_no_autoreset_stop_on_done(impl: Any) -> None:
     with counting(impl, [4, 2], autoreset=False) as rollout:
         ws = rollout.impl.Workspace()
@@ -427,7 +427,7 @@ def test_no_autoreset_stop_on_done(impl: Any) -> None:
 # ENV-8: independent envs, ENV-14: successive rollouts
 
 
-@clause("ENV-8")
+@clause("ENV-8", "ENV-3", "ENV-4")
 @given(
     lengths=st.lists(
         st.one_of(
@@ -452,7 +452,7 @@ def test_envs_are_independent(impl: Any, lengths: list[int | list[int]], data: A
         check_actions(rollout, rows, repro, clause_id="ENV-8")
 
 
-@clause("ENV-14")
+@clause("ENV-14", "ENV-3", "ENV-4")
 @pytest.mark.parametrize("autoreset", [True, False])
 @pytest.mark.parametrize("same_workspace", [False, True], ids=["new-ws", "same-ws"])
 def test_second_rollout_from_t0(impl: Any, autoreset: bool, same_workspace: bool) -> None:
@@ -570,7 +570,7 @@ def test_dict_observations_are_flattened(impl: Any) -> None:
         )
 
 
-@clause("ENV-11")
+@clause("ENV-11", "ENV-3", "ENV-4")
 @pytest.mark.parametrize("autoreset", [True, False])
 def test_box_actions_reach_the_envs(impl: Any, autoreset: bool) -> None:
     with counting(impl, [3, 4], autoreset=autoreset, action_kind="box") as rollout:
