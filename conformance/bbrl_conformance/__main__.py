@@ -54,6 +54,10 @@ def pytest_args(
         "no:cacheprovider",
         "--strict-markers",
         "-ra",
+        # The runner has imported bbrl_conformance before pytest starts, so pytest cannot
+        # rewrite its asserts; the suite asserts through its own helpers, not bare asserts.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         "--impl",
         impl,
     ]

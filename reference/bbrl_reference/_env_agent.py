@@ -15,7 +15,6 @@ Backends (not specified; documented here):
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from types import TracebackType
@@ -23,7 +22,6 @@ from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
-import torch
 from gymnasium import spaces
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode
 
@@ -40,7 +38,7 @@ from ._names import (
     ENV_TIMESTEP,
     ENV_TRUNCATED,
 )
-from ._workspace import Workspace, _Var
+from ._workspace import Workspace
 
 AUTORESET_ATTRIBUTE = "bbrl_autoreset"
 """Attribute that :func:`make_env` sets on the env it returns (True for autoreset)."""
@@ -193,11 +191,8 @@ class ParallelGymAgent(Agent):
         self._returns = np.zeros(n, dtype=np.float64)  # cumulated reward in double precision
         # sync backend: per-env state as python lists (faster scalar access than numpy)
         self._done_list = [False] * n
-        self._terminated_list = [False] * n
-        self._truncated_list = [False] * n
         self._return_list = [0.0] * n
         self._timestep_list = [0] * n
-        self._last_obs: list[object] = [None] * n
         self._outputs: list[tuple[str, np.ndarray]] = [
             (leaf.name, leaf.row) for leaf in self._leaves
         ]
@@ -209,13 +204,6 @@ class ParallelGymAgent(Agent):
             (ENV_CUMULATED_REWARD, self._cumulated),
             (ENV_TIMESTEP, self._timestep),
         ]
-        # sync backend: rows written straight into the workspace buffers (Workspace._numpy_plan)
-        self._specs = [
-            (var_name, (n, *row.shape[1:]), torch.from_numpy(row[:0]).dtype)
-            for var_name, row in self._outputs
-        ]
-        self._plan: list[tuple[str, _Var, np.ndarray]] | None = None
-        self._plan_workspace: weakref.ref[Workspace] | None = None
         self._seed: int | None = None
         self._rollout = 0
         self._started = False
@@ -273,7 +261,6 @@ class ParallelGymAgent(Agent):
         if self._closed:
             return
         self._closed = True
-        self._plan = self._plan_workspace = None
         for env in self._envs:
             env.close()
         if self._vec is not None:
@@ -310,9 +297,9 @@ class ParallelGymAgent(Agent):
         else:
             actions = self._read_actions(workspace, t - 1)
             if self._vec is None:
-                self._step_sync(workspace, t, actions)
-                return
-            self._step_async(self._vec, actions)
+                self._step_sync(actions)
+            else:
+                self._step_async(self._vec, actions)
         workspace._set_numpy_rows(t, self._outputs)
 
     def _reset_seeds(self) -> list[int]:
@@ -328,8 +315,7 @@ class ParallelGymAgent(Agent):
         if self._vec is None:
             for k, env in enumerate(self._envs):
                 obs, _ = env.reset(seed=seeds[k])
-                self._last_obs[k] = obs
-                self._write_obs([leaf.row for leaf in self._leaves], k, obs)
+                self._write_obs(k, obs)
         else:
             batch, _ = self._vec.reset(seed=seeds)
             self._write_obs_batch(batch, None)
@@ -339,15 +325,14 @@ class ParallelGymAgent(Agent):
             flags.fill(False)
         n = self.num_envs
         self._done_list, self._return_list, self._timestep_list = [False] * n, [0.0] * n, [0] * n
-        self._terminated_list, self._truncated_list = [False] * n, [False] * n
         self._started = True
 
-    def _write_obs(self, targets: list[np.ndarray], k: int, obs: object) -> None:
-        for leaf, target in zip(self._leaves, targets, strict=True):
+    def _write_obs(self, k: int, obs: object) -> None:
+        for leaf in self._leaves:
             value = obs
             for key in leaf.path:
                 value = value[key]  # type: ignore[index]
-            target[k] = value
+            leaf.row[k] = value
 
     def _write_obs_batch(self, batch: object, keep: np.ndarray | None) -> None:
         for leaf in self._leaves:
@@ -382,64 +367,40 @@ class ParallelGymAgent(Agent):
                 return actions
         return array.astype(self._action_dtype)
 
-    def _step_sync(
-        self, workspace: Workspace, t: int, actions: Sequence[object] | np.ndarray
-    ) -> None:
-        """Step the in-process envs and write row ``t`` (next-step autoreset done here)."""
-        plan = self._plan
-        owner = self._plan_workspace
-        if (
-            plan is None
-            or owner is None
-            or owner() is not workspace
-            or not workspace._claim_row(t, plan)
-        ):
-            plan = workspace._numpy_plan(t, self._specs)
-            self._plan, self._plan_workspace = plan, weakref.ref(workspace)
-            if plan is not None:
-                workspace._claim_row(t, plan)  # always True for a fresh plan
-        leaves = self._leaves
-        n_obs = len(leaves)
-        targets = [leaf.row for leaf in leaves] if plan is None else [p[2][t] for p in plan[:n_obs]]
-        single = targets[0] if n_obs == 1 and not leaves[0].path else None
+    def _step_sync(self, actions: Sequence[object] | np.ndarray) -> None:
         autoreset = self.autoreset
         done, returns, timestep = self._done_list, self._return_list, self._timestep_list
-        terminated, truncated = self._terminated_list, self._truncated_list
-        last_obs = self._last_obs
+        terminated, truncated, done_row = self._terminated, self._truncated, self._done
         reward = [0.0] * self.num_envs
+        leaves = self._leaves
+        single = leaves[0].row if len(leaves) == 1 and not leaves[0].path else None
         for k, env in enumerate(self._envs):
             if done[k]:
-                if autoreset:
-                    obs, _ = env.reset()
-                    last_obs[k] = obs
-                    returns[k] = 0.0
-                    timestep[k] = 0
-                    done[k] = terminated[k] = truncated[k] = False
-                else:
-                    obs = last_obs[k]  # frozen row: only the reward (0) changes
+                if not autoreset:
+                    continue  # frozen row: only the reward (0) changes
+                obs, _ = env.reset()
+                returns[k] = 0.0
+                timestep[k] = 0
+                done[k] = False
+                terminated[k] = truncated[k] = done_row[k] = False
             else:
                 obs, step_reward, term, trunc, _ = env.step(actions[k])
-                last_obs[k] = obs
                 r = float(step_reward)
                 reward[k] = r
                 returns[k] += r
                 timestep[k] += 1
                 if term or trunc:
                     done[k] = True
-                    terminated[k] = bool(term)
-                    truncated[k] = bool(trunc)
+                    terminated[k] = term
+                    truncated[k] = trunc
+                    done_row[k] = True
             if single is not None:
                 single[k] = obs
             else:
-                self._write_obs(targets, k, obs)
-        scalars = (reward, done, terminated, truncated, returns, timestep)
-        if plan is not None:
-            for (_, _, array), values in zip(plan[n_obs:], scalars, strict=True):
-                array[t] = values
-        else:
-            for (_, row), values in zip(self._outputs[n_obs:], scalars, strict=True):
-                row[:] = values
-            workspace._set_numpy_rows(t, self._outputs)
+                self._write_obs(k, obs)
+        self._reward[:] = reward
+        self._cumulated[:] = returns
+        self._timestep[:] = timestep
 
     def _step_async(self, vec: AsyncVectorEnv, actions: Sequence[object] | np.ndarray) -> None:
         batch, r, term, trunc, _ = vec.step(np.asarray(actions))

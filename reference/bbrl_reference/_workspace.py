@@ -315,62 +315,6 @@ class Workspace:
             else:
                 self._set_numpy(var_name, t, value)
 
-    def _numpy_plan(
-        self, t: int, specs: list[tuple[str, tuple[int, ...], torch.dtype]]
-    ) -> list[tuple[str, _Var, np.ndarray]] | None:
-        """Prepare plain CPU variables for direct numpy writes at row ``t`` (env agent).
-
-        ``specs`` gives each variable's row shape ``(B, ...)`` and dtype. Missing variables are
-        created and buffers grown or unshared so that row ``t`` can be written; returns
-        ``(name, variable, numpy view of the whole buffer)`` per spec, or None, changing
-        nothing, when some variable cannot take such rows. Use :meth:`_claim_row` before writing.
-        """
-        for name, row_shape, dtype in specs:
-            var = self._vars.get(name)
-            if dtype not in _NUMPY_DTYPES or self._batch not in (None, row_shape[0]):
-                return None
-            if var is not None and (
-                var.rows is not None
-                or var.row_shape != row_shape
-                or var.dtype != dtype
-                or var.device.type != "cpu"
-            ):
-                return None
-        plan = []
-        for name, row_shape, dtype in specs:
-            var = self._vars.get(name)
-            if var is None:
-                var = self._vars[name] = _Var(
-                    row_shape[1:], dtype, torch.device("cpu"), row_shape[0]
-                )
-                self._batch = row_shape[0]
-            var.writable_buf(t + 1, row_shape[0])
-            plan.append((name, var, cast(np.ndarray, var.numpy_view())))  # CPU, numpy dtype
-        return plan
-
-    def _claim_row(self, t: int, plan: list[tuple[str, _Var, np.ndarray]]) -> bool:
-        """Check that ``plan`` is still valid for row ``t`` and extend the time sizes to ``t+1``.
-
-        Valid means: each variable is still stored under its name with the same unshared buffer
-        and room for row ``t``. When it returns True the caller writes row ``t`` of each array.
-        """
-        variables = self._vars
-        for name, var, array in plan:
-            if (
-                variables.get(name) is not var
-                or var.array is not array
-                or var.shared
-                or t >= var.capacity
-            ):
-                return False
-        for _, var, array in plan:
-            size = var.size
-            if t >= size:
-                if t > size:
-                    array[size:t] = 0
-                var.size = t + 1
-        return True
-
     def _numpy_row(self, var_name: str, t: int) -> np.ndarray | None:
         """Row ``t`` of a plain CPU variable as a numpy view (not kept by callers), else None."""
         var = self._vars.get(var_name)

@@ -430,21 +430,3 @@ def test_transitions_of_variables_on_other_devices() -> None:
         ws.set("m", t, torch.zeros(2, 5, device="meta"))
     out = ws.get_transitions()
     assert out["m"].device.type == "meta" and tuple(out["m"].shape) == (2, 4, 5)
-
-
-def test_numpy_plan_helpers() -> None:
-    """The env agent's direct-write plan follows WS-2..WS-4 and refuses what it cannot take."""
-    ws = Workspace()
-    specs = [("a", (2,), torch.float32), ("b", (2, 3), torch.int64)]
-    plan = ws._numpy_plan(2, specs)
-    assert plan is not None and ws._claim_row(2, plan)
-    plan[0][2][2] = [1.0, 2.0]
-    assert ws.time_size() == 3 and ws["a"].tolist() == [[0.0, 0.0], [0.0, 0.0], [1.0, 2.0]]
-    assert not ws._claim_row(3, plan)  # get_full shared the buffer: the plan is stale
-    plan = ws._numpy_plan(3, specs)
-    assert plan is not None and ws._claim_row(5, plan)  # gap rows are zero-filled
-    assert ws["b"][3:].abs().sum() == 0 and ws.time_size() == 6
-    assert ws._numpy_plan(0, [("a", (3,), torch.float32)]) is None  # other batch size
-    assert ws._numpy_plan(0, [("a", (2,), torch.float64)]) is None  # other dtype
-    assert ws._numpy_plan(0, [("c", (2,), torch.bfloat16)]) is None  # no numpy view
-    assert "c" not in ws
