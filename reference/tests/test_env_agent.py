@@ -499,3 +499,31 @@ def test_async_dict_observations_match_sync() -> None:
     assert f"{ENV_OBS}/ids" in results[0] and f"{ENV_OBS}/step" in results[0]
     for name in results[0]:
         assert torch.equal(results[0][name], results[1][name]), name
+
+
+def test_rows_with_a_tracked_env_variable_and_a_fresh_workspace() -> None:
+    """ENV-2..ENV-6: a tracked env variable (full set path) or a new workspace at t > 0."""
+    ws_ref, _ = run(True, steps=6)
+    maker = Counter(True)
+    env_agent = ParallelGymAgent(maker, 3)
+    actor = ActionAgent()
+    ws = Workspace()
+    env_agent(ws, t=0)
+    w = torch.nn.Parameter(torch.tensor(1.0))
+    ws.set(ENV_REWARD, 0, w * torch.zeros(3))  # env/reward is now a tracked variable
+    for t in range(6):
+        if t > 0:
+            env_agent(ws, t=t)
+        actor(ws, t=t)
+    for name in ws_ref.variables:
+        assert torch.equal(ws[name].detach(), ws_ref[name]), name
+    other = Workspace()  # a fresh workspace at t=3: rows 0..2 are zero-filled
+    other.set(ACTION, 2, torch.zeros(3, dtype=torch.int64))
+    env_agent(other, t=3)
+    assert other[ENV_TIMESTEP].shape == (4, 3) and int(other[ENV_TIMESTEP][:3].abs().sum()) == 0
+    again = Workspace()
+    env_agent(again, t=0)
+    env_agent(again, t=0)  # rewriting an existing row keeps the time size
+    assert again.time_size() == 1
+    env_agent(ws, t=0)  # a new rollout over a written workspace rewrites row 0 only
+    assert ws.time_size() == 6 and ws[ENV_TIMESTEP][0].tolist() == [0, 0, 0]
