@@ -156,8 +156,10 @@ class ReplayBuffer:
         )
         index = index.to(self.device)
         out = Workspace()
+        fields = self._schema.fields if self._schema is not None else {}
         for name, storage in self._storage.items():
-            out._install(name, storage.index_select(1, index))
+            trailing, dtype = fields[name]
+            out._install_plain(name, storage.index_select(1, index), trailing, dtype, self.device)
         return out
 
     # ------------------------------------------------------------ state dicts

@@ -211,6 +211,22 @@ class Workspace:
         self._vars[var_name] = var
         self._batch = shape[1]
 
+    def _install_plain(
+        self,
+        var_name: str,
+        value: torch.Tensor,
+        trailing: tuple[int, ...],
+        dtype: torch.dtype,
+        device: torch.device,
+    ) -> None:
+        """:meth:`_install` for a tensor without grad whose item shape, dtype and device the
+        caller knows (replay buffer samples): no tensor attribute is read but the shape."""
+        time_size, batch = value.shape[:2]
+        var = _Var(trailing, dtype, device, batch)
+        var.buf, var.capacity, var.size = value, time_size, time_size
+        self._vars[var_name] = var
+        self._batch = batch
+
     # ------------------------------------------------------------------- writes
     def set(self, var_name: str, t: int, value: torch.Tensor) -> None:
         """Write ``value`` (``[B, ...]``) at row ``t``, growing the time size to ``t + 1``.

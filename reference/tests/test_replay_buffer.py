@@ -127,6 +127,10 @@ def test_samples_shape_contiguity_and_coherence() -> None:
     assert set(x[0].tolist()) <= set(range(10, 16))
     assert torch.equal(x[2] - x[0], torch.full((50,), 2000))  # time coherence
     assert torch.equal(obs[1, :, 0].long(), x[0])
+    out.set("x", 3, torch.zeros(50, dtype=torch.int64))  # a sample is an ordinary workspace
+    assert out["x"].shape == (4, 50) and out["x"][3].abs().sum() == 0
+    out.clear("x")
+    assert out.get_transitions(None)["obs"].shape == (2, 100, 2)
 
 
 def test_sampling_is_uniform_with_replacement() -> None:
