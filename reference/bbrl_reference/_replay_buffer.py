@@ -150,11 +150,14 @@ class ReplayBuffer:
         batch_size = v.check_int(op, "batch_size", batch_size, 1)
         if self._size == 0:
             raise EmptyBufferError(v.message(op, "replay buffer", "at least one item", "0 items"))
-        generator_device = torch.device("cpu") if generator is None else generator.device
-        index = torch.randint(
-            self._size, (batch_size,), generator=generator, device=generator_device
-        )
-        index = index.to(self.device)
+        if generator is None:  # torch's global CPU generator, as bbrl
+            index = torch.randint(self._size, (batch_size,))
+            if self.device.type != "cpu":
+                index = index.to(self.device)
+        else:
+            index = torch.randint(
+                self._size, (batch_size,), generator=generator, device=generator.device
+            ).to(self.device)
         out = Workspace()
         fields = self._schema.fields if self._schema is not None else {}
         for name, storage in self._storage.items():

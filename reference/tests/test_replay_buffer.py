@@ -226,3 +226,13 @@ def test_load_state_dict_validation_is_atomic() -> None:
         with pytest.raises(error):
             rb.load_state_dict(state)  # type: ignore[arg-type]
         assert stored(rb) == [1, 2, 3]
+
+
+def test_storage_on_another_device() -> None:
+    """RB-8 with ``device=``: storage and samples live on the buffer's device (meta here)."""
+    rb = ReplayBuffer(4, device="meta")
+    rb.put(items([1, 2, 3]))
+    out = rb.get_shuffled(5)
+    assert out["obs"].device.type == "meta" and tuple(out["obs"].shape) == (2, 5, 2)
+    out = rb.get_shuffled(2, generator=torch.Generator().manual_seed(0))
+    assert out["x"].device.type == "meta"
