@@ -17,6 +17,12 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 BBRL = "bbrl==1.0.1"
+MYPY_GROUPS = (
+    ("reference/bbrl_reference", "conformance/bbrl_conformance", "conformance/tools", "noxfile.py"),
+    ("reference/tests", "reference/type_tests"),
+    ("conformance/meta_tests",),
+    ("benchmarks", "examples", "tests"),
+)
 
 
 def install(session: nox.Session, *groups: str, project: bool = True) -> None:
@@ -47,10 +53,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the reference, the suite, the benchmarks and this file."""
+    """mypy --strict over every Python file: packages, tests, benchmarks, examples, noxfile."""
     install(session, "typecheck")
-    session.run("mypy", "reference/bbrl_reference", "conformance/bbrl_conformance")
-    session.run("mypy", "noxfile.py")
+    # One run per group: test folders each have their own conftest.py, which one mypy run
+    # would see as duplicate modules.
+    for paths in MYPY_GROUPS:
+        session.run("mypy", *paths)
 
 
 @nox.session

@@ -35,7 +35,8 @@ def test_unknown_clause_is_visible_in_message() -> None:
 
 
 def test_expect_raises_returns_the_exception() -> None:
-    exc = expect_raises(KeyError, "ERR-3", "get('nope')", lambda: {}["nope"])
+    empty: dict[str, int] = {}
+    exc = expect_raises(KeyError, "ERR-3", "get('nope')", lambda: empty["nope"])
     assert isinstance(exc, KeyError)
 
 

@@ -32,8 +32,9 @@ __all__ = [
 class ParallelGymAgent(_ParallelGymAgent):
     def forward(self, t: int, **kwargs: Any) -> None:
         super().forward(t, **kwargs)
-        if t > 0:
-            done = self.workspace.get("env/done", t - 1)
-            reward = self.workspace.get("env/reward", t).clone()
+        workspace = self.workspace
+        if t > 0 and workspace is not None:
+            done = workspace.get("env/done", t - 1)
+            reward = workspace.get("env/reward", t).clone()
             reward[done] = 1.0
-            self.workspace.set("env/reward", t, reward)
+            workspace.set("env/reward", t, reward)

@@ -32,6 +32,7 @@ __all__ = [
 class ParallelGymAgent(_ParallelGymAgent):
     def forward(self, t: int, **kwargs: Any) -> None:
         super().forward(t, **kwargs)
-        if t > 0:
-            step = self.workspace.get("env/timestep", t)
-            self.workspace.set("env/timestep", t, step + 1)
+        workspace = self.workspace
+        if t > 0 and workspace is not None:
+            step = workspace.get("env/timestep", t)
+            workspace.set("env/timestep", t, step + 1)

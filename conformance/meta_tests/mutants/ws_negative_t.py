@@ -30,6 +30,6 @@ __all__ = [
 
 class Workspace(_Workspace):
     def get(self, var_name: str, t: int) -> torch.Tensor:
-        if isinstance(t, int) and t < 0 and var_name in self:
+        if t < 0 and var_name in self:
             return super().get(var_name, self.get_full(var_name).shape[0] + t)
         return super().get(var_name, t)
