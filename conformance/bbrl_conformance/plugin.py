@@ -20,7 +20,7 @@ import pytest
 from bbrl_conformance import _report
 from bbrl_conformance._clauses import clause_ids_of, registry
 from bbrl_conformance._deviations import Deviation, DeviationsError, load_deviations
-from bbrl_conformance._failure import ConformanceFailure
+from bbrl_conformance._failure import ConformanceFailure, set_implementation_name
 from bbrl_conformance._impl import (
     ENV_VAR,
     ImplementationError,
@@ -153,6 +153,7 @@ def pytest_collection_modifyitems(
         state.impl = load_implementation(name)
     except ImplementationError as exc:
         raise pytest.UsageError(f"bbrl_conformance: {exc}") from exc
+    set_implementation_name(name)
     _load_ledger(config, state)
 
     collected_modules = {Path(item.path).resolve() for item in suite_items}
