@@ -127,10 +127,13 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def examples(session: nox.Session) -> None:
-    """Full DQN and A2C training runs over 5 seeds: writes examples/results/."""
+    """The notebook example, then full DQN and A2C runs over 5 seeds, into examples/out/."""
     install(session, "examples")
-    session.run("python", "examples/dqn_cartpole.py", "--seeds", "0", "1", "2", "3", "4")
-    session.run("python", "examples/a2c_cartpole.py", "--seeds", "0", "1", "2", "3", "4")
+    seeds = ("--seeds", "0", "1", "2", "3", "4", "--out", "examples/out")
+    session.run("python", "examples/multi_env_autoreset.py")
+    session.run("python", "examples/dqn_cartpole.py", "--steps", "100000", *seeds)
+    session.run("python", "examples/a2c_cartpole.py", "--steps", "300000", *seeds)
+    session.log("copy examples/out/*_summary.json and *_curve.png to examples/results/ to publish")
 
 
 if __name__ == "__main__":
