@@ -237,6 +237,8 @@ def targets(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> list[
     mem_ratio = mem_entry.extra.get("memory_ratio", math.nan) if mem_entry else math.nan
     gf_ref = curve(groups, "get_full", "T", "reference get_full")
     cp_ref = curve(groups, "copy_n_last_steps", "V", "reference")
+    cp_floor = curve(groups, "copy_n_last_steps", "V", "floor")
+    cp_bbrl = loglog_slope(curve(groups, "copy_n_last_steps", "V", "bbrl")) - loglog_slope(cp_floor)
 
     def packed(group: str) -> float:
         return paired(groups, group, "reference", "packed floor")
@@ -253,10 +255,11 @@ def targets(groups: dict[str, dict[str, Entry]], sizes: dict[str, Any]) -> list[
         ),
         Target("get_full: log-log slope in T (0 = O(1), 1 = O(T))", loglog_slope(gf_ref), 0.25),
         Target(
-            "copy_n_last_steps(1): log-log slope in V (1 = linear, 2 = quadratic)",
-            loglog_slope(cp_ref),
-            1.25,
+            "copy_n_last_steps(1): log-log slope in V, reference minus floor (V slice copies)",
+            loglog_slope(cp_ref) - loglog_slope(cp_floor),
+            0.25,
         ),
+        Target("copy_n_last_steps(1): same for bbrl (O(V^2): B1)", cp_bbrl, None),
         Target("rb put: reference / floor", ratio(put, "reference"), 1.5, True),
         Target(
             "rb put: torchrl / reference", paired(groups, put, "torchrl", "reference"), 3, False
@@ -333,15 +336,18 @@ def write_markdown(
     lines += ["", "## Tables", ""]
     for group in sorted(groups, key=natural):
         entries = sorted(groups[group].values(), key=lambda e: e.median)
-        lines += [f"### {group}", "", "| peer | median | ratio to floor | extra |"]
-        lines.append("|---|---:|---:|---|")
+        lines += [f"### {group}", "", "| peer | median | ratio to floor | per-run range | extra |"]
+        lines.append("|---|---:|---:|---:|---|")
         for e in entries:
             extra = ", ".join(
                 f"{k}={val:.3g}" if isinstance(val, float) else f"{k}={val}"
                 for k, val in e.extra.items()
                 if k not in ("floor", "T", "B", "V", "n", "capacity")
             )
-            lines.append(f"| {e.peer} | {fmt_time(e.median)} | {fmt_ratio(e.ratio)} | {extra} |")
+            spread = f"{min(e.ratios):.2f}–{max(e.ratios):.2f}" if e.ratios else "–"
+            lines.append(
+                f"| {e.peer} | {fmt_time(e.median)} | {fmt_ratio(e.ratio)} | {spread} | {extra} |"
+            )
         lines.append("")
     lines += [
         "## Charts",
@@ -523,7 +529,10 @@ def main() -> None:
             for t in tgts
         ],
         "groups": {
-            g: {p: {"median_s": e.median, "ratio": e.ratio} for p, e in entries.items()}
+            g: {
+                p: {"median_s": e.median, "ratio": e.ratio, "run_ratios": e.ratios}
+                for p, e in entries.items()
+            }
             for g, entries in sorted(groups.items())
         },
     }
