@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bbrl_conformance._impl import REQUIRED_NAMES
 
 MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
 NAMES = sorted(p.stem for p in MUTANTS_DIR.glob("*.py") if not p.stem.startswith("_"))
@@ -30,6 +31,9 @@ def test_mutant_is_killed_by_its_clauses(suite: Any, name: str) -> None:
         mutant = importlib.import_module(f"mutants.{name}")
     finally:
         sys.path.remove(str(MUTANTS_DIR.parent))
+    # A mutant lacking a name would be "killed" by the missing-name stubs, not by its defect.
+    missing = [n for n in REQUIRED_NAMES if not hasattr(mutant, n)]
+    assert not missing, f"mutant {name} lacks {missing}"
     killed_by: list[str] = mutant.KILLED_BY
     selected: list[str] = getattr(mutant, "SELECT", killed_by)
     run = suite(

@@ -6,28 +6,18 @@ from typing import Any
 
 import torch
 from bbrl_reference import (
-    Agent,
-    Agents,
-    ReplayBuffer,
-    TemporalAgent,
-    Workspace,
-    make_env,
-)
-from bbrl_reference import (
     ParallelGymAgent as _ParallelGymAgent,
 )
 
+from mutants._base import reference_name
+
 KILLED_BY = ["DET-6"]
 TESTS = "test_determinism"
-__all__ = [
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-]
+
+
+def __getattr__(name: str) -> Any:
+    """The reference's names that this mutant does not redefine (PEP 562)."""
+    return reference_name(name)
 
 
 class ParallelGymAgent(_ParallelGymAgent):

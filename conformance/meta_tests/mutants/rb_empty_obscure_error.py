@@ -5,28 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from bbrl_reference import (
-    Agent,
-    Agents,
-    ParallelGymAgent,
-    TemporalAgent,
-    Workspace,
-    make_env,
-)
-from bbrl_reference import (
     ReplayBuffer as _ReplayBuffer,
 )
 
+from mutants._base import reference_name
+
 KILLED_BY = ["RB-10"]
 TESTS = "test_replay_buffer"
-__all__ = [
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-]
+
+
+def __getattr__(name: str) -> Any:
+    """The reference's names that this mutant does not redefine (PEP 562)."""
+    return reference_name(name)
 
 
 class ReplayBuffer(_ReplayBuffer):

@@ -6,27 +6,20 @@ from typing import Any
 
 from bbrl_reference import (
     Agent,
-    Agents,
-    ParallelGymAgent,
-    ReplayBuffer,
-    Workspace,
-    make_env,
 )
 from bbrl_reference import (
     TemporalAgent as _TemporalAgent,
 )
 
+from mutants._base import reference_name
+
 KILLED_BY = ["TA-4"]
 TESTS = "test_agents"
-__all__ = [
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-]
+
+
+def __getattr__(name: str) -> Any:
+    """The reference's names that this mutant does not redefine (PEP 562)."""
+    return reference_name(name)
 
 
 class TemporalAgent(_TemporalAgent):

@@ -6,28 +6,18 @@ from typing import Any
 
 import torch
 from bbrl_reference import (
-    Agent,
-    Agents,
-    ParallelGymAgent,
-    ReplayBuffer,
-    TemporalAgent,
-    make_env,
-)
-from bbrl_reference import (
     Workspace as _Workspace,
 )
 
+from mutants._base import reference_name
+
 KILLED_BY = ["TR-3"]
 TESTS = "test_transitions"
-__all__ = [
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-]
+
+
+def __getattr__(name: str) -> Any:
+    """The reference's names that this mutant does not redefine (PEP 562)."""
+    return reference_name(name)
 
 
 def _reorder(ws: _Workspace, filter_key: str | None, env_major: bool, drop_second: bool) -> Any:

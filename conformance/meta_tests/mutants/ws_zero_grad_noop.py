@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from bbrl_reference import (
-    Agent,
-    Agents,
-    ParallelGymAgent,
-    ReplayBuffer,
-    TemporalAgent,
-    make_env,
-)
+from typing import Any
+
 from bbrl_reference import (
     Workspace as _Workspace,
 )
 
+from mutants._base import reference_name
+
 KILLED_BY = ["WS-14"]
 TESTS = "test_workspace"
-__all__ = [
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-]
+
+
+def __getattr__(name: str) -> Any:
+    """The reference's names that this mutant does not redefine (PEP 562)."""
+    return reference_name(name)
 
 
 class Workspace(_Workspace):
