@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from typing import overload
 
 import torch
@@ -157,19 +159,70 @@ class TemporalAgent(Agent):
             v.check_name(op, stop_variable)
         end = None if n_steps is None else t + n_steps
         agent = self.agent
-        while end is None or t < end:
-            agent(workspace, t=t, **kwargs)
-            if stop_variable is not None:
-                row = workspace._row(stop_variable, t)
-                if row.dtype != torch.bool:
-                    raise DTypeError(
-                        v.message(op, v.variable(stop_variable), "dtype torch.bool", row.dtype)
+        # Fast path: a tree of plain agents (no __call__ override) is bound once for the whole
+        # run and each step calls the leaves' forward directly, which is what calling the root
+        # does (AG-2, AG-4) without a bind, an unbind and a kwargs dict per agent and step.
+        leaves = _plain_leaves(agent)
+        if leaves is None:
+            forwards: list[Callable[..., None]] = [partial(agent, workspace)]
+            leaves = []
+        else:
+            if not isinstance(workspace, Workspace):
+                raise TypeError(
+                    v.message(
+                        "__call__", "argument 'workspace'", "a Workspace", type(workspace).__name__
                     )
-                if bool(row.all()):
-                    break
-            t += 1
+                )
+            forwards = [leaf.forward for leaf in leaves]
+        with _bound_leaves(leaves, workspace):
+            while end is None or t < end:
+                for forward in forwards:
+                    forward(t=t, **kwargs)
+                if stop_variable is not None:
+                    row = workspace._row(stop_variable, t)
+                    if row.dtype != torch.bool:
+                        raise DTypeError(
+                            v.message(op, v.variable(stop_variable), "dtype torch.bool", row.dtype)
+                        )
+                    if bool(row.all()):
+                        break
+                t += 1
 
     def seed(self, seed: int) -> TemporalAgent:
         """Seed the wrapped agent; return ``self``."""
         self.agent.seed(seed)
         return self
+
+
+def _plain_leaves(agent: Agent) -> list[Agent] | None:
+    """The leaves of ``agent``'s tree in call order, or None if a node overrides ``__call__``.
+
+    For such a tree, calling the root at ``t`` is exactly calling every leaf's ``forward`` in
+    this order with the leaf bound, which lets :class:`TemporalAgent` bind once per rollout.
+    """
+    call = type(agent).__call__
+    if call is Agent.__call__:
+        return [agent]
+    if call is not Agents.__call__ or not isinstance(agent, Agents):
+        return None
+    leaves: list[Agent] = []
+    for child in agent._children:
+        sub = _plain_leaves(child)
+        if sub is None:
+            return None
+        leaves += sub
+    return leaves
+
+
+@contextmanager
+def _bound_leaves(leaves: Sequence[Agent], workspace: Workspace) -> Iterator[None]:
+    """Bind every leaf to ``workspace`` (as ``Agent.__call__`` does), restore them on exit."""
+    # __dict__ directly, as in Agent.__call__; restored in reverse for a leaf listed twice
+    previous = [(leaf.__dict__, leaf.__dict__["workspace"]) for leaf in leaves]
+    for attributes, _ in previous:
+        attributes["workspace"] = workspace
+    try:
+        yield
+    finally:
+        for attributes, old in reversed(previous):
+            attributes["workspace"] = old

@@ -206,3 +206,44 @@ def test_base_forward_is_not_implemented() -> None:
     """AG-2: an Agent without forward raises NotImplementedError when called."""
     with pytest.raises(NotImplementedError):
         Agent()(Workspace(), t=0)
+
+
+class CountingCall(Agent):
+    """Overrides __call__ (TemporalAgent must then call it at every step)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __call__(self, workspace: Workspace, **kwargs: object) -> None:
+        self.count += 1
+        super().__call__(workspace, **kwargs)
+
+    def forward(self, t: int, **kwargs: object) -> None:
+        self.set(("c", t), torch.zeros(2))
+
+
+def test_temporal_agent_binding_of_nested_agents() -> None:
+    """TA-1, AG-2: nested, repeated and __call__-overriding agents are bound during the run
+    only, also when a step raises."""
+    a, b, c = Writer(), Writer(offset=1), CountingCall()
+    ws = Workspace()
+    TemporalAgent(Agents(a, Agents(b, a)))(ws, n_steps=2)
+    assert [t for t, _ in a.calls] == [0, 0, 1, 1]
+    assert a.workspace is None and b.workspace is None
+    TemporalAgent(Agents(a, c))(ws, n_steps=3)
+    assert c.count == 3 and c.workspace is None and a.workspace is None
+
+    class FailAt(Agent):
+        def forward(self, t: int, **kwargs: object) -> None:
+            assert self.workspace is ws
+            if t == 1:
+                raise ZeroDivisionError
+
+    fail = FailAt()
+    with pytest.raises(ZeroDivisionError):
+        TemporalAgent(Agents(a, fail))(ws, n_steps=3)
+    assert fail.workspace is None and a.workspace is None
+    with pytest.raises(TypeError, match="Workspace"):
+        TemporalAgent(a)(object(), n_steps=1)  # type: ignore[arg-type]
+    assert a.workspace is None
