@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import bbrl_reference
+import torch
+from bbrl_reference import Workspace
 
 API = (
     "Agent",
@@ -22,3 +24,24 @@ def reference_name(name: str) -> Any:
     if name in API:
         return getattr(bbrl_reference, name)
     raise AttributeError(name)
+
+
+def reordered_transitions(
+    ws: Workspace, filter_key: str | None, env_major: bool, drop_second: bool
+) -> Any:
+    """The reference's pairs, reordered env-major and/or filtered on the second element."""
+    ws_all = Workspace.get_transitions(ws, None)
+    T, B = ws.time_size(), ws.batch_size()
+    order = torch.arange((T - 1) * B)
+    if filter_key is None:
+        drop = torch.zeros((T - 1) * B, dtype=torch.bool)
+    else:
+        flags = ws.get_full(filter_key)
+        pick = flags[1:] if drop_second else flags[:-1]
+        drop = (pick.t() if env_major else pick).reshape(-1)
+    if env_major:
+        order = order.view(T - 1, B).t().reshape(-1)
+    result = Workspace()
+    for name in list(ws_all.keys()):
+        result.set_full(name, ws_all.get_full(name)[:, order][:, ~drop])
+    return result

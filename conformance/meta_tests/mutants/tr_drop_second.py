@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from bbrl_reference import (
     Workspace as _Workspace,
 )
 
-from mutants._base import reference_name
+from mutants._base import reference_name, reordered_transitions
 
 KILLED_BY = ["TR-3"]
 TESTS = "test_transitions"
@@ -20,27 +19,9 @@ def __getattr__(name: str) -> Any:
     return reference_name(name)
 
 
-def _reorder(ws: _Workspace, filter_key: str | None, env_major: bool, drop_second: bool) -> Any:
-    ws_all = _Workspace.get_transitions(ws, None)
-    T, B = ws.time_size(), ws.batch_size()
-    order = torch.arange((T - 1) * B)
-    if filter_key is None:
-        drop = torch.zeros((T - 1) * B, dtype=torch.bool)
-    else:
-        flags = ws.get_full(filter_key)
-        pick = flags[1:] if drop_second else flags[:-1]
-        drop = (pick.t() if env_major else pick).reshape(-1)
-    if env_major:
-        order = order.view(T - 1, B).t().reshape(-1)
-    result = _Workspace()
-    for name in list(ws_all.keys()):
-        result.set_full(name, ws_all.get_full(name)[:, order][:, ~drop])
-    return result
-
-
 class Workspace(_Workspace):
     def get_transitions(self, filter_key: str | None = "env/done") -> Any:
         checked = super().get_transitions(filter_key)
         if self.time_size() <= 1:
             return checked
-        return _reorder(self, filter_key, env_major=False, drop_second=True)
+        return reordered_transitions(self, filter_key, env_major=False, drop_second=True)
