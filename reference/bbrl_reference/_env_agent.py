@@ -43,6 +43,8 @@ from ._workspace import Workspace
 AUTORESET_ATTRIBUTE = "bbrl_autoreset"
 """Attribute that :func:`make_env` sets on the env it returns (True for autoreset)."""
 
+_INT64 = np.dtype(np.int64)
+
 Env = gym.Env[Any, Any]  # gymnasium's own signatures use Any for observations and actions
 
 
@@ -180,6 +182,7 @@ class ParallelGymAgent(Agent):
                 env.close()
             raise
         self._action_shape: tuple[int, ...] = tuple(action_shape)
+        self._action_row_shape = (n, *self._action_shape)
         self._action_dtype = np.dtype(action_dtype)
         # rows of the current time step, reused from step to step
         self._reward = np.zeros(n, dtype=np.float32)
@@ -193,6 +196,9 @@ class ParallelGymAgent(Agent):
         self._done_list = [False] * n
         self._return_list = [0.0] * n
         self._timestep_list = [0] * n
+        # the observation row when it is one array (not a Dict), written per env in the loop
+        leaves = self._leaves
+        self._single_obs = leaves[0].row if len(leaves) == 1 and not leaves[0].path else None
         self._outputs: list[tuple[str, np.ndarray]] = [
             (leaf.name, leaf.row) for leaf in self._leaves
         ]
@@ -347,25 +353,28 @@ class ParallelGymAgent(Agent):
                 np.copyto(leaf.row, array, casting="unsafe", where=where)
 
     def _read_actions(self, workspace: Workspace, t: int) -> Sequence[object] | np.ndarray:
-        """Row ``t`` of ``action`` as python ints (sync Discrete) or a fresh numpy array."""
+        """Row ``t`` of ``action`` as numpy scalars (sync Discrete) or a fresh numpy array."""
         op = "ParallelGymAgent"
         array = workspace._numpy_row(ACTION, t)
         if array is None:  # not a plain CPU variable: go through torch (validates t)
             array = workspace._row(ACTION, t).detach().cpu().numpy()
-        expected = (self.num_envs, *self._action_shape)
-        if array.shape != expected:
+        if array.shape != self._action_row_shape:
+            expected = list(self._action_row_shape)
             raise ShapeError(
-                v.message(op, v.variable(ACTION), f"shape {list(expected)} at row {t}", array.shape)
+                v.message(op, v.variable(ACTION), f"shape {expected} at row {t}", array.shape)
             )
         if self._discrete_action:
-            if array.dtype.kind not in "iub":
-                raise DTypeError(
-                    v.message(op, v.variable(ACTION), "an integer dtype (Discrete)", array.dtype)
-                )
+            dtype = array.dtype
+            if dtype != _INT64:
+                if dtype.kind not in "iub":
+                    raise DTypeError(
+                        v.message(op, v.variable(ACTION), "an integer dtype (Discrete)", dtype)
+                    )
+                array = array.astype(_INT64)
             if self._vec is None:
                 # numpy int64 scalars, not python ints: gymnasium's Discrete.contains (run by
                 # the env checker on every step) is ~1 us cheaper for them than for an int.
-                actions: list[object] = list(array.astype(np.int64, copy=False))
+                actions: list[object] = list(array)
                 return actions
         return array.astype(self._action_dtype)
 
@@ -374,8 +383,7 @@ class ParallelGymAgent(Agent):
         done, returns, timestep = self._done_list, self._return_list, self._timestep_list
         terminated, truncated, done_row = self._terminated, self._truncated, self._done
         reward = [0.0] * self.num_envs
-        leaves = self._leaves
-        single = leaves[0].row if len(leaves) == 1 and not leaves[0].path else None
+        single = self._single_obs
         for k, env in enumerate(self._envs):
             if done[k]:
                 if not autoreset:

@@ -51,6 +51,7 @@ class _Var:
         "shared",
         "size",
         "trailing",
+        "trusted",
     )
 
     def __init__(
@@ -65,6 +66,8 @@ class _Var:
         self.buf: torch.Tensor | None = None
         self.capacity = 0  # rows allocated in buf
         self.array: np.ndarray | None = None  # numpy view of a CPU buf (env agent fast path)
+        # a numpy row already checked to match ``array`` (shape, dtype); cleared with ``array``
+        self.trusted: np.ndarray | None = None
         self.shared = False
         # tracked mode (buf is None): rows and/or full hold the T rows
         self.rows: list[torch.Tensor] | None = None
@@ -77,6 +80,7 @@ class _Var:
         self.size = size
         self.shared = False
         self.array = None
+        self.trusted = None
         self.rows = None
         self.full = None
 
@@ -115,6 +119,7 @@ class _Var:
         self.size = full.shape[0]
         self.buf = None
         self.array = None
+        self.trusted = None
         self.shared = False
 
     def tracked_rows(self) -> list[torch.Tensor]:
@@ -123,7 +128,8 @@ class _Var:
         if rows is None:
             buf = self.buf
             rows = [] if buf is None else list(buf[: self.size].clone().unbind(0))
-            self.rows, self.full, self.buf, self.array, self.shared = rows, None, None, None, False
+            self.rows, self.full, self.buf, self.shared = rows, None, None, False
+            self.array = self.trusted = None
         return rows
 
     # ------------------------------------------------------------------ reading
@@ -309,25 +315,38 @@ class Workspace:
         self.set(var_name, t, torch.from_numpy(value))
 
     def _set_numpy_rows(self, t: int, rows: list[tuple[str, np.ndarray]]) -> None:
-        """Several :meth:`_set_numpy` calls at one row, with the checks inlined (env agent)."""
+        """Several :meth:`_set_numpy` calls at one row, with the checks inlined (env agent).
+
+        A row array that passed the shape and dtype checks once is remembered by its variable
+        (``_Var.trusted``, forgotten whenever the buffer changes), so the env agent's fixed
+        staging rows are checked once per buffer, not once per step.
+        """
         variables = self._vars
         for var_name, value in rows:
             var = variables.get(var_name)
-            array = None if var is None else var.array
+            if var is None:
+                self._set_numpy(var_name, t, value)
+                continue
+            size = var.size
+            if var.trusted is value and not var.shared and t <= size and t < var.capacity:
+                cast(np.ndarray, var.array)[t] = value
+                if t == size:
+                    var.size = t + 1
+                continue
+            array = var.array
             if (
-                var is not None
-                and array is not None
+                array is not None
                 and not var.shared
                 and t < array.shape[0]
                 and value.shape == var.row_shape
                 and value.dtype == array.dtype
             ):
-                size = var.size
                 if t > size:
                     array[size:t] = 0
                 array[t] = value
                 if t >= size:
                     var.size = t + 1
+                var.trusted = value
             else:
                 self._set_numpy(var_name, t, value)
 
@@ -336,8 +355,13 @@ class Workspace:
         var = self._vars.get(var_name)
         if var is None or var.rows is not None or not 0 <= t < var.size:
             return None
-        array = var.numpy_view()
-        return None if array is None else array[t]
+        array = var.array
+        if array is None:
+            array = var.numpy_view()
+            if array is None:
+                return None
+        row: np.ndarray = array[t]
+        return row
 
     def set_full(self, var_name: str, value: torch.Tensor) -> None:
         """Replace the whole variable by a copy of ``value`` (``[T, B, ...]``) (WS-11).
@@ -406,6 +430,12 @@ class Workspace:
     # -------------------------------------------------------------------- reads
     def get(self, var_name: str, t: int) -> torch.Tensor:
         """Row ``t`` (``[B, ...]``) of a variable, ``0 <= t < T`` (WS-2, ERR-2)."""
+        var = self._vars.get(var_name) if type(var_name) is str else None
+        if var is not None and type(t) is int and 0 <= t < var.size:
+            # common case inlined: a row of a plain CPU variable, copied through numpy
+            array = var.array
+            if array is not None and var.rows is None:
+                return torch.from_numpy(array[t].copy())
         var = self._var("get", var_name)
         t = v.check_time("get", var_name, t, var.size)
         if var.rows is not None:

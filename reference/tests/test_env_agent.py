@@ -45,6 +45,7 @@ class CountingEnv(gym.Env[Any, Any]):
         self.step_count = 0
         self.actions: list[tuple[int, int, int]] = []  # (episode, step, action)
         self.seeds: list[int | None] = []
+        self.sent_types: list[object] = []  # the action objects themselves
         self.bbrl_autoreset = autoreset
 
     def _obs(self) -> np.ndarray:
@@ -63,6 +64,7 @@ class CountingEnv(gym.Env[Any, Any]):
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         self.actions.append((self.episode, self.step_count, int(action)))
+        self.sent_types.append(action)
         self.step_count += 1
         end = self.step_count >= self.length
         odd = self.episode % 2 == 1
@@ -181,6 +183,60 @@ def test_actions_sent(autoreset: bool) -> None:
             if not done[t - 1, b]
         ]
         assert env.actions == sent, f"env {b}"
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.uint8, torch.bool])
+def test_actions_of_other_integer_dtypes_and_from_set_full(dtype: torch.dtype) -> None:
+    """ENV-4: integer and bool action rows are sent as int64 values, however they were written."""
+    maker = Counter(True)
+    agent = ParallelGymAgent(maker, 3)
+    ws = Workspace()
+    agent(ws, t=0)
+    ws.set_full(ACTION, torch.tensor([[1, 0, 1]], dtype=dtype))  # no numpy view cached yet
+    agent(ws, t=1)
+    ws.set(ACTION, 1, torch.tensor([0, 1, 1], dtype=dtype))
+    agent(ws, t=2)
+    sent = [[a for _, _, a in env.actions] for env in maker.built]
+    assert sent == [[1, 0], [0, 1], [1, 1]]
+    assert all(isinstance(a, np.int64) for env in maker.built for a in env.sent_types)
+
+
+def _two_epochs(disturb: bool) -> tuple[Workspace, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Two 20-step epochs joined by copy_n_last_steps(1); ``disturb`` changes the buffers."""
+    agent = Agents(ParallelGymAgent(Counter(True), 3), ActionAgent())
+    ws = Workspace()
+    held = []
+    for t in range(20):
+        agent(ws, t=t)
+        if disturb and t == 5:
+            held.append((ws[ENV_OBS], ws[ENV_OBS].clone()))  # shared: the next write copies
+        if disturb and t == 9:
+            ws.set_full(ENV_REWARD, ws[ENV_REWARD] + 0)  # replaced by an equal variable
+        if disturb and t == 12:  # a value with grad: the variable becomes tracked
+            zero = torch.zeros((), requires_grad=True)
+            ws.set(ENV_CUMULATED_REWARD, 12, ws.get(ENV_CUMULATED_REWARD, 12) + zero)
+    if disturb:
+        ws.zero_grad()
+        held += [(ws[name], ws[name].clone()) for name in ws.variables]  # all shared
+    ws.copy_n_last_steps(1)  # copies the shared buffers before writing
+    for t in range(1, 20):
+        agent(ws, t=t)
+    return ws, held
+
+
+def test_rows_stay_right_when_the_buffers_change_between_steps() -> None:
+    """WS-6, WS-10, WS-11, WS-15: the env agent's cached row checks follow buffer changes.
+
+    Between steps the buffers are shared (get_full), replaced (set_full), grown past their
+    first capacity, made tracked and detached again, and copied by copy_n_last_steps; every
+    row must equal an undisturbed run's, and tensors read earlier must not change.
+    """
+    plain, _ = _two_epochs(disturb=False)
+    ws, held = _two_epochs(disturb=True)
+    for name in plain.variables:
+        assert torch.equal(ws[name], plain[name]), name
+    for view, copy in held:
+        assert torch.equal(view, copy)
 
 
 def test_new_rollout_at_t0_restarts() -> None:

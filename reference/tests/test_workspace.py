@@ -405,6 +405,21 @@ def test_numpy_fast_path_helpers() -> None:
     row = ws._numpy_row("a", 3)
     assert row is not None and row.tolist() == [3.0, 4.0]
     assert ws._numpy_row("a", 6) is None and ws._numpy_row("zz", 0) is None
+    ws.set_full("b", torch.arange(4.0).reshape(2, 2))  # no numpy view until the first read
+    row = ws._numpy_row("b", 1)
+    assert row is not None and row.tolist() == [2.0, 3.0]
+    ws.set_full("h", torch.ones(2, 2, dtype=torch.bfloat16))  # numpy has no bfloat16
+    assert ws._numpy_row("h", 0) is None
+
+
+def test_get_after_set_full_reads_through_a_fresh_numpy_view() -> None:
+    """WS-2, WS-11: get of a variable written by set_full returns a copy of the row."""
+    ws = Workspace()
+    ws.set_full("x", torch.arange(6.0).reshape(3, 2))
+    row = ws.get("x", 1)
+    assert row.tolist() == [2.0, 3.0]
+    row.add_(10.0)
+    assert ws.get("x", 1).tolist() == [2.0, 3.0]
 
 
 def test_fast_path_fallbacks() -> None:
