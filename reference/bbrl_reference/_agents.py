@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import overload
+from typing import NoReturn, overload
 
 import torch
 from torch import nn
@@ -52,18 +52,16 @@ class Agent(nn.Module):
         finally:
             attributes["workspace"] = previous
 
-    def _bound(self, op: str) -> Workspace:
-        workspace = self.workspace
-        if workspace is None:
-            raise AgentNotBoundError(
-                v.message(
-                    op,
-                    f"agent {self.get_name()!r}",
-                    "a bound workspace (call the agent)",
-                    "no workspace",
-                )
+    def _not_bound(self, op: str) -> NoReturn:
+        """Raise the error of ``op`` called while no workspace is bound (AG-7)."""
+        raise AgentNotBoundError(
+            v.message(
+                op,
+                f"agent {self.get_name()!r}",
+                "a bound workspace (call the agent)",
+                "no workspace",
             )
-        return workspace
+        )
 
     @overload
     def get(self, index: tuple[str, int]) -> torch.Tensor: ...
@@ -73,7 +71,9 @@ class Agent(nn.Module):
 
     def get(self, index: tuple[str, int] | str) -> torch.Tensor:
         """``get((name, t))``: row ``t`` of a variable; ``get(name)``: the full tensor (AG-3)."""
-        workspace = self._bound("get")
+        workspace = self.workspace
+        if workspace is None:
+            self._not_bound("get")
         if isinstance(index, tuple):
             name, t = index
             return workspace.get(name, t)
@@ -81,7 +81,9 @@ class Agent(nn.Module):
 
     def set(self, index: tuple[str, int], value: torch.Tensor) -> None:
         """Write ``value`` at row ``t`` of variable ``name``, for ``index == (name, t)``."""
-        workspace = self._bound("set")
+        workspace = self.workspace
+        if workspace is None:
+            self._not_bound("set")
         item: object = index
         if not isinstance(item, tuple) or len(item) != 2:
             raise TypeError(v.message("set", "argument 'index'", "a (name, t) tuple", item))
@@ -176,8 +178,12 @@ class TemporalAgent(Agent):
             forwards = [leaf.forward for leaf in leaves]
         with _bound_leaves(leaves, workspace):
             while end is None or t < end:
-                for forward in forwards:
-                    forward(t=t, **kwargs)
+                if kwargs:
+                    for forward in forwards:
+                        forward(t=t, **kwargs)
+                else:  # no keyword arguments: a plain call (no dict merge per agent and step)
+                    for forward in forwards:
+                        forward(t=t)
                 if stop_variable is not None:
                     row = workspace._row(stop_variable, t)
                     if row.dtype != torch.bool:

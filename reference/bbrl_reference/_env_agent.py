@@ -289,7 +289,7 @@ class ParallelGymAgent(Agent):
         op = "ParallelGymAgent"
         workspace = self.workspace
         if workspace is None:
-            workspace = self._bound("forward")  # raises
+            self._not_bound("forward")
         if type(t) is not int or t < 0:
             t = v.check_int(op, "t", t, 0)
         if self._closed:
