@@ -217,20 +217,22 @@ class Workspace:
         self._vars[var_name] = var
         self._batch = shape[1]
 
-    def _install_plain(
+    def _install_samples(
         self,
-        var_name: str,
-        value: torch.Tensor,
-        trailing: tuple[int, ...],
-        dtype: torch.dtype,
+        values: Mapping[str, torch.Tensor],
+        shape: tuple[int, int],
+        fields: Mapping[str, tuple[tuple[int, ...], torch.dtype]],
         device: torch.device,
     ) -> None:
-        """:meth:`_install` for a tensor without grad whose item shape, dtype and device the
-        caller knows (replay buffer samples): no tensor attribute is read but the shape."""
-        time_size, batch = value.shape[:2]
-        var = _Var(trailing, dtype, device, batch)
-        var.buf, var.capacity, var.size = value, time_size, time_size
-        self._vars[var_name] = var
+        """:meth:`_install` for fresh ``[T, B, ...]`` tensors without grad whose shape ``(T, B)``
+        and per-variable item shape and dtype the caller knows (replay buffer samples): no
+        tensor attribute is read. ``fields`` gives the names, in order."""
+        time_size, batch = shape
+        variables = self._vars
+        for var_name, (trailing, dtype) in fields.items():
+            var = _Var(trailing, dtype, device, batch)
+            var.buf, var.capacity, var.size = values[var_name], time_size, time_size
+            variables[var_name] = var
         self._batch = batch
 
     # ------------------------------------------------------------------- writes
@@ -289,6 +291,8 @@ class Workspace:
             buf = var.writable_buf(t + 1, var.row_shape[0])
         size = var.size
         array = var.numpy_view()
+        if isinstance(value, torch.Tensor) and value.is_neg():
+            value = value.resolve_neg()  # e.g. z.conj().imag: numpy() refuses the negative bit
         if array is not None:
             if t > size:
                 array[size:t] = 0

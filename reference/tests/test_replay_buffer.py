@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 
 import pytest
@@ -15,16 +16,62 @@ from bbrl_reference import (
     UnknownVariableError,
     Workspace,
 )
+from bbrl_reference._replay_buffer import _Columns, _Packed
+
+#: "packed" or "columns": the storage the buffers of the running test use (see ``layout``)
+LAYOUT = "packed"
+
+
+@pytest.fixture(autouse=True, params=["packed", "columns"])
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both storages of the reference buffer (see _replay_buffer.py).
+
+    For "columns" the items also carry a bfloat16 variable ``h``, which numpy has no dtype for.
+    """
+    monkeypatch.setattr(sys.modules[__name__], "LAYOUT", request.param)
+    return str(request.param)
 
 
 def items(ids: list[int], T: int = 2) -> Workspace:
-    """A [T, N] workspace: x[t, i] = 1000 t + id, obs[t, i] = (id, -id) float, done bool."""
+    """A [T, N] workspace: x[t, i] = 1000 t + id, obs[t, i] = (id, -id) float, done bool.
+
+    With the "columns" layout also h[t, i] = id as bfloat16.
+    """
     ws = Workspace()
     idx = torch.tensor(ids, dtype=torch.int64)
     ws.set_full("x", torch.stack([1000 * t + idx for t in range(T)]))
     ws.set_full("obs", torch.stack([torch.stack((idx, -idx), 1).float()] * T))
     ws.set_full("done", torch.zeros(T, len(ids), dtype=torch.bool))
+    if LAYOUT == "columns":
+        ws.set_full("h", torch.stack([idx.to(torch.bfloat16)] * T))
     return ws
+
+
+def test_storage_follows_the_dtypes_and_device() -> None:
+    """The packed storage holds CPU items of numpy dtypes, the columns storage the rest."""
+    rb = ReplayBuffer(4)
+    rb.put(items([1, 2]))
+    want = _Packed if LAYOUT == "packed" else _Columns
+    assert isinstance(rb._storage, want)
+    meta = ReplayBuffer(4, device="meta")
+    meta.put(items([1]))
+    assert isinstance(meta._storage, _Columns)
+    empty = Workspace()
+    empty.set_full("e", torch.zeros(2, 3, 0))  # items of zero bytes: columns
+    zero = ReplayBuffer(4)
+    zero.put(empty)
+    assert isinstance(zero._storage, _Columns) and zero.get_shuffled(2)["e"].shape == (2, 2, 0)
+
+
+def test_samples_are_the_items_at_the_generator_indices() -> None:
+    """RB-9, DET-7: sample column j is stored item randint(size, (n,), generator=g)[j]."""
+    rb = ReplayBuffer(6)
+    rb.put(items(list(range(10, 19))))  # slots hold 16, 17, 18, 13, 14, 15
+    index = torch.randint(6, (25,), generator=torch.Generator().manual_seed(3))
+    out = rb.get_shuffled(25, generator=torch.Generator().manual_seed(3))
+    slots = rb.state_dict()["variables"]["x"][:, 0]
+    assert torch.equal(out["x"][0], slots[index])
+    assert torch.equal(out["obs"][1, :, 1], -slots[index].float())
 
 
 def stored(rb: ReplayBuffer) -> list[int]:
@@ -106,6 +153,8 @@ def test_schema_errors_are_atomic() -> None:
     mixed.set("x", 2, torch.zeros(1, dtype=torch.int64))
     mixed.set_full("obs", torch.zeros(2, 1, 2))
     mixed.set_full("done", torch.zeros(2, 1, dtype=torch.bool))
+    if LAYOUT == "columns":
+        mixed.set_full("h", torch.zeros(2, 1, dtype=torch.bfloat16))
     with pytest.raises(ValueError):
         rb.put(mixed)
     with pytest.raises(TypeError):
@@ -120,7 +169,7 @@ def test_samples_shape_contiguity_and_coherence() -> None:
     rb = ReplayBuffer(8)
     rb.put(items(list(range(10, 16)), T=3))
     out = rb.get_shuffled(50)
-    assert list(out.keys()) == ["x", "obs", "done"]
+    assert list(out.keys())[:3] == ["x", "obs", "done"]
     x, obs = out["x"], out["obs"]
     assert x.shape == (3, 50) and obs.shape == (3, 50, 2) and out["done"].dtype == torch.bool
     assert x.is_contiguous() and obs.is_contiguous()
@@ -131,6 +180,10 @@ def test_samples_shape_contiguity_and_coherence() -> None:
     assert out["x"].shape == (4, 50) and out["x"][3].abs().sum() == 0
     out.clear("x")
     assert out.get_transitions(None)["obs"].shape == (2, 100, 2)
+    one = ReplayBuffer(1)  # dimensions of size 1 (T = 1, batch 1): strides numpy may leave odd
+    one.put(items([5], T=1))
+    single = one.get_shuffled(1)
+    assert single["obs"].tolist() == [[[5.0, -5.0]]] and single["obs"].is_contiguous()
 
 
 def test_sampling_is_uniform_with_replacement() -> None:

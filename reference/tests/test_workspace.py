@@ -445,3 +445,14 @@ def test_transitions_of_variables_on_other_devices() -> None:
         ws.set("m", t, torch.zeros(2, 5, device="meta"))
     out = ws.get_transitions()
     assert out["m"].device.type == "meta" and tuple(out["m"].shape) == (2, 4, 5)
+
+
+def test_rows_with_the_negative_bit() -> None:
+    """WS-2, WS-8: a row that is a lazily negated view (``z.conj().imag``) is stored by value."""
+    z = torch.tensor([1 + 2j, 3 - 4j])
+    row = z.conj().imag
+    assert row.is_neg()
+    ws = Workspace()
+    ws.set("x", 0, row)  # first write
+    ws.set("x", 1, row)  # into the numpy view
+    assert ws["x"].tolist() == [[-2.0, 4.0], [-2.0, 4.0]]
