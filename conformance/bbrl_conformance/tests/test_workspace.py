@@ -64,6 +64,34 @@ def test_set_get_round_trip(
     )
 
 
+@clause("WS-2")
+def test_set_accepts_views(impl: Any) -> None:
+    """Rows that are views (transposed, strided, lazily negated) are stored by value."""
+    base = torch.arange(12.0).reshape(3, 4)
+    z = torch.tensor([1 + 2j, 3 - 4j, 5 + 6j])
+    views = {
+        "base.t()[1]": base.t()[1],  # strided: elements 4 apart
+        "base[:, ::2].t()": base[:, ::2].t(),  # [2, 3], non-contiguous
+        "z.conj().imag": z.conj().imag,  # negative bit set
+    }
+    for code, row in views.items():
+        ws = impl.Workspace()
+        for t in (0, 1):  # the first write of a variable, and a later one
+            ws.set("x", t, row)
+        got = ws.get("x", 1)
+        setup = (
+            "base = torch.arange(12.0).reshape(3, 4)\nz = torch.tensor([1 + 2j, 3 - 4j, 5 + 6j])"
+        )
+        expect_equal_tensors(
+            got,
+            row.clone(),
+            "WS-2",
+            f"ws.set('x', t, {code}) for t = 0, 1; ws.get('x', 1) should equal {code}",
+            f"import torch\n{setup}\nws = impl.Workspace()\nws.set('x', 0, {code})\n"
+            f"ws.set('x', 1, {code})\nprint(ws.get('x', 1), {code})",
+        )
+
+
 @clause("WS-3")
 @given(
     first=st.integers(0, 3),
