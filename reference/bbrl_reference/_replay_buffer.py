@@ -160,7 +160,7 @@ class _Packed:
 
     def load(self, items: dict[str, torch.Tensor]) -> None:
         for name, value in items.items():
-            self.fields[name][: value.shape[0]] = value.detach().cpu().numpy()
+            self.fields[name][: value.shape[0]] = value.detach().cpu().resolve_neg().numpy()
 
 
 class ReplayBuffer:

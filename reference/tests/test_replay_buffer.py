@@ -256,6 +256,13 @@ def test_state_dict_round_trip() -> None:
     empty = ReplayBuffer(5)
     empty.load_state_dict(ReplayBuffer(5).state_dict())
     assert empty.size() == 0
+    state = partial.state_dict()  # a lazily negated view loads like any tensor
+    obs = state["variables"]["obs"]
+    state["variables"]["obs"] = torch.complex(obs, -obs).conj().imag  # == obs, negative bit
+    assert state["variables"]["obs"].is_neg()
+    views = ReplayBuffer(5)
+    views.load_state_dict(state)
+    assert torch.equal(views.state_dict()["variables"]["obs"], obs)
 
 
 def test_load_state_dict_validation_is_atomic() -> None:
