@@ -4,11 +4,12 @@ Storage (not specified; documented here), allocated at the first put:
 
 * packed (CPU buffer, every dtype one numpy has, items of at least one byte): one numpy
   structured array ``[max_size]`` whose row ``i`` holds every variable of item ``i`` side by
-  side (``T * prod(S)`` values per variable, no padding). A put is at most two slice copies per
-  variable into consecutive rows; a sample is one gather of whole rows (``np.take``), so one
-  cache miss or so per item instead of one per variable and time step, then one copy per
-  variable into the contiguous ``[T, batch_size, ...]`` result. numpy calls also cost a
-  fraction of torch's per-call overhead at these sizes.
+  side (``T * prod(S)`` values per variable; fields aligned and widest first, so the only
+  padding is at the end of the row: 64 bytes for a 60-byte CartPole transition). A put is at
+  most two slice copies per variable into consecutive rows; a sample is one gather of whole rows
+  (``np.take``), so one cache miss or so per item instead of one per variable and time step,
+  then one copy per variable into the contiguous ``[T, batch_size, ...]`` result. numpy calls
+  also cost a fraction of torch's per-call overhead at these sizes.
 * columns (any other device or dtype): one tensor per variable of shape
   ``[T, max_size, ...]``; a put is at most two slice copies per variable and a sample one
   ``index_select`` along dimension 1 per variable.
@@ -33,7 +34,7 @@ from ._errors import (
     UnknownVariableError,
 )
 from ._types import Device, ReplayBufferState
-from ._workspace import Workspace, _Var
+from ._workspace import _NUMPY_DTYPES, Workspace, _Var
 
 
 class _Schema:
@@ -44,22 +45,6 @@ class _Schema:
     def __init__(self, time_size: int, fields: dict[str, tuple[tuple[int, ...], torch.dtype]]):
         self.time_size = time_size
         self.fields = fields
-
-
-_NUMPY_DTYPES: dict[torch.dtype, np.dtype] = {
-    dtype: np.dtype(name)
-    for dtype, name in (
-        (torch.bool, "bool"),
-        (torch.uint8, "uint8"),
-        (torch.int8, "int8"),
-        (torch.int16, "int16"),
-        (torch.int32, "int32"),
-        (torch.int64, "int64"),
-        (torch.float16, "float16"),
-        (torch.float32, "float32"),
-        (torch.float64, "float64"),
-    )
-}
 
 
 def _tensor(var: _Var) -> torch.Tensor:
@@ -102,9 +87,13 @@ class _Columns:
             for name, (trailing, dtype) in schema.fields.items()
         }
 
-    def write(self, sources: dict[str, torch.Tensor], start: int, head: int) -> None:
-        """Copy ``[T, kept, ...]`` sources to slots ``start..`` (``head`` of them), then ``0..``."""
+    def write(self, variables: Mapping[str, _Var], skip: int, start: int, head: int) -> None:
+        """Store columns ``skip..`` of the variables at slots ``start..`` (``head`` of them),
+        then ``0..``. Every source is read before the first write."""
+        sources = {name: _tensor(var) for name, var in variables.items()}
         for name, source in sources.items():
+            if skip:  # slices are not free: only when columns are dropped
+                source = source[:, skip:]
             target = self.tensors[name]
             kept = source.shape[1]
             if head == kept:  # no wrap-around: one slice copy
@@ -136,10 +125,13 @@ class _Packed:
         # [max_size, T, ...] views, in the schema's order (the row's may differ)
         self.fields: dict[str, np.ndarray] = {name: self.rows[name] for name in names}
 
-    def write(self, sources: dict[str, np.ndarray], start: int, head: int) -> None:
-        """:meth:`_Columns.write` for ``[T, kept, ...]`` numpy sources."""
+    def write(self, variables: Mapping[str, _Var], skip: int, start: int, head: int) -> None:
+        """:meth:`_Columns.write`, with every source converted to numpy before the first write."""
+        sources = {name: _numpy(var) for name, var in variables.items()}
         for name, source in sources.items():
             target = self.fields[name]
+            if skip:
+                source = source[:, skip:]
             values = source.swapaxes(0, 1)  # [kept, T, ...]: one item per row
             kept = values.shape[0]
             if head == kept:
@@ -244,25 +236,12 @@ class ReplayBuffer:
             storage = _new_storage(schema, self.max_size, self.device)
         count = workspace.batch_size()
         capacity = self.max_size
-        skip = max(count - capacity, 0)  # leading columns that the later ones would evict
-        # every source is read (and converted) before any write: a failure changes nothing
-        if isinstance(storage, _Packed):
-            arrays = {name: _numpy(var) for name, var in variables.items()}
-            if skip:
-                arrays = {name: array[:, skip:] for name, array in arrays.items()}
-        else:
-            sources = {name: _tensor(var) for name, var in variables.items()}
-            if skip:
-                sources = {name: source[:, skip:] for name, source in sources.items()}
+        if count > 0:
+            skip = max(count - capacity, 0)  # leading columns that the later ones would evict
+            start = (self._position + skip) % capacity
+            head = min(count - skip, capacity - start)  # columns written at start.., rest at 0..
+            storage.write(variables, skip, start, head)
         self._storage, self._schema = storage, schema
-        if count == 0:
-            return
-        start = (self._position + skip) % capacity
-        head = min(count - skip, capacity - start)  # columns written at start.., the rest at 0..
-        if isinstance(storage, _Packed):
-            storage.write(arrays, start, head)
-        else:
-            storage.write(sources, start, head)
         self._position = (self._position + count) % capacity
         self._size = min(self._size + count, capacity)
 

@@ -30,10 +30,21 @@ from . import _validation as v
 from ._errors import DTypeError, InvalidArgumentError, ShapeError, UnknownVariableError
 
 _MIN_CAPACITY = 16
-_NUMPY_DTYPES = frozenset(
-    {torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
-    | {torch.float16, torch.float32, torch.float64}
-)
+#: torch dtypes that numpy has, and numpy's dtype for each (numpy views, packed storage)
+_NUMPY_DTYPES: dict[torch.dtype, np.dtype] = {
+    dtype: np.dtype(name)
+    for dtype, name in (
+        (torch.bool, "bool"),
+        (torch.uint8, "uint8"),
+        (torch.int8, "int8"),
+        (torch.int16, "int16"),
+        (torch.int32, "int32"),
+        (torch.int64, "int64"),
+        (torch.float16, "float16"),
+        (torch.float32, "float32"),
+        (torch.float64, "float64"),
+    )
+}
 
 
 class _Var:
@@ -359,11 +370,9 @@ class Workspace:
         var = self._vars.get(var_name)
         if var is None or var.rows is not None or not 0 <= t < var.size:
             return None
-        array = var.array
+        array = var.numpy_view()
         if array is None:
-            array = var.numpy_view()
-            if array is None:
-                return None
+            return None
         row: np.ndarray = array[t]
         return row
 
