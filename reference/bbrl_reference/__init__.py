@@ -3,9 +3,11 @@
 General layout:
 
 * ``_workspace``: :class:`Workspace`, named ``[T, B, ...]`` tensors (WS, TR clauses).
-* ``_agents``: :class:`Agent`, :class:`Agents`, :class:`TemporalAgent` (AG, TA).
+* ``_agents``: :class:`Agent`, :class:`Agents`, :class:`TemporalAgent` (AG, TA), and bbrl's
+  conveniences (:class:`KWAgentWrapper`, :class:`PrintAgent`, :class:`EpisodesDone`, ...).
+* ``_config``: :func:`get_class`, :func:`get_arguments`, :func:`instantiate_class` (AG-22..24).
 * ``_env_agent``: :class:`ParallelGymAgent` and :func:`make_env` (ENV, DET).
-* ``_replay_buffer``: :class:`ReplayBuffer` (RB).
+* ``_replay_buffer``: :class:`ReplayBuffer` (RB); ``_files``: atomic writes and its file format.
 * ``_errors``: the exception tree (ERR); ``_validation``: every argument check, one message
   form; ``_names``: the reserved variable names; ``_types``: shared type aliases.
 
@@ -15,15 +17,29 @@ dependency beyond torch, numpy and gymnasium.
 
 from ._agents import Agent as Agent
 from ._agents import Agents as Agents
+from ._agents import CopyTAgent as CopyTAgent
+from ._agents import EpisodesDone as EpisodesDone
+from ._agents import KWAgentWrapper as KWAgentWrapper
+from ._agents import PrintAgent as PrintAgent
+from ._agents import SeedableAgent as SeedableAgent
+from ._agents import SerializableAgent as SerializableAgent
 from ._agents import TemporalAgent as TemporalAgent
+from ._agents import TimeAgent as TimeAgent
+from ._config import get_arguments as get_arguments
+from ._config import get_class as get_class
+from ._config import instantiate_class as instantiate_class
 from ._env_agent import ParallelGymAgent as ParallelGymAgent
 from ._env_agent import make_env as make_env
 from ._errors import AgentNotBoundError as AgentNotBoundError
+from ._errors import AllocationError as AllocationError
 from ._errors import BBRLError as BBRLError
+from ._errors import ClassNotFoundError as ClassNotFoundError
 from ._errors import DTypeError as DTypeError
 from ._errors import EmptyBufferError as EmptyBufferError
+from ._errors import FileFormatError as FileFormatError
 from ._errors import InvalidArgumentError as InvalidArgumentError
 from ._errors import InvalidStateError as InvalidStateError
+from ._errors import MissingKeyError as MissingKeyError
 from ._errors import ShapeError as ShapeError
 from ._errors import TimeIndexError as TimeIndexError
 from ._errors import UnknownVariableError as UnknownVariableError
@@ -51,18 +67,32 @@ __all__ = [
     "Agent",
     "AgentNotBoundError",
     "Agents",
+    "AllocationError",
     "BBRLError",
+    "ClassNotFoundError",
+    "CopyTAgent",
     "DTypeError",
     "EmptyBufferError",
+    "EpisodesDone",
+    "FileFormatError",
     "InvalidArgumentError",
     "InvalidStateError",
+    "KWAgentWrapper",
+    "MissingKeyError",
     "ParallelGymAgent",
+    "PrintAgent",
     "ReplayBuffer",
     "ReplayBufferState",
+    "SeedableAgent",
+    "SerializableAgent",
     "ShapeError",
     "TemporalAgent",
+    "TimeAgent",
     "TimeIndexError",
     "UnknownVariableError",
     "Workspace",
+    "get_arguments",
+    "get_class",
+    "instantiate_class",
     "make_env",
 ]

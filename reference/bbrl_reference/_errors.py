@@ -10,8 +10,12 @@ would catch, so ``except KeyError`` keeps working::
     ├── DTypeError(TypeError)            dtype or device mismatch
     ├── InvalidArgumentError(ValueError) an argument value outside its domain
     ├── EmptyBufferError(ValueError)     sampling an empty replay buffer
-    └── InvalidStateError(RuntimeError)  a call the object's state does not allow
-        └── AgentNotBoundError           Agent.get/set outside a call
+    ├── InvalidStateError(RuntimeError)  a call the object's state does not allow
+    │   └── AgentNotBoundError           Agent.get/set outside a call
+    ├── MissingKeyError(KeyError)        a mapping (state dict, configuration) lacks a key
+    ├── FileFormatError(ValueError)      a file that is not in the expected format
+    ├── AllocationError(MemoryError)     storage or a result too large to allocate
+    └── ClassNotFoundError(ImportError)  a configured class that cannot be imported
 
 A value that is not a tensor where a tensor is expected raises the builtin :class:`TypeError`.
 """
@@ -57,3 +61,22 @@ class InvalidStateError(BBRLError, RuntimeError):
 
 class AgentNotBoundError(InvalidStateError):
     """``Agent.get``/``Agent.set`` called while the agent is not running on a workspace."""
+
+
+class MissingKeyError(BBRLError, KeyError):
+    """A key that a mapping (a state dict, a configuration) lacks or should not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class FileFormatError(BBRLError, ValueError):
+    """A file that is not in the expected format: truncated, corrupted or of another version."""
+
+
+class AllocationError(BBRLError, MemoryError):
+    """Storage or a result that cannot be allocated (more memory than the device has)."""
+
+
+class ClassNotFoundError(BBRLError, ImportError):
+    """A ``classname`` whose module cannot be imported or does not define the name."""

@@ -5,17 +5,28 @@ Run: ``mypy --strict reference/bbrl_reference reference/type_tests``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import assert_type
 
 import torch
 from bbrl_reference import (
     Agent,
     Agents,
+    CopyTAgent,
+    EpisodesDone,
+    KWAgentWrapper,
     ParallelGymAgent,
+    PrintAgent,
     ReplayBuffer,
     ReplayBufferState,
+    SeedableAgent,
+    SerializableAgent,
     TemporalAgent,
+    TimeAgent,
     Workspace,
+    get_arguments,
+    get_class,
+    instantiate_class,
     make_env,
 )
 
@@ -41,3 +52,34 @@ def surface(ws: Workspace, rb: ReplayBuffer) -> None:
     assert_type(env.get_obs_and_actions_sizes(), tuple[int, int])
     assert_type(Agents(env, Probe()).seed(1), Agents)
     assert_type(TemporalAgent(env).seed(1), TemporalAgent)
+
+
+def agent_surface(probe: Probe, path: str) -> None:
+    assert_type(probe.get_name(), str | None)
+    assert_type(probe.set_name("p"), Probe)
+    assert_type(probe.with_prefix("env/"), Probe)
+    assert_type(probe.get_by_name("p"), list[Agent])
+    assert_type(probe.load_model(path), Probe)
+    assert_type(Agents(probe)[0], Agent)
+    assert_type(KWAgentWrapper(probe, stochastic=False).wrapped, Agent)
+    assert_type(PrintAgent("x", name="print"), PrintAgent)
+    assert_type(EpisodesDone("env/done", "done"), EpisodesDone)
+    assert_type(CopyTAgent("a", "b", detach=True), CopyTAgent)
+    assert_type(SeedableAgent(seed=1).seed(2), SeedableAgent)
+    assert_type(SerializableAgent().serialize(), SerializableAgent)
+    assert_type(TimeAgent(name="t"), TimeAgent)
+    assert_type(get_class({"classname": "torch.optim.Adam"}), Callable[..., object])
+    assert_type(get_arguments({"classname": "torch.optim.Adam", "lr": 0.1}), dict[str, object])
+    assert_type(instantiate_class({"classname": "torch.nn.Identity"}), object)
+
+
+def buffer_surface(path: str) -> None:
+    rb = ReplayBuffer(1e6, device="cpu", generator=torch.Generator())
+    assert_type(rb.max_size, int)
+    assert_type(rb.is_full, bool)
+    assert_type(rb.device, torch.device)
+    assert_type(rb.generator, torch.Generator)
+    assert_type(rb.variables, dict[str, torch.Tensor])
+    assert_type(rb.to("cpu"), ReplayBuffer)
+    assert_type(rb.save(path), None)
+    assert_type(rb.load(path), ReplayBuffer)
