@@ -10,7 +10,19 @@ default ledger of this adapter (``--no-deviations`` runs without it).
 from __future__ import annotations
 
 import bbrl
-from bbrl.agents import Agent, Agents, TemporalAgent
+from bbrl import get_arguments, get_class, instantiate_class
+from bbrl.agents import (
+    Agent,
+    Agents,
+    CopyTAgent,
+    EpisodesDone,
+    KWAgentWrapper,
+    PrintAgent,
+    SeedableAgent,
+    SerializableAgent,
+    TemporalAgent,
+    TimeAgent,
+)
 from bbrl.agents.gymnasium import ParallelGymAgent, make_env
 from bbrl.utils.replay_buffer import ReplayBuffer
 from bbrl.workspace import Workspace as _BBRLWorkspace
@@ -18,10 +30,20 @@ from bbrl.workspace import Workspace as _BBRLWorkspace
 __all__ = [
     "Agent",
     "Agents",
+    "CopyTAgent",
+    "EpisodesDone",
+    "KWAgentWrapper",
     "ParallelGymAgent",
+    "PrintAgent",
     "ReplayBuffer",
+    "SeedableAgent",
+    "SerializableAgent",
     "TemporalAgent",
+    "TimeAgent",
     "Workspace",
+    "get_arguments",
+    "get_class",
+    "instantiate_class",
     "make_env",
 ]
 

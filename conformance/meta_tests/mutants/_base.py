@@ -16,6 +16,17 @@ API = (
     "TemporalAgent",
     "Workspace",
     "make_env",
+    # bbrl's conveniences and configuration helpers (spec/agents.md AG-8..AG-24)
+    "CopyTAgent",
+    "EpisodesDone",
+    "KWAgentWrapper",
+    "PrintAgent",
+    "SeedableAgent",
+    "SerializableAgent",
+    "TimeAgent",
+    "get_arguments",
+    "get_class",
+    "instantiate_class",
 )
 
 
