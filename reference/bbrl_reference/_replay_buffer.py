@@ -46,11 +46,15 @@ from ._workspace import _NUMPY_DTYPES, Workspace, _Var
 class _Schema:
     """Names, time size, trailing shapes and dtypes fixed by the first put."""
 
-    __slots__ = ("fields", "time_size")
+    __slots__ = ("fields", "item_nbytes", "time_size")
 
     def __init__(self, time_size: int, fields: dict[str, tuple[tuple[int, ...], torch.dtype]]):
         self.time_size = time_size
         self.fields = fields
+        #: the bytes of one item: T * prod(S) * itemsize, summed over the variables
+        self.item_nbytes = time_size * sum(
+            math.prod(trailing) * dtype.itemsize for trailing, dtype in fields.values()
+        )
 
 
 def _tensor(var: _Var) -> torch.Tensor:
@@ -227,13 +231,6 @@ def _check_generator(op: str, generator: object) -> torch.Generator:
     return generator
 
 
-def _item_nbytes(schema: _Schema) -> int:
-    """The bytes of one item: ``T * prod(S) * itemsize`` summed over the variables."""
-    return schema.time_size * sum(
-        math.prod(trailing) * dtype.itemsize for trailing, dtype in schema.fields.values()
-    )
-
-
 def _memory_bytes(device: torch.device) -> int | None:
     """The physical memory of the CPU (None where unknown, and for other devices)."""
     if device.type != "cpu":
@@ -244,24 +241,33 @@ def _memory_bytes(device: torch.device) -> int | None:
         return None
 
 
-@contextmanager
-def _allocating(op: str, what: str, nbytes: int, device: torch.device) -> Iterator[None]:
-    """Turn an allocation of ``nbytes`` that cannot succeed into AllocationError (RB-21, RB-22).
-
-    More bytes than the device's physical memory are refused before anything is allocated;
-    an allocator's own failure (MemoryError, torch's "can't allocate memory" RuntimeError) is
-    converted. Other errors pass through.
-    """
+def _check_memory(op: str, what: str, nbytes: int, device: torch.device) -> None:
+    """Refuse, before allocating, more bytes than the device's physical memory (RB-21, RB-22)."""
     limit = _memory_bytes(device)
     if limit is not None and nbytes > limit:
         raise AllocationError(
             v.message(op, what, f"at most the {limit} bytes of memory of {device}", nbytes)
         )
+
+
+def _is_allocation_failure(exc: BaseException) -> bool:
+    """MemoryError, or torch's "can't allocate memory" / "out of memory" RuntimeError."""
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or "memory" in text or "alloc" in text
+
+
+@contextmanager
+def _allocating(op: str, what: str, nbytes: int, device: torch.device) -> Iterator[None]:
+    """Turn an allocation of ``nbytes`` that cannot succeed into AllocationError (RB-22).
+
+    More bytes than the device's physical memory are refused before anything is allocated;
+    an allocator's own failure is converted. Other errors pass through.
+    """
+    _check_memory(op, what, nbytes, device)
     try:
         yield
     except (MemoryError, RuntimeError) as exc:
-        text = str(exc).lower()
-        if isinstance(exc, RuntimeError) and "memory" not in text and "alloc" not in text:
+        if not _is_allocation_failure(exc):
             raise
         raise AllocationError(v.message(op, what, f"{nbytes} bytes on {device}", exc)) from exc
 
@@ -370,7 +376,7 @@ class ReplayBuffer:
 
     def _allocate(self, op: str, schema: _Schema, device: torch.device) -> _Columns | _Packed:
         """New storage for ``max_size`` items of ``schema`` on ``device`` (RB-22)."""
-        nbytes = self._max_size * _item_nbytes(schema)
+        nbytes = self._max_size * schema.item_nbytes
         with _allocating(op, f"storage for {self._max_size} items", nbytes, device):
             return _new_storage(schema, self._max_size, device)
 
@@ -411,18 +417,24 @@ class ReplayBuffer:
         schema = cast(_Schema, self._schema)  # set by the put that made the buffer non-empty
         storage = cast("_Columns | _Packed", self._storage)
         device = self._storage_device
-        nbytes = batch_size * (_item_nbytes(schema) + 8)  # the sample and its indices
-        snapshot = gen.get_state() if nbytes >= _SNAPSHOT_BYTES else None
+        snapshot = None
+        nbytes = batch_size * (schema.item_nbytes + 8)  # the sample and its indices
+        if nbytes >= _SNAPSHOT_BYTES:  # a large sample: checked first, the generator kept
+            _check_memory(op, f"a sample of {batch_size} items", nbytes, device)
+            snapshot = gen.get_state()
         try:
-            with _allocating(op, f"a sample of {batch_size} items", nbytes, device):
-                index = torch.randint(self._size, (batch_size,), generator=gen, device=gen.device)
-                if index.device != device:
-                    index = index.to(device)
-                gathered = storage.gather(index)
-        except AllocationError:
+            index = torch.randint(self._size, (batch_size,), generator=gen, device=gen.device)
+            if index.device != device:
+                index = index.to(device)
+            gathered = storage.gather(index)
+        except (MemoryError, RuntimeError) as exc:
+            if not _is_allocation_failure(exc):
+                raise
             if snapshot is not None:
                 gen.set_state(snapshot)
-            raise
+            raise AllocationError(
+                v.message(op, f"a sample of {batch_size} items", f"{nbytes} bytes", exc)
+            ) from exc
         out = Workspace()
         out._install_samples(gathered, (schema.time_size, batch_size), schema.fields, device)
         return out

@@ -484,3 +484,24 @@ def test_memory_limit_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     rb = ReplayBuffer(4)  # no bound known: the allocation itself decides
     rb.put(items([1]))
     assert rb.size() == 1
+
+
+def test_storage_allocator_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RB-22: an allocator's failure at the first put is a MemoryError; nothing changes."""
+    for error in (MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory")):
+
+        def failing(*args: object, exc: BaseException = error) -> object:
+            raise exc
+
+        monkeypatch.setattr(rb_module, "_new_storage", failing)
+        rb = ReplayBuffer(4)
+        with pytest.raises(AllocationError):
+            rb.put(items([1]))
+        assert rb.size() == 0 and rb.variables == {}
+
+    def other(*args: object) -> object:
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(rb_module, "_new_storage", other)
+    with pytest.raises(RuntimeError, match="something else"):
+        ReplayBuffer(4).put(items([1]))
