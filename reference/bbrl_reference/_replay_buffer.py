@@ -75,11 +75,14 @@ def _new_storage(schema: _Schema, max_size: int, device: torch.device) -> _Colum
     if device.type == "cpu" and all(dtype in _NUMPY_DTYPES for dtype in dtypes):
         # aligned fields (numpy copies them about twice as fast as unaligned ones), widest
         # first so that the only padding is at the end of the row (under 8 bytes)
-        by_width = sorted(schema.fields.items(), key=lambda f: -_NUMPY_DTYPES[f[1][1]].itemsize)
+        # numpy's field names are the variables' positions ("v0", ...): any variable name,
+        # even "" or "f0", is then a valid field
+        fields = [(f"v{i}", shape_dtype) for i, shape_dtype in enumerate(schema.fields.values())]
+        by_width = sorted(fields, key=lambda f: -_NUMPY_DTYPES[f[1][1]].itemsize)
         row = np.dtype(
             [
-                (name, _NUMPY_DTYPES[dtype], (schema.time_size, *trailing))
-                for name, (trailing, dtype) in by_width
+                (field, _NUMPY_DTYPES[dtype], (schema.time_size, *trailing))
+                for field, (trailing, dtype) in by_width
             ],
             align=True,
         )
@@ -137,7 +140,10 @@ class _Packed:
         self.rows = np.zeros(max_size, dtype=row)
         self.bytes = self.rows.view(np.uint8).reshape(max_size, row.itemsize)
         # [max_size, T, ...] views, in the schema's order (the row's may differ)
-        self.fields: dict[str, np.ndarray] = {name: self.rows[name] for name in names}
+        self.keys = {name: f"v{i}" for i, name in enumerate(names)}  # variable -> field
+        self.fields: dict[str, np.ndarray] = {
+            name: self.rows[key] for name, key in self.keys.items()
+        }
 
     def write(self, variables: Mapping[str, _Var], skip: int, start: int, head: int) -> None:
         """:meth:`_Columns.write`, with every source converted to numpy before the first write."""
@@ -157,8 +163,8 @@ class _Packed:
     def gather(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         rows = self.bytes.take(index.numpy(), axis=0).view(self.rows.dtype).reshape(-1)
         return {
-            name: torch.from_numpy(rows[name].swapaxes(0, 1).copy())  # C order, strides too
-            for name in self.fields
+            name: torch.from_numpy(rows[key].swapaxes(0, 1).copy())  # C order, strides too
+            for name, key in self.keys.items()
         }
 
     def items(self, size: int) -> dict[str, torch.Tensor]:

@@ -505,3 +505,15 @@ def test_storage_allocator_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rb_module, "_new_storage", other)
     with pytest.raises(RuntimeError, match="something else"):
         ReplayBuffer(4).put(items([1]))
+
+
+def test_any_variable_name_is_stored() -> None:
+    """RB-8: names that numpy would treat specially ('', 'f0') are stored like any other."""
+    ws = items([1, 2])
+    for i, name in enumerate(["", "f0", "v0", "v1"]):
+        ws.set_full(name, torch.full((2, 2), float(i)))
+    rb = ReplayBuffer(3)
+    rb.put(ws)
+    sample = rb.get_shuffled(4)
+    for i, name in enumerate(["", "f0", "v0", "v1"]):
+        assert torch.equal(sample[name], torch.full((2, 4), float(i))), name

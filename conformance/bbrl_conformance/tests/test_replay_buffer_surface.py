@@ -519,3 +519,26 @@ def test_a_put_that_cannot_allocate_raises_memory_error(impl: Any) -> None:
         )
     # storage allocated as needed: the put must then have worked (RB-2)
     expect(rb.size() == 2 and sampled_ids(rb) == {0, 1}, "RB-22", "a lazy buffer lost the put")
+
+
+@clause("RB-8")
+def test_unusual_variable_names_are_stored(impl: Any) -> None:
+    names = ["f0", "v0", "x/y/z", "éé", ""]
+    ws = items(impl, 0, 3)
+    stored = []
+    for i, name in enumerate(names):
+        try:
+            ws.set_full(name, torch.full((2, 3), float(i)))
+        except (TypeError, ValueError):
+            continue  # a name the workspace refuses cannot reach a buffer
+        stored.append((i, name))
+    rb = impl.ReplayBuffer(4)
+    rb.put(ws)
+    sample = rb.get_shuffled(5)
+    for i, name in stored:
+        expect_equal_tensors(
+            sample[name],
+            torch.full((2, 5), float(i)),
+            "RB-8",
+            f"a sample of variable {name!r} (next to variables named {[n for _, n in stored]})",
+        )
