@@ -10,7 +10,7 @@ default ledger of this adapter (``--no-deviations`` runs without it).
 from __future__ import annotations
 
 import bbrl
-from bbrl.agents import Agent, Agents, TemporalAgent
+from bbrl.agents import Agent, Agents, KWAgentWrapper, PrintAgent, TemporalAgent
 from bbrl.agents.gymnasium import ParallelGymAgent, make_env
 from bbrl.utils.replay_buffer import ReplayBuffer
 from bbrl.workspace import Workspace as _BBRLWorkspace
@@ -18,7 +18,9 @@ from bbrl.workspace import Workspace as _BBRLWorkspace
 __all__ = [
     "Agent",
     "Agents",
+    "KWAgentWrapper",
     "ParallelGymAgent",
+    "PrintAgent",
     "ReplayBuffer",
     "TemporalAgent",
     "Workspace",
