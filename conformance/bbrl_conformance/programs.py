@@ -1672,6 +1672,7 @@ PROGRAMS: dict[str, Program] = {
             (
                 "ws[name, name, ...]",
                 "Agent(name=)",
+                "get_name",
                 "set_name",
                 "get_by_name",
                 "TemporalAgent.agent",
@@ -1687,6 +1688,7 @@ PROGRAMS: dict[str, Program] = {
             (
                 "ws[name, name, ...]",
                 "Agent(name=)",
+                "get_name",
                 "set_name",
                 "ReplayBuffer(float max_size)",
                 "make_env(wrappers=)",
@@ -1700,6 +1702,7 @@ PROGRAMS: dict[str, Program] = {
             (
                 "ws[name, name, ...]",
                 "Agent(name=)",
+                "get_name",
                 "set_name",
                 "KWAgentWrapper",
                 "ReplayBuffer(float max_size)",
@@ -1711,21 +1714,35 @@ PROGRAMS: dict[str, Program] = {
             "ppo_cartpole_select_batch",
             ppo_cartpole_select_batch,
             ("TR-2", "TR-3", "TR-10", "WS-9", "WS-11", "AG-5"),
-            ("ws[name, name, ...]", "Agent(name=)", "set_name", "select_batch"),
+            (
+                "ws[name, name, ...]",
+                "Agent(name=)",
+                "get_name",
+                "set_name",
+                "select_batch",
+                "make_env(wrappers=)",
+            ),
             "PPO-clip: old policy and critic, GAE, minibatches by select_batch",
         ),
         Program(
             "ppo_cartpole_time_windows",
             ppo_cartpole_time_windows,
             ("TR-2", "TR-3", "TR-10", "WS-9", "WS-11", "AG-5"),
-            ("ws[name, name, ...]", "Agent(name=)", "set_name", "get_time_truncated_workspace"),
+            (
+                "ws[name, name, ...]",
+                "Agent(name=)",
+                "get_name",
+                "set_name",
+                "get_time_truncated_workspace",
+                "make_env(wrappers=)",
+            ),
             "PPO-clip: minibatches as time windows by get_time_truncated_workspace",
         ),
         Program(
             "save_and_load_agent",
             save_and_load_agent,
             ("AG-5",),
-            ("Agent(name=)", "save_model", "load_model"),
+            ("Agent(name=)", "get_name", "save_model", "load_model"),
             "a trained agent saved with save_model and loaded with load_model",
         ),
     )
