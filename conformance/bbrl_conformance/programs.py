@@ -55,7 +55,7 @@ CLAUSE_FOR = {
     "print agent": "AG-4",  # PrintAgent prints and writes nothing
     "wrappers": "ENV-1",  # make_env(..., wrappers=[...])
     "env options": "ENV-1",  # ParallelGymAgent(..., reward_at_t=False) and other defaults
-    "get_by_name": "AG-5",  # Agent.get_by_name / set_name / Agent(name=...)
+    "get_by_name": "AG-5",  # Agent.get_by_name / set_name / with_prefix / Agent(name=...)
     "kw wrapper": "AG-2",  # KWAgentWrapper(agent, **kwargs)
     "episodes done": "AG-3",  # EpisodesDone
     "float max_size": "RB-1",  # ReplayBuffer(1e6)
@@ -313,13 +313,26 @@ def _agent_classes(impl: Any) -> dict[str, type]:
             q = self.model(torch.cat((obs, action), dim=1)).squeeze(-1)
             self.set((f"{self.get_name()}/q_value", t), q)
 
+    class SoftQAgent(Agent):  # type: ignore[misc,valid-type]
+        """SAC's critic, course style: writes ``<prefix>q_value`` ``[B]`` (``with_prefix``)."""
+
+        def __init__(self, obs_size: int, hidden: Sequence[int], action_dim: int) -> None:
+            super().__init__()
+            self.model = build_mlp([obs_size + action_dim, *hidden, 1], nn.ReLU())
+
+        def forward(self, t: int, **kwargs: Any) -> None:
+            obs = self.get(("env/env_obs", t))
+            action = self.get(("action", t))
+            q = self.model(torch.cat((obs, action), dim=1)).squeeze(-1)
+            self.set((f"{self.prefix}q_value", t), q)
+
     class SquashedGaussianActor(Agent):  # type: ignore[misc,valid-type]
         """SAC's actor: a tanh-squashed Gaussian; ``stochastic=False`` gives its mode."""
 
         def __init__(
             self, obs_size: int, hidden: Sequence[int], action_dim: int, scale: float
         ) -> None:
-            super().__init__(name="policy")
+            super().__init__()
             self.backbone = build_mlp([obs_size, *hidden], nn.ReLU(), nn.ReLU())
             self.mean = nn.Linear(hidden[-1], action_dim)
             self.log_std = nn.Linear(hidden[-1], action_dim)
@@ -337,11 +350,11 @@ def _agent_classes(impl: Any) -> dict[str, type]:
             self.set(("action_logprobs", t), log_prob.sum(dim=-1))
 
     class DiscretePolicy(Agent):  # type: ignore[misc,valid-type]
-        """PPO's actor: samples ``action``, or with ``predict_proba`` writes the log-probability
-        of the action already in the workspace as ``<name>/logprob_predict``."""
+        """PPO's actor, course style: samples ``action``, or with ``predict_proba`` writes the
+        log-probability of the action already in the workspace as ``<prefix>logprob_predict``."""
 
-        def __init__(self, obs_size: int, hidden: Sequence[int], n_actions: int, name: str) -> None:
-            super().__init__(name=name)
+        def __init__(self, obs_size: int, hidden: Sequence[int], n_actions: int) -> None:
+            super().__init__()
             self.model = build_mlp([obs_size, *hidden, n_actions], nn.Tanh())
 
         def forward(
@@ -357,7 +370,7 @@ def _agent_classes(impl: Any) -> dict[str, type]:
             if predict_proba:
                 action = self.get(("action", t))
                 chosen = log_probs.gather(1, action.unsqueeze(-1)).squeeze(-1)
-                self.set((f"{self.get_name()}/logprob_predict", t), chosen)
+                self.set((f"{self.prefix}logprob_predict", t), chosen)
             else:
                 if stochastic:
                     action = torch.multinomial(log_probs.exp(), 1).squeeze(-1)
@@ -366,16 +379,18 @@ def _agent_classes(impl: Any) -> dict[str, type]:
                 self.set(("action", t), action)
             if compute_entropy:
                 entropy = -(log_probs.exp() * log_probs).sum(dim=-1)
-                self.set((f"{self.get_name()}/entropy", t), entropy)
+                self.set((f"{self.prefix}entropy", t), entropy)
 
     class VAgent(Agent):  # type: ignore[misc,valid-type]
-        def __init__(self, obs_size: int, hidden: Sequence[int], name: str) -> None:
-            super().__init__(name=name)
+        """PPO's critic, course style: writes ``<prefix>v_values``."""
+
+        def __init__(self, obs_size: int, hidden: Sequence[int]) -> None:
+            super().__init__()
             self.model = build_mlp([obs_size, *hidden, 1], nn.Tanh())
 
         def forward(self, t: int, **kwargs: Any) -> None:
             obs = self.get(("env/env_obs", t))
-            self.set((f"{self.get_name()}/v_values", t), self.model(obs).squeeze(-1))
+            self.set((f"{self.prefix}v_values", t), self.model(obs).squeeze(-1))
 
     return {
         cls.__name__: cls
@@ -390,6 +405,7 @@ def _agent_classes(impl: Any) -> dict[str, type]:
             ContinuousDeterministicActor,
             AddGaussianNoise,
             ContinuousQAgent,
+            SoftQAgent,
             SquashedGaussianActor,
             DiscretePolicy,
             VAgent,
@@ -1118,8 +1134,8 @@ def ddpg_pendulum(impl: Any) -> None:
 
 def sac_pendulum(impl: Any) -> None:
     """SAC on Pendulum as the course writes it: a squashed Gaussian actor, two critics and their
-    targets, an automatic entropy coefficient, and a deterministic evaluation policy made with
-    ``KWAgentWrapper(actor, stochastic=False)``."""
+    targets told apart by ``with_prefix``, an automatic entropy coefficient, and a deterministic
+    evaluation policy made with ``KWAgentWrapper(actor, stochastic=False)``."""
     repro = _repro("sac_pendulum")
     course = Course.of(impl)
     cfg = {
@@ -1141,10 +1157,10 @@ def sac_pendulum(impl: Any) -> None:
         eval_env = impl.ParallelGymAgent(_pendulum(impl, eval_recorder, False, 10), 2).seed(9)
         obs_size, action_dim = train_env.get_obs_and_actions_sizes()
         actor = course.SquashedGaussianActor(obs_size, [16], action_dim, 2.0)
-        critic_1 = course.ContinuousQAgent(obs_size, [16], action_dim, name="critic-1")
-        critic_2 = course.ContinuousQAgent(obs_size, [16], action_dim, name="critic-2")
-        target_critic_1 = copy.deepcopy(critic_1).set_name("target-critic-1")
-        target_critic_2 = copy.deepcopy(critic_2).set_name("target-critic-2")
+        critic_1 = course.SoftQAgent(obs_size, [16], action_dim).with_prefix("critic-1/")
+        critic_2 = course.SoftQAgent(obs_size, [16], action_dim).with_prefix("critic-2/")
+        target_critic_1 = copy.deepcopy(critic_1).with_prefix("target-critic-1/")
+        target_critic_2 = copy.deepcopy(critic_2).with_prefix("target-critic-2/")
         eval_policy = impl.KWAgentWrapper(actor, stochastic=False)
         train_agent = impl.TemporalAgent(impl.Agents(train_env, actor))
         eval_agent = impl.TemporalAgent(impl.Agents(eval_env, eval_policy))
@@ -1313,7 +1329,8 @@ def gae(
 
 def _ppo(impl: Any, name: str, minibatches: str) -> None:
     """PPO-clip on CartPole as the course writes it (``EpisodicAlgo`` with autoreset and
-    ``iter_partial_episodes``): old policy and old critic as renamed deep copies, advantages
+    ``iter_partial_episodes``): old policy and old critic as deep copies told apart by
+    ``with_prefix``, advantages
     written with ``set_full``, and minibatches taken either from the transitions with
     ``select_batch`` or as time windows with ``get_time_truncated_workspace``."""
     repro = _repro(name)
@@ -1345,10 +1362,10 @@ def _ppo(impl: Any, name: str, minibatches: str) -> None:
             cfg["n_envs"],
         ).seed(12)
         obs_size, n_actions = train_env.get_obs_and_actions_sizes()
-        policy = course.DiscretePolicy(obs_size, [16], n_actions, name="policy")
-        old_policy = copy.deepcopy(policy).set_name("old_policy")
-        critic = course.VAgent(obs_size, [16], name="critic")
-        old_critic = copy.deepcopy(critic).set_name("old_critic")
+        policy = course.DiscretePolicy(obs_size, [16], n_actions).with_prefix("current_policy/")
+        old_policy = copy.deepcopy(policy).with_prefix("old_policy/")
+        critic = course.VAgent(obs_size, [16]).with_prefix("critic/")
+        old_critic = copy.deepcopy(critic).with_prefix("old_critic/")
         train_agent = impl.TemporalAgent(impl.Agents(train_env, policy))
         t_policy, t_old_policy = impl.TemporalAgent(policy), impl.TemporalAgent(old_policy)
         t_critic, t_old_critic = impl.TemporalAgent(critic), impl.TemporalAgent(old_critic)
@@ -1451,10 +1468,10 @@ def _ppo(impl: Any, name: str, minibatches: str) -> None:
                     t_policy(sample, t=0, n_steps=1, predict_proba=True, compute_entropy=True)
                     logprob, old_logprob, sample_advantage, entropy = several(
                         sample,
-                        "policy/logprob_predict",
+                        "current_policy/logprob_predict",
                         "old_policy/logprob_predict",
                         "advantage",
-                        "policy/entropy",
+                        "current_policy/entropy",
                         what=what,
                         repro=repro,
                     )
@@ -1701,9 +1718,7 @@ PROGRAMS: dict[str, Program] = {
             ("TR-10", "RB-3", "WS-6", "WS-9", "AG-2", "AG-5", "ENV-7"),
             (
                 "ws[name, name, ...]",
-                "Agent(name=)",
-                "get_name",
-                "set_name",
+                "with_prefix",
                 "KWAgentWrapper",
                 "ReplayBuffer(float max_size)",
                 "make_env(wrappers=)",
@@ -1714,14 +1729,7 @@ PROGRAMS: dict[str, Program] = {
             "ppo_cartpole_select_batch",
             ppo_cartpole_select_batch,
             ("TR-2", "TR-3", "TR-10", "WS-9", "WS-11", "AG-5"),
-            (
-                "ws[name, name, ...]",
-                "Agent(name=)",
-                "get_name",
-                "set_name",
-                "select_batch",
-                "make_env(wrappers=)",
-            ),
+            ("ws[name, name, ...]", "with_prefix", "select_batch", "make_env(wrappers=)"),
             "PPO-clip: old policy and critic, GAE, minibatches by select_batch",
         ),
         Program(
@@ -1730,9 +1738,7 @@ PROGRAMS: dict[str, Program] = {
             ("TR-2", "TR-3", "TR-10", "WS-9", "WS-11", "AG-5"),
             (
                 "ws[name, name, ...]",
-                "Agent(name=)",
-                "get_name",
-                "set_name",
+                "with_prefix",
                 "get_time_truncated_workspace",
                 "make_env(wrappers=)",
             ),
