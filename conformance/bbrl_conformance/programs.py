@@ -247,7 +247,7 @@ def _agent_classes(impl: Any) -> dict[str, type]:
 
         def forward(self, t: int, **kwargs: Any) -> None:
             obs = self.get(("env/env_obs", t))
-            self.set((f"{self.get_name()}/q_values", t), self.model(obs))
+            self.set((f"{self.name}/q_values", t), self.model(obs))
 
     class EGreedyActionSelector(Agent):  # type: ignore[misc,valid-type]
         """Epsilon-greedy on ``<critic>/q_values``; ``decay()`` lowers epsilon."""
@@ -311,7 +311,7 @@ def _agent_classes(impl: Any) -> dict[str, type]:
             obs = self.get(("env/env_obs", t))
             action = self.get(("action", t))
             q = self.model(torch.cat((obs, action), dim=1)).squeeze(-1)
-            self.set((f"{self.get_name()}/q_value", t), q)
+            self.set((f"{self.name}/q_value", t), q)
 
     class SoftQAgent(Agent):  # type: ignore[misc,valid-type]
         """SAC's critic, course style: writes ``<prefix>q_value`` ``[B]`` (``with_prefix``)."""
@@ -1689,7 +1689,7 @@ PROGRAMS: dict[str, Program] = {
             (
                 "ws[name, name, ...]",
                 "Agent(name=)",
-                "get_name",
+                "Agent.name",
                 "set_name",
                 "get_by_name",
                 "TemporalAgent.agent",
@@ -1705,7 +1705,7 @@ PROGRAMS: dict[str, Program] = {
             (
                 "ws[name, name, ...]",
                 "Agent(name=)",
-                "get_name",
+                "Agent.name",
                 "set_name",
                 "ReplayBuffer(float max_size)",
                 "make_env(wrappers=)",
@@ -1748,7 +1748,7 @@ PROGRAMS: dict[str, Program] = {
             "save_and_load_agent",
             save_and_load_agent,
             ("AG-5",),
-            ("Agent(name=)", "get_name", "save_model", "load_model"),
+            ("Agent(name=)", "Agent.name", "save_model", "load_model"),
             "a trained agent saved with save_model and loaded with load_model",
         ),
     )
