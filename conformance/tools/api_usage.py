@@ -94,6 +94,7 @@ ITEMS: tuple[Item, ...] = (
     Item("agent.seed(s)", r"(?<!random)\.seed\("),
     Item("agent.set_name(n)", r"\.set_name\("),
     Item("agent.get_name()", r"\.get_name\("),
+    Item("self.name (the name property)", r"self\.name\b"),
     Item("agent.with_prefix(p) / self.prefix", r"\.with_prefix\(|self\.prefix\b"),
     Item("agent.set_trace_file(f)", r"\.set_trace_file\("),
     Item("agent.clone()", r"\.clone\(\s*\)\s*$"),
