@@ -623,6 +623,33 @@ def notebook02_episodes(impl: Any) -> None:
 # --------------------------------------------------------------------------- notebook 03
 
 
+def _check_pair_order(workspace: Any, transitions: Any, setting: str, repro: str) -> None:
+    """Notebook 03's lesson: the pairs come time-major, then by env (the first pair of each env,
+    then the second of each, ...), minus those starting at a done row."""
+    __tracebackhide__ = True
+    obs, done = workspace["env/env_obs"], workspace["env/done"]
+    T, B = int(done.shape[0]), int(done.shape[1])
+    kept = [(t, b) for t in range(T - 1) for b in range(B) if not bool(done[t, b])]
+    expected = (
+        torch.stack(
+            [
+                torch.stack([obs[t, b] for t, b in kept]),
+                torch.stack([obs[t + 1, b] for t, b in kept]),
+            ]
+        )
+        if kept
+        else torch.zeros(2, 0, *obs.shape[2:])
+    )
+    expect_equal_tensors(
+        transitions["env/env_obs"],
+        expected,
+        "TR-2",
+        f"{setting}: get_transitions()['env/env_obs'] must hold the pairs (t, b) time-major, then "
+        f"by env, without those starting at a done row: {kept}",
+        repro,
+    )
+
+
 def notebook03_autoreset(impl: Any) -> None:
     """Notebook 03: CartPole with autoreset, transitions of one and of three envs, a replay
     buffer of 80, and the epoch loop (``copy_n_last_steps(1)``, runs from ``t=1``)."""
@@ -690,6 +717,7 @@ def notebook03_autoreset(impl: Any) -> None:
                 repro=repro,
             )
             transition_workspace = workspace.get_transitions()
+            _check_pair_order(workspace, transition_workspace, setting, repro)
             found = transitions_of(transition_workspace)
             collected += found
             stored += [(first, second) for first, second, _, _ in found.elements()]
@@ -1681,7 +1709,7 @@ PROGRAMS: dict[str, Program] = {
         Program(
             "notebook03_autoreset",
             notebook03_autoreset,
-            ("TR-1", "TR-3", "TR-10", "RB-3", "RB-8", "RB-9", "ENV-5", *_ROWS),
+            ("TR-1", "TR-2", "TR-3", "TR-10", "RB-3", "RB-8", "RB-9", "ENV-5", *_ROWS),
             (),
             "notebook 03: autoreset, transitions, replay buffer, the epoch loop",
         ),
