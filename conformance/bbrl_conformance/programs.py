@@ -54,16 +54,12 @@ CLAUSE_FOR = {
     "float stop": "TA-2",  # a float stop variable (notebook 01)
     "print agent": "AG-4",  # PrintAgent prints and writes nothing
     "wrappers": "ENV-1",  # make_env(..., wrappers=[...])
-    "env options": "ENV-1",  # ParallelGymAgent(..., reward_at_t=False) and other defaults
     "get_by_name": "AG-5",  # Agent.get_by_name / set_name / with_prefix / Agent(name=...)
     "kw wrapper": "AG-2",  # KWAgentWrapper(agent, **kwargs)
-    "episodes done": "AG-3",  # EpisodesDone
-    "float max_size": "RB-1",  # ReplayBuffer(1e6)
     "select_batch": "TR-2",  # Workspace.select_batch(indices)
     "time window": "WS-6",  # Workspace.get_time_truncated_workspace(from, to)
-    "no_final_state": "TR-4",  # get_transitions(no_final_state=True)
     "save/load": "AG-5",  # save_model / load_model
-    "set_full": "WS-11",
+    "set_full": "WS-11",  # set_full of a [T, B] variable computed from the rollout
 }
 
 
