@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import textwrap
+
 from bbrl_conformance._clauses import lookup
 
 # The module under test, named in every reproducer so that it runs as written (set by the
@@ -16,22 +19,78 @@ def set_implementation_name(name: str | None) -> None:
 
 
 class ConformanceFailure(AssertionError):
-    """A clause of the spec is violated by the implementation under test."""
+    """A clause of the spec is violated by the implementation under test.
 
-    def __init__(self, clause_id: str, what: str, repro: str | None = None) -> None:
+    ``repro`` is the body of a reproducer using ``impl``; ``raises`` names the exception types
+    its last statement must raise (``expect_raises``), so that the reproducer checks it.
+    """
+
+    def __init__(
+        self,
+        clause_id: str,
+        what: str,
+        repro: str | None = None,
+        raises: tuple[str, ...] | None = None,
+    ) -> None:
         self.clause_id = clause_id
         self.what = what
         self.repro = repro
-        super().__init__(format_failure(clause_id, what, repro))
+        self.raises = raises
+        #: the standalone script printed after "Reproducer:" (None without a reproducer)
+        self.reproducer = make_reproducer(repro, raises) if repro else None
+        super().__init__(format_failure(clause_id, what, repro, raises))
 
 
-def format_failure(clause_id: str, what: str, repro: str | None = None) -> str:
+def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
+    """``body`` with its last statement, a call, checked to raise one of ``raises``.
+
+    Left as it is when the last statement is not a plain call (then it cannot be the call the
+    failure is about) or the text does not parse.
+    """
+    try:
+        tree = ast.parse(body)
+    except SyntaxError:
+        return body
+    if not tree.body:
+        return body
+    last = tree.body[-1]
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
+        return body
+    if isinstance(last.value.func, ast.Name) and last.value.func.id == "print":
+        return body
+    lines = body.rstrip().splitlines()
+    head, call = lines[: last.lineno - 1], lines[last.lineno - 1 :]
+    names = ", ".join(raises)
+    caught = names if len(raises) == 1 else f"({names})"
+    wanted = " or ".join(raises)
+    check = [
+        "try:",
+        textwrap.indent("\n".join(call), "    "),
+        f"except {caught} as exc:",
+        "    print('raised as required:', type(exc).__name__, exc)",
+        "else:",
+        f"    raise AssertionError({f'expected {wanted}, but nothing was raised'!r})",
+    ]
+    return "\n".join([*head, *check])
+
+
+def make_reproducer(repro: str, raises: tuple[str, ...] | None = None) -> str:
+    """The standalone script: import the implementation as ``impl``, then ``repro``."""
+    body = repro.rstrip()
+    if raises:
+        body = _wrap_last_call(body, raises)
+    header = ""
+    if _implementation_name is not None and "impl" in body:
+        header = f"import {_implementation_name} as impl\n"
+    return header + body
+
+
+def format_failure(
+    clause_id: str, what: str, repro: str | None = None, raises: tuple[str, ...] | None = None
+) -> str:
     """``<ID> (<LEVEL>): <sentence>``, the indented ``what``, then the reproducer if any."""
     body = "\n".join("  " + line for line in what.splitlines()) or "  (no details)"
     text = f"{lookup(clause_id).headline()}\n{body}"
     if repro:
-        header = ""
-        if _implementation_name is not None and "impl" in repro:
-            header = f"import importlib\nimpl = importlib.import_module({_implementation_name!r})\n"
-        text += f"\n\nReproducer:\n{header}{repro.rstrip()}"
+        text += f"\n\nReproducer:\n{make_reproducer(repro, raises)}"
     return text
