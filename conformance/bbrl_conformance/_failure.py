@@ -42,10 +42,10 @@ class ConformanceFailure(AssertionError):
 
 
 def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
-    """``body`` with its last statement, a call, checked to raise one of ``raises``.
+    """``body`` with its last statement checked to raise one of ``raises``.
 
-    Left as it is when the last statement is not a plain call (then it cannot be the call the
-    failure is about) or the text does not parse.
+    Left as it is when the last statement is not an expression or an assignment (then it cannot
+    be the call the failure is about), is a ``print``, or the text does not parse.
     """
     try:
         tree = ast.parse(body)
@@ -54,9 +54,10 @@ def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
     if not tree.body:
         return body
     last = tree.body[-1]
-    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
+    if not isinstance(last, ast.Expr | ast.Assign):
         return body
-    if isinstance(last.value.func, ast.Name) and last.value.func.id == "print":
+    value = last.value
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
         return body
     lines = body.rstrip().splitlines()
     head, call = lines[: last.lineno - 1], lines[last.lineno - 1 :]
