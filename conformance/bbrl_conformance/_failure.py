@@ -41,26 +41,37 @@ class ConformanceFailure(AssertionError):
         super().__init__(format_failure(clause_id, what, repro, raises))
 
 
-def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
-    """``body`` with its last statement checked to raise one of ``raises``.
+def _is_print(statement: ast.stmt) -> bool:
+    value = getattr(statement, "value", None)
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "print"
+    )
 
-    Left as it is when the last statement is not an expression or an assignment (then it cannot
-    be the call the failure is about), is a ``print``, or the text does not parse.
+
+def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
+    """``body`` with its last statement before any trailing ``print`` checked to raise one of
+    ``raises`` (the prints, showing the state after the failed call, stay after the check).
+
+    Left as it is when that statement is not an expression or an assignment (then it cannot be
+    the call the failure is about), or the text does not parse.
     """
     try:
         tree = ast.parse(body)
     except SyntaxError:
         return body
-    if not tree.body:
+    statements = list(tree.body)
+    while statements and _is_print(statements[-1]):
+        statements.pop()
+    if not statements or not isinstance(statements[-1], ast.Expr | ast.Assign):
         return body
-    last = tree.body[-1]
-    if not isinstance(last, ast.Expr | ast.Assign):
-        return body
-    value = last.value
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
-        return body
+    last = statements[-1]
+    assert last.end_lineno is not None
     lines = body.rstrip().splitlines()
-    head, call = lines[: last.lineno - 1], lines[last.lineno - 1 :]
+    head, call = lines[: last.lineno - 1], lines[last.lineno - 1 : last.end_lineno]
+    tail = lines[last.end_lineno :]
     names = ", ".join(raises)
     caught = names if len(raises) == 1 else f"({names})"
     wanted = " or ".join(raises)
@@ -72,7 +83,7 @@ def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
         "else:",
         f"    raise AssertionError({f'expected {wanted}, but nothing was raised'!r})",
     ]
-    return "\n".join([*head, *check])
+    return "\n".join([*head, *check, *tail])
 
 
 def make_reproducer(repro: str, raises: tuple[str, ...] | None = None) -> str:

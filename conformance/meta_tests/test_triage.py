@@ -110,6 +110,12 @@ def test_expect_raises_reproducer_checks_the_exception() -> None:
         _run(other, {})
 
 
+def test_expect_raises_reproducer_keeps_its_trailing_prints() -> None:
+    script = _failure.make_reproducer("d = {}\nd['x']\nprint(d)", ("KeyError",))
+    assert script.endswith("nothing was raised')\nprint(d)")
+    assert _run(script, {}) == "raised as required: KeyError 'x'\n{}\n"
+
+
 def test_reproducer_left_alone_when_its_last_line_is_not_the_call() -> None:
-    for body in ("x = {}\nprint(x)", "x = {}\nfor k in x:\n    pass", "x = {}\nx[0", ""):
+    for body in ("print(1)", "x = {}\nfor k in x:\n    pass", "x = {}\nx[0", ""):
         assert _failure.make_reproducer(body, ("KeyError",)) == body.rstrip()
