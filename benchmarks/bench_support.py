@@ -26,6 +26,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from bbrl_conformance import REQUIRED_NAMES
 
 FULL = os.environ.get("BBRL_BENCH_FULL") == "1"
 
@@ -126,15 +127,7 @@ _INSTALL_HINT = {
     "reference": "bbrl_reference is not importable (pip install -c constraints.txt -e .)",
 }
 
-_API_NAMES = (
-    "Workspace",
-    "Agent",
-    "Agents",
-    "TemporalAgent",
-    "ParallelGymAgent",
-    "make_env",
-    "ReplayBuffer",
-)
+_API_NAMES = REQUIRED_NAMES
 
 
 def load_api(peer: str, *needed: str) -> Any:

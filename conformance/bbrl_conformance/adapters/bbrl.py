@@ -10,20 +10,17 @@ default ledger of this adapter (``--no-deviations`` runs without it).
 from __future__ import annotations
 
 import bbrl
-from bbrl.agents import Agent, Agents, TemporalAgent
-from bbrl.agents.gymnasium import ParallelGymAgent, make_env
-from bbrl.utils.replay_buffer import ReplayBuffer
+from bbrl.agents import Agent as Agent
+from bbrl.agents import Agents as Agents
+from bbrl.agents import TemporalAgent as TemporalAgent
+from bbrl.agents.gymnasium import ParallelGymAgent as ParallelGymAgent
+from bbrl.agents.gymnasium import make_env as make_env
+from bbrl.utils.replay_buffer import ReplayBuffer as ReplayBuffer
 from bbrl.workspace import Workspace as _BBRLWorkspace
 
-__all__ = [
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-]
+from bbrl_conformance import REQUIRED_NAMES
+
+__all__ = list(REQUIRED_NAMES)
 
 IMPLEMENTATION_NAME = "bbrl"
 __version__ = str(getattr(bbrl, "__version__", "unknown"))

@@ -6,17 +6,11 @@ from typing import Any
 
 import bbrl_reference
 import torch
+from bbrl_conformance import REQUIRED_NAMES
 from bbrl_reference import Workspace
 
-API = (
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-)
+#: the names a mutant takes from the reference unless it redefines them
+API = REQUIRED_NAMES
 
 
 def reference_name(name: str) -> Any:
