@@ -197,3 +197,20 @@ def test_plugin_is_inert_in_other_sessions(tmp_path: Path) -> None:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "bbrl_conformance" not in output
+
+
+def test_readme_area_table_is_the_code_table() -> None:
+    from bbrl_conformance import AREAS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] in AREAS:
+            rows[cells[0]] = cells
+    assert list(rows) == list(AREAS)
+    for prefix, area in AREAS.items():
+        _, title, names, needs = rows[prefix]
+        assert title == area.title
+        assert [n.strip().strip("`") for n in names.split(",")] == list(area.names)
+        assert [n.strip().strip("`") for n in needs.split(",") if n.strip()] == list(area.needs)
