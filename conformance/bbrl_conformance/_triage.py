@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
 #: ``clause: clauses it is built on``: a failure of the key may be a consequence of a failure of
 #: any of the values (in the same run). Extend it when a clause's tests exercise another clause's
-#: behaviour on the way; only then, not because two clauses are often seen failing together (the
-replay buffer's own clauses are not built on the epoch loop that feeds it in one test).
-Transitive: TR-10 on TR-3 on nothing.
+#: behaviour on the way; only then, not because two clauses are often seen failing together
+#: (the replay buffer's own clauses are not built on the epoch loop that feeds it in one test).
+#: Transitive: TR-10 on TR-3 on nothing.
 BUILT_ON: dict[str, tuple[str, ...]] = {
     # N, the width of every variable, counts the pairs TR-2..TR-4 keep.
     "TR-1": ("TR-2", "TR-3", "TR-4"),
