@@ -37,11 +37,12 @@ def expect_raises(
     An exception of another type is a failure of the clause too (it is reported, not re-raised).
     """
     __tracebackhide__ = True
-    names = (
-        " or ".join(t.__name__ for t in exc_type)
-        if isinstance(exc_type, tuple)
-        else exc_type.__name__
-    )
+    types = exc_type if isinstance(exc_type, tuple) else (exc_type,)
+    names = " or ".join(t.__name__ for t in types)
+    # The reproducer checks that its last statement raises one of these (builtins only: other
+    # types would need imports the reproducer does not have).
+    builtin = all(t.__module__ == "builtins" for t in types)
+    raises = tuple(t.__name__ for t in types) if builtin else None
     try:
         result = fn()
     except exc_type as exc:
@@ -51,11 +52,13 @@ def expect_raises(
             clause_id,
             f"{what}\nexpected {names}, got {type(exc).__module__}.{type(exc).__qualname__}: {exc}",
             repro,
+            raises,
         ) from exc
     raise ConformanceFailure(
         clause_id,
         f"{what}\nexpected {names}, but nothing was raised (returned {result!r:.200})",
         repro,
+        raises,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from bbrl_conformance._impl import REQUIRED_NAMES
+from bbrl_conformance import REQUIRED_NAMES
 
 
 def test_bbrl_adapter_only_renames() -> None:

@@ -10,42 +10,27 @@ default ledger of this adapter (``--no-deviations`` runs without it).
 from __future__ import annotations
 
 import bbrl
-from bbrl import get_arguments, get_class, instantiate_class
-from bbrl.agents import (
-    Agent,
-    Agents,
-    CopyTAgent,
-    EpisodesDone,
-    KWAgentWrapper,
-    PrintAgent,
-    SeedableAgent,
-    SerializableAgent,
-    TemporalAgent,
-    TimeAgent,
-)
-from bbrl.agents.gymnasium import ParallelGymAgent, make_env
-from bbrl.utils.replay_buffer import ReplayBuffer
+from bbrl import get_arguments as get_arguments
+from bbrl import get_class as get_class
+from bbrl import instantiate_class as instantiate_class
+from bbrl.agents import Agent as Agent
+from bbrl.agents import Agents as Agents
+from bbrl.agents import CopyTAgent as CopyTAgent
+from bbrl.agents import EpisodesDone as EpisodesDone
+from bbrl.agents import KWAgentWrapper as KWAgentWrapper
+from bbrl.agents import PrintAgent as PrintAgent
+from bbrl.agents import SeedableAgent as SeedableAgent
+from bbrl.agents import SerializableAgent as SerializableAgent
+from bbrl.agents import TemporalAgent as TemporalAgent
+from bbrl.agents import TimeAgent as TimeAgent
+from bbrl.agents.gymnasium import ParallelGymAgent as ParallelGymAgent
+from bbrl.agents.gymnasium import make_env as make_env
+from bbrl.utils.replay_buffer import ReplayBuffer as ReplayBuffer
 from bbrl.workspace import Workspace as _BBRLWorkspace
 
-__all__ = [
-    "Agent",
-    "Agents",
-    "CopyTAgent",
-    "EpisodesDone",
-    "KWAgentWrapper",
-    "ParallelGymAgent",
-    "PrintAgent",
-    "ReplayBuffer",
-    "SeedableAgent",
-    "SerializableAgent",
-    "TemporalAgent",
-    "TimeAgent",
-    "Workspace",
-    "get_arguments",
-    "get_class",
-    "instantiate_class",
-    "make_env",
-]
+from bbrl_conformance import REQUIRED_NAMES
+
+__all__ = list(REQUIRED_NAMES)
 
 IMPLEMENTATION_NAME = "bbrl"
 __version__ = str(getattr(bbrl, "__version__", "unknown"))

@@ -34,7 +34,7 @@ def _check_against_model(
     expected = transitions_model(case.variables, filter_key)
     ws = _workspace(impl, case.variables)
     result = ws.get_transitions(filter_key=filter_key)
-    repro = f"{case.setup_code()}\nout = ws.{call}\nprint({{k: out[k].shape for k in out.keys()}})"
+    repro = f"{case.setup_code()}\nout = ws.{call}\nprint({{k: out[k] for k in out.keys()}})"
     names = sorted(result.keys())
     expect(
         names == sorted(expected),
@@ -42,14 +42,21 @@ def _check_against_model(
         f"ws.{call} on {case.describe()}: keys {names}, expected {sorted(expected)}",
         repro,
     )
+    widths = {n: v.shape[1] for n in names if isinstance(v := result[n], torch.Tensor)}
     for name, want in expected.items():
         got = result[name]
+        # TR-1 fixes [2, N, *S] and one N for all variables; N itself counts the pairs kept by
+        # TR-2..TR-4, so a wrong N is reported below, with the values, by the pair rule.
         expect(
-            isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(want.shape),
+            isinstance(got, torch.Tensor)
+            and got.dim() == want.dim()
+            and got.shape[0] == 2
+            and tuple(got.shape[2:]) == tuple(want.shape[2:])
+            and len(set(widths.values())) == 1,
             "TR-1",
             f"ws.{call} on {case.describe()}: {name!r} has shape "
             f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got)}, "
-            f"expected {tuple(want.shape)} ([2, N, *S])",
+            f"expected {tuple(want.shape)} ([2, N, *S]); N of each variable: {widths}",
             repro,
         )
         expect(

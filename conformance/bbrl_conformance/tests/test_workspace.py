@@ -694,7 +694,7 @@ def test_copy_n_last_steps_empty_selection(impl: Any) -> None:
             same_contents(before, observe_workspace(ws)),
             "WS-16",
             f"{call} selects no variable and must change nothing",
-            repro + call,
+            repro + call + "\nprint(ws.get_full('long'), ws.get_full('short'))",
         )
 
 
@@ -844,6 +844,8 @@ def make_workspace_machine(impl: Any) -> type[RuleBasedStateMachine]:
                     "model (rows as last written, zero-filled gaps, copies per WS-15)",
                     self.repro(f"print(ws.get_full({name!r}))"),
                 )
+            if self.model.rows:  # the reads count: an implementation may cache what it returns
+                self.log.append(f"for name in {sorted(self.model.rows)!r}: ws.get_full(name)")
 
         @invariant()
         def sizes_match_model(self) -> None:

@@ -6,28 +6,11 @@ from typing import Any
 
 import bbrl_reference
 import torch
+from bbrl_conformance import REQUIRED_NAMES
 from bbrl_reference import Workspace
 
-API = (
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-    # bbrl's conveniences and configuration helpers (spec/agents.md AG-8..AG-24)
-    "CopyTAgent",
-    "EpisodesDone",
-    "KWAgentWrapper",
-    "PrintAgent",
-    "SeedableAgent",
-    "SerializableAgent",
-    "TimeAgent",
-    "get_arguments",
-    "get_class",
-    "instantiate_class",
-)
+#: the names a mutant takes from the reference unless it redefines them
+API = REQUIRED_NAMES
 
 
 def reference_name(name: str) -> Any:
