@@ -34,15 +34,18 @@ __all__ = [
     "INDEX",
     "MASK_KINDS",
     "SEED_EDGES",
+    "ItemSchema",
     "TransitionsCase",
     "agent_seeds",
     "batch_sizes",
     "dtypes",
     "index_values",
+    "item_schemas",
     "keyword_arguments",
     "make_mask",
     "make_values",
     "other_dtypes",
+    "other_item_shapes",
     "special_values",
     "time_sizes",
     "trailing_shapes",
@@ -107,6 +110,19 @@ def dtypes() -> st.SearchStrategy[torch.dtype]:
 def other_dtypes(dtype: torch.dtype) -> list[torch.dtype]:
     """Every dtype of `DTYPES` but `dtype`: the narrower and the wider ones, of every kind."""
     return [d for d in DTYPES if d != dtype]
+
+
+def other_item_shapes(trailing: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Item shapes other than `trailing`: one rank higher (a side of 1 and of 2), one rank lower,
+    and each side smaller and larger."""
+    shapes = [(*trailing, 2), (*trailing, 1)]
+    if trailing:
+        shapes.append(trailing[:-1])
+    for i, side in enumerate(trailing):
+        for other in (side - 1, side + 1):
+            if other >= 1:
+                shapes.append((*trailing[:i], other, *trailing[i + 1 :]))
+    return shapes
 
 
 def agent_seeds() -> st.SearchStrategy[int]:
@@ -328,3 +344,45 @@ def transitions_cases(
     case.variables[filter_key] = make_mask(kind, time_size, batch_size, seed, p)
     case.sources[filter_key] = f"make_mask({kind!r}, {time_size}, {batch_size}, {seed}, {p})"
     return case
+
+
+@dataclass(frozen=True)
+class ItemSchema:
+    """What the first put into a replay buffer fixes, for the suite's puts: the time size `T`
+    and, besides the int64 variable "id" (`id[k, j] = 10 * item + k`: every item says which one
+    it is), payload variables given as (name, item shape, dtype)."""
+
+    time_size: int
+    fields: tuple[tuple[str, tuple[int, ...], torch.dtype], ...] = ()
+
+    def values(self, first: int, n: int, seed: int = 0) -> dict[str, torch.Tensor]:
+        """The `[T, n, ...]` tensors of items `first..first+n-1`; payloads at their extremes."""
+        ids = torch.arange(first, first + n)
+        values = {"id": ids * 10 + torch.arange(self.time_size).unsqueeze(1)}
+        for k, (name, item, dtype) in enumerate(self.fields):
+            shape = (self.time_size, n, *item)
+            values[name] = make_values(shape, dtype, seed * 31 + k, extremes=True)
+        return values
+
+    def workspace(self, impl: Any, first: int, n: int, seed: int = 0) -> Any:
+        """An `impl.Workspace()` holding `values(first, n, seed)`, one `set_full` each."""
+        ws = impl.Workspace()
+        for name, value in self.values(first, n, seed).items():
+            ws.set_full(name, value)
+        return ws
+
+
+@st.composite
+def item_schemas(draw: st.DrawFn, max_time: int = 3, max_fields: int = 3) -> ItemSchema:
+    """T in 1..max_time and 0..max_fields payload variables of any dtype and item rank 0..3."""
+    time_size = draw(st.integers(1, max_time), label="T")
+    count = draw(st.integers(0, max_fields), label="payload variables")
+    fields = tuple(
+        (
+            f"p{k}",
+            draw(trailing_shapes(max_side=2), label=f"p{k} item shape"),
+            draw(dtypes(), label=f"p{k} dtype"),
+        )
+        for k in range(count)
+    )
+    return ItemSchema(time_size, fields)

@@ -53,6 +53,7 @@ from bbrl_conformance._strategies import (
     dtypes,
     make_values,
     other_dtypes,
+    other_item_shapes,
     trailing_shapes,
 )
 
@@ -390,19 +391,6 @@ def test_every_other_batch_size_is_rejected(
     )
 
 
-def _bad_item_shapes(trailing: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """Item shapes other than `trailing`: one rank lower and higher, each side smaller and
-    larger."""
-    shapes = [(*trailing, 2), (*trailing, 1)]
-    if trailing:
-        shapes.append(trailing[:-1])
-    for i, side in enumerate(trailing):
-        for other in (side - 1, side + 1):
-            if other >= 1:
-                shapes.append((*trailing[:i], other, *trailing[i + 1 :]))
-    return shapes
-
-
 @clause("WS-5", "ERR-5")
 @given(batch=st.integers(1, 4), trailing=trailing_shapes(max_dims=2), dtype=dtypes())
 def test_every_other_dtype_and_item_shape_is_rejected(
@@ -433,7 +421,7 @@ def test_every_other_dtype_and_item_shape_is_rejected(
                 functools.partial(ws.set, "x", t, value),
                 repro,
             )
-        for shape in _bad_item_shapes(trailing):
+        for shape in other_item_shapes(trailing):
             row = (batch, *shape)
             _rejected(
                 ws,
@@ -1502,7 +1490,7 @@ def make_workspace_machine(impl: Any) -> type[RuleBasedStateMachine]:
             value = torch.zeros((self.batch, *item), dtype=other)
             call = f"ws.set({name!r}, {t}, torch.zeros({(self.batch, *item)}, dtype={other}))"
             self.rejected(TypeError, "WS-5", call, functools.partial(self.ws.set, name, t, value))
-            shape = data.draw(st.sampled_from(_bad_item_shapes(item)), label="other item shape")
+            shape = data.draw(st.sampled_from(other_item_shapes(item)), label="other item shape")
             value = torch.zeros((self.batch, *shape), dtype=dtype)
             call = f"ws.set({name!r}, {t}, torch.zeros({(self.batch, *shape)}, dtype={dtype}))"
             self.rejected(ValueError, "WS-5", call, functools.partial(self.ws.set, name, t, value))
