@@ -36,7 +36,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._assertions import (
+    ConformanceFailure,
+    expect,
+    expect_equal_tensors,
+    expect_raises,
+)
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import ReplayBufferModel
 from bbrl_conformance._stats import binomial_tail, uniformity_p_value
@@ -882,6 +887,20 @@ def test_every_schema_error_is_rejected(impl: Any, schema: ItemSchema, max_size:
 ALPHA = 1e-6
 
 
+def _valid_put(rb: Any, ws: Any, n: int, max_size: int, repro: str) -> None:
+    """A put the spec allows; if it raises, that is the put's clause (RB-5 for N > max_size,
+    else RB-2), not the sampling test's."""
+    __tracebackhide__ = True
+    try:
+        rb.put(ws)
+    except Exception as exc:
+        raise ConformanceFailure(
+            "RB-5" if n > max_size else "RB-2",
+            f"a valid put of {n} items into max_size {max_size} raised {type(exc).__name__}: {exc}",
+            repro,
+        ) from exc
+
+
 def _sampled_ids(rb: Any, batch_size: int) -> list[int]:
     return _sample_ids(rb.get_shuffled(batch_size))
 
@@ -897,7 +916,7 @@ FILLS: list[tuple[str, int, list[int]]] = [
 ]
 
 
-@clause("RB-9")
+@clause("RB-9", "RB-2", "RB-5")
 def test_sampling_is_uniform_however_the_buffer_was_filled(impl: Any) -> None:
     """Uniform over the stored items at partial fill and when full, whatever the order and
     sizes of the puts: 1000 draws per stored item, chi-square p-value against uniform; false
@@ -907,9 +926,9 @@ def test_sampling_is_uniform_however_the_buffer_was_filled(impl: Any) -> None:
         lines = [HELPER, f"rb = impl.ReplayBuffer({max_size})"]
         for n in sizes:
             first = model.next_id
-            rb.put(items_workspace(impl, first, n))
-            model.put(item_values(first, n))
             lines.append(f"rb.put(items_workspace(impl, {first}, {n}))")
+            _valid_put(rb, items_workspace(impl, first, n), n, max_size, "\n".join(lines))
+            model.put(item_values(first, n))
         stored = model.ids()
         draws = 1000 * len(stored)
         torch.manual_seed(len(lines))

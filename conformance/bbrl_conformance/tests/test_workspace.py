@@ -182,7 +182,7 @@ def test_set_accepts_views(impl: Any) -> None:
         )
 
 
-@clause("WS-3")
+@clause("WS-3", "WS-11")
 @given(
     first=st.integers(0, 3),
     gap=st.integers(1, 6),
@@ -209,6 +209,13 @@ def test_growth_zero_fills_the_gap(
         ws.set_full("x", one)
         model.set_full("x", one)
         lines.append(f"ws.set_full('x', make_values({(1, *shape)}, {dtype}, seed=50))")
+        expect_equal_tensors(  # the replacement itself first: growth starts from it
+            ws.get_full("x"),
+            one,
+            "WS-11",
+            f"rows 0..{first} written, then set_full('x', one row): get_full('x') must be that row",
+            "\n".join([*lines, "print(ws.time_size(), ws.get_full('x'))  # one row"]),
+        )
     start = 0 if shrink else first
     late = start + gap
     value = make_values(shape, dtype, seed=99)
