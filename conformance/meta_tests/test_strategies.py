@@ -231,3 +231,39 @@ def test_keyword_arguments_include_falsy_values() -> None:
 
     collect()
     assert None in seen and any(v is False for v in seen)
+
+
+def test_item_schema_values_carry_ids_and_payloads() -> None:
+    schema = strats.ItemSchema(2, (("p0", (3,), torch.int8), ("p1", (), torch.bfloat16)))
+    values = schema.values(5, 4, seed=1)
+    assert values["id"].tolist() == [[50, 60, 70, 80], [51, 61, 71, 81]]
+    assert values["p0"].shape == (2, 4, 3) and values["p0"].dtype == torch.int8
+    assert values["p1"].shape == (2, 4) and values["p1"].dtype == torch.bfloat16
+    again = schema.values(5, 4, seed=1)
+    assert all(strats.values_equal(values[k], again[k]) for k in values)
+    assert eval(repr(schema), {"ItemSchema": strats.ItemSchema, "torch": torch}) == schema
+    built = schema.workspace(_FakeImpl, 5, 4, seed=1)
+    assert sorted(built.values) == ["id", "p0", "p1"]
+
+
+def test_item_schemas_span_time_sizes_ranks_and_dtypes() -> None:
+    seen_t: set[int] = set()
+    seen_dtypes: set[torch.dtype] = set()
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(strats.item_schemas())
+    def collect(schema: strats.ItemSchema) -> None:
+        seen_t.add(schema.time_size)
+        seen_dtypes.update(dtype for _, _, dtype in schema.fields)
+
+    collect()
+    assert seen_t == {1, 2, 3}
+    assert seen_dtypes == set(strats.DTYPES)
+
+
+def test_other_item_shapes_cover_both_sides() -> None:
+    assert strats.other_item_shapes(()) == [(2,), (1,)]
+    shapes = strats.other_item_shapes((2, 3))
+    assert (2,) in shapes and (2, 3, 1) in shapes  # lower and higher rank
+    assert {(1, 3), (3, 3), (2, 2), (2, 4)} <= set(shapes)  # each side smaller and larger
+    assert (2, 3) not in shapes

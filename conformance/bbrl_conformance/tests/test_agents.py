@@ -22,10 +22,17 @@ from typing import Any
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
 from bbrl_conformance._clauses import clause
-from bbrl_conformance._models import observe_workspace, same_contents
+from bbrl_conformance._models import WorkspaceModel, observe_workspace, same_contents
 from bbrl_conformance._strategies import SEED_EDGES, agent_seeds, keyword_arguments
 
 Call = tuple[str, int, dict[str, Any], bool]
@@ -806,3 +813,189 @@ def test_bad_step_counts_change_a_used_workspace_in_no_way(impl: Any) -> None:
         f"TemporalAgent(agent)(ws, t=3, n_steps=1) called t = {times(calls)}, expected [3]",
         _ta_repro("t_agent(ws, t=3, n_steps=1)"),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# A reused workspace: runs from any t0, reruns from 0, copies, clears, rejected runs
+
+MACHINE_SOURCE = """\
+import torch
+class Writer(impl.Agent):
+    def __init__(self):
+        super().__init__()
+        self.run, self.stop_at = 0, [0]
+    def forward(self, t, **kwargs):
+        self.set(('x', t), torch.full((len(self.stop_at),), 100.0 * self.run + t))
+        self.set(('stop', t), torch.tensor([t >= s for s in self.stop_at]))
+writer = Writer()
+t_agent = impl.TemporalAgent(impl.Agents(writer))
+ws = impl.Workspace()
+"""
+
+
+def make_temporal_machine(impl: Any) -> type[RuleBasedStateMachine]:
+    """Random programs of TemporalAgent runs on one reused workspace: runs from any t0 (inside,
+    at the end of and beyond what the workspace holds), with n_steps, a stop variable or both,
+    reruns from t = 0, `copy_n_last_steps`, `set_full` to fewer rows, `clear`, and rejected
+    runs (TA-4); after each step the calls made and the workspace are checked against the
+    model. The agent writes x[t] = 100 * run + t and stop[t, b] = t >= stop_at[b]."""
+
+    class TemporalMachine(RuleBasedStateMachine):
+        @initialize(batch=st.integers(1, 3))
+        def create(self, batch: int) -> None:
+            self.batch = batch
+            self.ws = impl.Workspace()
+            self.model = WorkspaceModel()
+            self.calls: list[int] = []
+            calls = self.calls
+
+            class Writer(impl.Agent):  # type: ignore[misc]
+                def __init__(self) -> None:
+                    super().__init__()
+                    self.run, self.stop_at = 0, [0] * batch
+
+                def forward(self, t: int, **kwargs: Any) -> None:
+                    if t >= 200:
+                        raise RuntimeError(f"runaway TemporalAgent: called at t={t}")
+                    calls.append(t)
+                    self.set(("x", t), torch.full((batch,), 100.0 * self.run + t))
+                    self.set(("stop", t), torch.tensor([t >= s for s in self.stop_at]))
+
+            self.writer = Writer()
+            self.t_agent = impl.TemporalAgent(impl.Agents(self.writer))
+            self.runs = 0
+            self.log = [MACHINE_SOURCE]
+
+        def repro(self, last: str) -> str:
+            return "\n".join([*self.log, last])
+
+        @rule(
+            t0=st.integers(0, 12),
+            n_steps=st.one_of(st.none(), st.integers(1, 6)),
+            data=st.data(),
+        )
+        def run(self, t0: int, n_steps: int | None, data: st.DataObject) -> None:
+            stop_at = data.draw(
+                st.lists(st.integers(0, 16), min_size=self.batch, max_size=self.batch),
+                label="stop_at",
+            )
+            use_stop = n_steps is None or data.draw(st.booleans(), label="with stop_variable")
+            if not use_stop and n_steps is None:
+                n_steps = 1
+            self.runs += 1
+            self.writer.run, self.writer.stop_at = self.runs, stop_at
+            self.calls.clear()
+            stop = "stop" if use_stop else None
+            call = f"t_agent(ws, t={t0}, n_steps={n_steps}, stop_variable={stop!r})"
+            self.log.append(f"writer.run, writer.stop_at = {self.runs}, {stop_at}\n{call}")
+            self.t_agent(self.ws, t=t0, n_steps=n_steps, stop_variable=stop)
+            last = t0 + n_steps - 1 if n_steps is not None else None
+            if use_stop:  # the first row the run writes that is True for every entry
+                first_stop = max(t0, *stop_at)
+                last = first_stop if last is None else min(last, first_stop)
+            assert last is not None
+            overran = any(t > last for t in self.calls)
+            clause_id = "TA-1" if not use_stop else ("TA-3" if n_steps and overran else "TA-2")
+            expect(
+                self.calls == list(range(t0, last + 1)),
+                clause_id,
+                f"{call} on the workspace left by the calls before (time size "
+                f"{self.model.time_size('x') if 'x' in self.model.rows else 0}) made the calls "
+                f"t = {self.calls}, expected {t0}..{last}",
+                self.repro(f"# calls made: t = {t0}..{last} expected"),
+            )
+            for t in range(t0, last + 1):
+                self.model.set("x", t, torch.full((self.batch,), 100.0 * self.runs + t))
+                self.model.set("stop", t, torch.tensor([t >= s for s in stop_at]))
+
+        @rule(data=st.data())
+        def copy_n_last_steps(self, data: st.DataObject) -> None:
+            if not self.model.rows:
+                return
+            top = min(self.model.time_size(n) for n in self.model.rows)
+            n = data.draw(st.integers(0, top), label="n")
+            self.ws.copy_n_last_steps(n)
+            self.model.copy_n_last_steps(n)
+            self.log.append(f"ws.copy_n_last_steps({n})")
+            self.check("WS-15", f"after copy_n_last_steps({n})")
+
+        @rule(rows=st.integers(1, 3))
+        def shorten(self, rows: int) -> None:
+            if not self.model.rows:
+                return
+            for name in list(self.model.rows):
+                full = self.model.get_full(name)[:rows]
+                self.ws.set_full(name, full)
+                self.model.set_full(name, full)
+            shorten = f"ws.set_full(k, ws.get_full(k)[:{rows}])"
+            self.log.append(f"for k in list(ws.keys()):\n    {shorten}")
+            self.check("WS-11", f"after set_full of the first {rows} rows")
+
+        @rule()
+        def clear(self) -> None:
+            self.ws.clear()
+            self.model.clear()
+            self.log.append("ws.clear()")
+            self.check("WS-19", "after clear()")
+
+        @rule(
+            bad=st.sampled_from(
+                [{"n_steps": 0}, {"n_steps": -1}, {}, {"n_steps": 0, "stop_variable": "stop"}]
+            ),
+            t0=st.integers(0, 6),
+        )
+        def rejected_run(self, bad: dict[str, Any], t0: int) -> None:
+            self.calls.clear()
+            shown = ", ".join(f"{k}={v!r}" for k, v in bad.items())
+            call = f"t_agent(ws, t={t0}{', ' if shown else ''}{shown})"
+            expect_raises(
+                ValueError,
+                "TA-4",
+                f"{call} on a used workspace",
+                functools.partial(self.t_agent, self.ws, t=t0, **bad),
+                self.repro(call),
+            )
+            expect(
+                self.calls == [],
+                "TA-4",
+                f"{call} raised, but first ran the agent at t = {self.calls}",
+                self.repro(call),
+            )
+            self.log.append(f"# rejected: {call}")
+
+        def check(self, clause_id: str, when: str) -> None:
+            """The workspace equals the model; a difference fails `clause_id`."""
+            __tracebackhide__ = True
+            keys = sorted(self.ws.keys())
+            expect(
+                keys == sorted(self.model.rows),
+                clause_id,
+                f"{when}: keys() = {keys}, expected {sorted(self.model.rows)}",
+                self.repro("print(list(ws.keys()))"),
+            )
+            for name in self.model.rows:
+                expect_equal_tensors(
+                    self.ws.get_full(name),
+                    self.model.get_full(name),
+                    clause_id,
+                    f"{when}: {name!r} differs from the model",
+                    self.repro(f"print(ws.get_full({name!r}))"),
+                )
+
+        @invariant()
+        def workspace_matches_model(self) -> None:
+            # checked after every step; the steps that are not runs check themselves first
+            # (under their own clause), so a difference here comes from a run
+            if hasattr(self, "ws"):
+                self.check(
+                    "TA-5",
+                    "after the runs of the reproducer (rows a run did not reach keep their "
+                    "values; the time size is the larger of the old one and the last step + 1)",
+                )
+
+    return TemporalMachine
+
+
+@clause("TA-1", "TA-2", "TA-3", "TA-4", "TA-5", "WS-11", "WS-15", "WS-19")
+def test_temporal_agent_state_machine(impl: Any) -> None:
+    run_state_machine_as_test(make_temporal_machine(impl))
