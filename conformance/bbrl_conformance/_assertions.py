@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -12,8 +13,10 @@ __all__ = [
     "ConformanceFailure",
     "expect",
     "expect_equal_tensors",
+    "expect_message",
     "expect_raises",
     "format_failure",
+    "missing_mentions",
 ]
 
 
@@ -77,10 +80,13 @@ def expect_equal_tensors(
     clause_id: str,
     what: str,
     repro: str | None = None,
+    nan_equal: bool = False,
 ) -> None:
     """Fail ``clause_id`` unless ``actual`` is a tensor equal to ``expected``.
 
     Equality is exact: same shape, same dtype, and ``torch.equal`` values (NaNs never equal).
+    With ``nan_equal`` a NaN equals a NaN at the same place (for values that were stored and
+    must come back as written, NaN included); every other value must still be equal.
     """
     __tracebackhide__ = True
     problem: str | None = None
@@ -90,11 +96,77 @@ def expect_equal_tensors(
         problem = f"shape {tuple(actual.shape)} != expected {tuple(expected.shape)}"
     elif actual.dtype != expected.dtype:
         problem = f"dtype {actual.dtype} != expected {expected.dtype}"
-    elif not torch.equal(actual.detach().cpu(), expected.detach().cpu()):
-        problem = "values differ"
+    elif not _equal_values(actual.detach().cpu(), expected.detach().cpu(), nan_equal):
+        problem = "values differ" + _first_difference(actual.detach().cpu(), expected.cpu())
     if problem is not None:
         raise ConformanceFailure(
             clause_id,
             f"{what}\n{problem}\nactual:   {_describe(actual)}\nexpected: {_describe(expected)}",
             repro,
         )
+
+
+def _equal_values(a: torch.Tensor, b: torch.Tensor, nan_equal: bool) -> bool:
+    if not (nan_equal and a.dtype.is_floating_point):
+        return torch.equal(a, b)
+    return bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
+def _first_difference(a: torch.Tensor, b: torch.Tensor) -> str:
+    """`` at index (i, j): actual v, expected w`` for the first differing element."""
+    if a.numel() == 0:
+        return ""
+    same = (a == b) | (a.isnan() & b.isnan()) if a.dtype.is_floating_point else a == b
+    wrong = (~same).nonzero()
+    if wrong.shape[0] == 0:
+        return ""
+    where = tuple(wrong[0].tolist())
+    return f" at index {where}: actual {a[where].item()!r}, expected {b[where].item()!r}"
+
+
+# A token counts when it is not part of a longer word: 'x' is named by "variable 'x'" but not by
+# "expected"; '3' by "got 3" or "(4, 3)" but not by "32".
+_WORD = "A-Za-z0-9_"
+
+
+def _names(message: str, token: str) -> bool:
+    return re.search(f"(?<![{_WORD}]){re.escape(token)}(?![{_WORD}])", message) is not None
+
+
+def missing_mentions(message: str, required: Sequence[str | tuple[str, ...]]) -> list[str]:
+    """The items of ``required`` that ``message`` does not name.
+
+    Each item is a token, or a tuple of alternative tokens (one of them suffices). A token is
+    named when it appears in ``message`` as a whole word.
+    """
+    missing = []
+    for item in required:
+        choices = (item,) if isinstance(item, str) else item
+        if not any(_names(message, token) for token in choices):
+            missing.append(" or ".join(repr(c) for c in choices))
+    return missing
+
+
+def expect_message(
+    exc: BaseException,
+    clause_id: str,
+    what: str,
+    required: Sequence[str | tuple[str, ...]],
+    repro: str | None = None,
+) -> None:
+    """Fail ``clause_id`` (ERR-6) unless the message of ``exc`` names every item of
+    ``required``: the variable or argument concerned, what was expected and what was given.
+
+    A message such as "invalid" or "error" names none of them and fails.
+    """
+    __tracebackhide__ = True
+    message = str(exc)
+    missing = missing_mentions(message, required)
+    expect(
+        not missing,
+        clause_id,
+        f"{what} raised {type(exc).__name__}({message!r}), which does not name "
+        f"{', '.join(missing)} (a message names the variable or argument, what was expected "
+        "and what was given)",
+        repro,
+    )

@@ -8,7 +8,9 @@ from bbrl_conformance._assertions import (
     ConformanceFailure,
     expect,
     expect_equal_tensors,
+    expect_message,
     expect_raises,
+    missing_mentions,
 )
 from bbrl_conformance._clauses import registry
 
@@ -83,3 +85,43 @@ def test_nan_is_never_equal() -> None:
     nan = torch.tensor([float("nan")])
     with pytest.raises(ConformanceFailure, match="values differ"):
         expect_equal_tensors(nan, nan.clone(), "WS-2", "x")
+
+
+def test_nan_equal_accepts_nan_in_place_only() -> None:
+    a = torch.tensor([float("nan"), 1.0, float("inf")])
+    expect_equal_tensors(a, a.clone(), "WS-2", "x", nan_equal=True)
+    with pytest.raises(ConformanceFailure, match=r"values differ at index \(0,\)"):
+        expect_equal_tensors(a, torch.tensor([0.0, 1.0, float("inf")]), "WS-2", "x", nan_equal=True)
+    with pytest.raises(ConformanceFailure, match=r"at index \(1,\): actual 2, expected 3"):
+        expect_equal_tensors(torch.tensor([1, 2]), torch.tensor([1, 3]), "WS-2", "x")
+
+
+# -- the ERR-6 message checker ---------------------------------------------------------------
+
+VAGUE = ["invalid", "error", "", "bad value", "invalid argument", "expected", "KeyError", "oops!"]
+
+
+@pytest.mark.parametrize("message", VAGUE)
+def test_vague_messages_name_nothing(message: str) -> None:
+    required: list[str | tuple[str, ...]] = ["x", ("4",), ("6",)]
+    assert missing_mentions(message, required) == ["'x'", "'4'", "'6'"]
+    with pytest.raises(ConformanceFailure, match="does not name"):
+        expect_message(ValueError(message), "ERR-6", "ws.set('x', 0, v)", required)
+
+
+def test_tokens_must_be_whole_words() -> None:
+    # 'x' is not named by "expected", '3' not by "32", 'n' not by "an int"
+    assert missing_mentions("expected an int, got 32", ["x", "3", "n"]) == ["'x'", "'3'", "'n'"]
+    assert missing_mentions("set: variable 'x': expected (4, 2), got (4, 3)", ["x", "2", "3"]) == []
+    assert missing_mentions("torch.float64 given for env/done", ["env/done", "float64"]) == []
+    assert missing_mentions("n=-1 < 0", ["n", "-1"]) == []
+
+
+def test_alternatives_need_one_of_them() -> None:
+    assert missing_mentions("got a double tensor", [("float64", "double")]) == []
+    assert missing_mentions("got a tensor", [("float64", "double")]) == ["'float64' or 'double'"]
+
+
+def test_a_good_message_passes() -> None:
+    exc = ValueError("put: variable 'env/reward': expected batch size 8, got 6")
+    expect_message(exc, "ERR-6", "rb.put(ws)", ["env/reward", "8", "6"])
