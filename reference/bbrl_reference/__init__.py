@@ -4,7 +4,8 @@ General layout:
 
 * ``_workspace``: :class:`Workspace`, named ``[T, B, ...]`` tensors (WS, TR clauses).
 * ``_agents``: :class:`Agent`, :class:`Agents`, :class:`TemporalAgent` (AG, TA).
-* ``_env_agent``: :class:`ParallelGymAgent` and :func:`make_env` (ENV, DET).
+* ``_env_agent``: :class:`ParallelGymAgent` and :func:`make_env` (ENV, DET), stepping their envs
+  through a backend of ``_backends`` (a loop, worker processes, or a gymnasium ``VectorEnv``).
 * ``_replay_buffer``: :class:`ReplayBuffer` (RB).
 * ``_errors``: the exception tree (ERR); ``_validation``: every argument check, one message
   form; ``_names``: the reserved variable names; ``_types``: shared type aliases.
@@ -22,6 +23,10 @@ from ._errors import AgentNotBoundError as AgentNotBoundError
 from ._errors import BBRLError as BBRLError
 from ._errors import DTypeError as DTypeError
 from ._errors import EmptyBufferError as EmptyBufferError
+from ._errors import EnvError as EnvError
+from ._errors import EnvOutputShapeError as EnvOutputShapeError
+from ._errors import EnvOutputTypeError as EnvOutputTypeError
+from ._errors import EnvTimeoutError as EnvTimeoutError
 from ._errors import InvalidArgumentError as InvalidArgumentError
 from ._errors import InvalidStateError as InvalidStateError
 from ._errors import ShapeError as ShapeError
@@ -39,8 +44,16 @@ from ._replay_buffer import ReplayBuffer as ReplayBuffer
 from ._types import ReplayBufferState as ReplayBufferState
 from ._workspace import Workspace as Workspace
 
+#: The env agent backends the conformance suite runs its ENV, DET and TR-10 tests on (ENV-16):
+#: name -> the keyword arguments of ParallelGymAgent that select it.
+CONFORMANCE_BACKENDS = {"sync": {}, "async": {"backend": "async"}, "vector": {"backend": "vector"}}
+#: The declared backends that step all envs as one gymnasium VectorEnv (ENV-17).
+CONFORMANCE_VECTOR_BACKENDS = ("vector",)
+
 __all__ = [
     "ACTION",
+    "CONFORMANCE_BACKENDS",
+    "CONFORMANCE_VECTOR_BACKENDS",
     "ENV_CUMULATED_REWARD",
     "ENV_DONE",
     "ENV_OBS",
@@ -54,6 +67,10 @@ __all__ = [
     "BBRLError",
     "DTypeError",
     "EmptyBufferError",
+    "EnvError",
+    "EnvOutputShapeError",
+    "EnvOutputTypeError",
+    "EnvTimeoutError",
     "InvalidArgumentError",
     "InvalidStateError",
     "ParallelGymAgent",

@@ -10,8 +10,12 @@ would catch, so ``except KeyError`` keeps working::
     ├── DTypeError(TypeError)            dtype or device mismatch
     ├── InvalidArgumentError(ValueError) an argument value outside its domain
     ├── EmptyBufferError(ValueError)     sampling an empty replay buffer
-    └── InvalidStateError(RuntimeError)  a call the object's state does not allow
-        └── AgentNotBoundError           Agent.get/set outside a call
+    ├── InvalidStateError(RuntimeError)  a call the object's state does not allow
+    │   └── AgentNotBoundError           Agent.get/set outside a call
+    └── EnvError(RuntimeError)           an env failed during an env agent's call (ENV-20)
+        ├── EnvTimeoutError(TimeoutError)      a worker did not answer in time (ENV-25)
+        ├── EnvOutputTypeError(TypeError)      an env returned a value of the wrong type (ENV-21)
+        └── EnvOutputShapeError(ValueError)    an env returned a value of the wrong shape (ENV-21)
 
 A value that is not a tensor where a tensor is expected raises the builtin :class:`TypeError`.
 """
@@ -57,3 +61,28 @@ class InvalidStateError(BBRLError, RuntimeError):
 
 class AgentNotBoundError(InvalidStateError):
     """``Agent.get``/``Agent.set`` called while the agent is not running on a workspace."""
+
+
+class EnvError(BBRLError, RuntimeError):
+    """An env of an env agent failed: it raised, returned a bad value, or its worker died.
+
+    ``env_index`` is the env's index in the batch (``None`` for a vector env, which fails as a
+    whole) and ``t`` the time index of the call; ``__cause__`` is what the env raised.
+    """
+
+    def __init__(self, message: str, env_index: int | None, t: int) -> None:
+        super().__init__(message)
+        self.env_index = env_index
+        self.t = t
+
+
+class EnvTimeoutError(EnvError, TimeoutError):
+    """A worker process did not answer within the env agent's ``timeout``."""
+
+
+class EnvOutputTypeError(EnvError, TypeError):
+    """An env returned a value of the wrong type or dtype for its space."""
+
+
+class EnvOutputShapeError(EnvError, ValueError):
+    """An env returned a value of the wrong shape (or a dict with the wrong keys)."""
