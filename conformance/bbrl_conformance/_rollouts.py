@@ -111,6 +111,29 @@ def counting(
         yield Rollout(impl, backend, plan, stack, autoreset=autoreset, **kwargs)
 
 
+_IN_PROCESS: dict[tuple[str, str], bool] = {}
+
+
+def in_process(impl: Any, backend: Backend) -> bool:
+    """Whether ``backend`` builds and steps its envs in this process (read from the counting
+    env's logs after one call at t=0), cached per implementation and backend."""
+    key = (str(getattr(impl, "module_name", impl)), backend.name)
+    if key not in _IN_PROCESS:
+        with counting(impl, backend, [2], autoreset=True) as rollout:
+            rollout.env_agent(impl.Workspace(), t=0)
+            _IN_PROCESS[key] = rollout.plan.in_process()
+    return _IN_PROCESS[key]
+
+
+def examples_for(impl: Any, backend: Backend) -> int:
+    """Hypothesis examples of a rollout property test: the profile's, or a third of them (at
+    least 5) for a backend with worker processes, whose agents cost a process start each."""
+    from hypothesis import settings
+
+    examples: int = settings().max_examples  # the loaded profile's
+    return examples if in_process(impl, backend) else max(5, examples // 3)
+
+
 def refused_by_vector(backend: Backend, build: Callable[[], Any], what: str, repro: str) -> bool:
     """For a vector backend (ENV-17), build an agent with an option it may refuse: True when it
     refused it with ValueError at construction (ENV-18), False when it accepted it (the caller

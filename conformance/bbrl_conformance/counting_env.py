@@ -66,7 +66,8 @@ ActionKind = Literal["discrete", "box"]
 OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", "discrete", "dict")
 
 #: What a fault at state (env, episode, step) does to the ``step`` from that state (a fault at
-#: step -1 fires in the ``reset`` that starts the episode, for "raise" only):
+#: step -1 fires in the ``reset`` that starts the episode, for "raise" only). A fault fires once
+#: (the first env to reach its state, in any process):
 #: "raise" raises :class:`CountingEnvFailure` (the action is not consumed); "slow" sleeps
 #: SLOW_S seconds, then steps; "hang" sleeps HANG_S seconds and "exit" ends the process with
 #: ``os._exit(3)`` (both only in a process other than the plan's: in the test process they
@@ -330,8 +331,21 @@ class CountingEnv(gym.Env[Any, Any]):
     def _obs(self) -> Any:
         return observation(self.obs_kind, self.env_id, self.episode, self.step_index)
 
-    def _fault(self, step: int) -> str | None:
-        return self.faults.get((self.env_id, self.episode, step))
+    def _fault(self, episode: int, step: int) -> str | None:
+        """The fault planned at (this env, episode, step), once only: a marker file in the plan
+        directory records that it fired (in whichever process), so a replaced env or a retried
+        call does not meet it again."""
+        fault: str | None = self.faults.get((self.env_id, episode, step))
+        if fault is None:
+            return None
+        marker = Path(self.key) / f"fault-{self.env_id}-{episode}-{step}.fired"
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return None
+        except OSError:  # the plan is closed: nothing fires any more
+            return None
+        return fault
 
     def _stall(self, fault: str | None) -> None:
         """The faults that fire before anything changes: raise, sleep, end the process."""
@@ -358,7 +372,7 @@ class CountingEnv(gym.Env[Any, Any]):
                 f"CountingEnv {self.env_id}: more than {MAX_EPISODES} episodes, the "
                 "observation encoding would overflow (use fewer steps or longer episodes)"
             )
-        if self.faults.get((self.env_id, self.episode + 1, -1)) == "raise":
+        if self._fault(self.episode + 1, -1) == "raise":
             raise CountingEnvFailure("CountingEnv: injected failure in reset")
         self._log.write("reset", seed)
         self.episode += 1
@@ -370,7 +384,7 @@ class CountingEnv(gym.Env[Any, Any]):
         being the fault that must malform what is returned (None for a clean step)."""
         if self.episode < 0:
             raise RuntimeError(f"CountingEnv {self.env_id}: step() called before reset()")
-        fault = self._fault(self.step_index)
+        fault = self._fault(self.episode, self.step_index)
         self._stall(fault)
         logged = _normalise_action(self.action_kind, action)
         if self.step_index + 1 >= MAX_STEPS:
@@ -554,13 +568,16 @@ class EnvRecord:
         kinds = [event[0] for event in self.events() if event[0] in ("claim", "close")]
         return bool(kinds) and kinds[-1] == "close"
 
-    def episodes_started(self) -> int:
-        """Resets made by the env that holds the id now (its current episode + 1)."""
+    def episode_after(self, position: int) -> int:
+        """The episode that the first reset logged after event ``position`` started (the
+        resets of the env holding the id since it claimed it, before that one)."""
         count = 0
-        for event in self.events():
+        for index, event in enumerate(self.events()):
             if event[0] == "claim":
                 count = 0
             elif event[0] == "reset":
+                if index >= position:
+                    return count
                 count += 1
         return count
 

@@ -372,26 +372,58 @@ def test_seed_domain(impl: Any, backend: Backend, how: str) -> None:
             return f"impl.ParallelGymAgent(factory, 2{backend.source()}, seed={s})"
         return f"impl.ParallelGymAgent(factory, 2{backend.source()}).seed({s})"
 
-    first: dict[str, torch.Tensor] = {}
     top = 2**64 - 1
-    for label, value in (
-        ("0", 0),
-        ("2**64 - 1", top),
-        ("np.uint64(2**64 - 1)", np.uint64(top)),
-        ("2**64 - 2", top - 1),
-        ("np.int64(5)", np.int64(5)),
-    ):
-        src = setup + f"env_agent = {build_src(label)}\nws = impl.Workspace()\nenv_agent(ws, t=0)"
-        try:
-            env_agent = _seeded(impl, backend, value, how)
-        except Exception as exc:
-            expect(False, "DET-9", f"{call} with s = {label} raised {exc!r}", src)
-        try:
+    first: dict[str, torch.Tensor] = {}
+    with contextlib.ExitStack() as stack:
+        for label, value in (
+            ("2**64 - 1", top),
+            ("np.uint64(2**64 - 1)", np.uint64(top)),
+            ("2**64 - 2", top - 1),
+        ):
+            src = setup + f"env_agent = {build_src(label)}\nenv_agent(impl.Workspace(), t=0)"
+            try:
+                env_agent = _seeded(impl, backend, value, how)
+            except Exception as exc:
+                expect(False, "DET-9", f"{call} with s = {label} raised {exc!r}", src)
+            stack.callback(close_agent, env_agent)
             ws = impl.Workspace()
             env_agent(ws, t=0)
             first[label] = ws.get_full("env/env_obs")[0].clone()
-        finally:
-            close_agent(env_agent)
+        more: list[tuple[str, object]] = [
+            ("0", 0),
+            ("np.int64(5)", np.int64(5)),
+            ("np.uint8(3)", np.uint8(3)),
+        ]
+        for label, value in more:
+            src = setup + f"env_agent = {build_src(label)}\nenv_agent(impl.Workspace(), t=0)"
+            try:
+                if how == "method":
+                    env_agent.seed(value)
+                else:
+                    stack.callback(close_agent, _seeded(impl, backend, value, how))
+            except Exception as exc:
+                expect(False, "DET-9", f"{call} with s = {label} raised {exc!r}", src)
+        bad: list[tuple[str, object, type[Exception]]] = [
+            ("-1", -1, ValueError),
+            ("2**64", 2**64, ValueError),
+            ("np.int64(-1)", np.int64(-1), ValueError),
+            ("True", True, TypeError),
+            ("1.0", 1.0, TypeError),
+            ("'3'", "3", TypeError),
+        ]
+        for label, wrong, error in bad:
+            made: list[Any] = []
+            expect_raises(
+                error,
+                "DET-9",
+                f"{call} with s = {label}",
+                functools.partial(env_agent.seed, wrong)
+                if how == "method"
+                else functools.partial(_seeded_into, made, impl, backend, wrong, how),
+                setup + f"{build_src(label)}  # expected {error.__name__}",
+            )
+            for agent in made:
+                close_agent(agent)
     expect_equal_tensors(
         first["np.uint64(2**64 - 1)"],
         first["2**64 - 1"],
@@ -410,22 +442,3 @@ def test_seed_domain(impl: Any, backend: Backend, how: str) -> None:
         f"    env_agent = {build_src('s')}\n    ws = impl.Workspace()\n    env_agent(ws, t=0)\n"
         "    print(ws.get_full('env/env_obs')[0])",
     )
-    bad: list[tuple[str, object, type[Exception]]] = [
-        ("-1", -1, ValueError),
-        ("2**64", 2**64, ValueError),
-        ("np.int64(-1)", np.int64(-1), ValueError),
-        ("True", True, TypeError),
-        ("1.0", 1.0, TypeError),
-        ("'3'", "3", TypeError),
-    ]
-    for label, wrong, error in bad:
-        made: list[Any] = []
-        expect_raises(
-            error,
-            "DET-9",
-            f"{call} with s = {label}",
-            functools.partial(_seeded_into, made, impl, backend, wrong, how),
-            setup + f"{build_src(label)}  # expected {error.__name__}",
-        )
-        for agent in made:
-            close_agent(agent)

@@ -19,7 +19,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
@@ -31,6 +31,7 @@ from bbrl_conformance._rollouts import (
     check_rows,
     counting,
     env_ids_in_row0,
+    examples_for,
     full,
     refused_by_vector,
 )
@@ -293,32 +294,31 @@ def test_no_autoreset_stop_on_done(impl: Any, backend: Backend) -> None:
 
 
 @clause("ENV-8", "ENV-3", "ENV-4", "ENV-17")
-@given(
-    lengths=st.lists(
-        st.one_of(
-            st.integers(1, 5),
-            st.lists(st.integers(1, 4), min_size=1, max_size=3),
-        ),
+def test_envs_are_independent(impl: Any, backend: Backend) -> None:
+    lengths_strategy = st.lists(
+        st.one_of(st.integers(1, 5), st.lists(st.integers(1, 4), min_size=1, max_size=3)),
         min_size=1,
         max_size=4,
-    ),
-    data=st.data(),
-)
-def test_envs_are_independent(
-    impl: Any, backend: Backend, lengths: list[int | list[int]], data: Any
-) -> None:
-    truncated = data.draw(
-        st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths)), label="truncated"
     )
-    autoreset = data.draw(st.booleans(), label="autoreset")
-    n_steps = data.draw(st.integers(1, 12), label="n_steps")
-    if not autoreset and refuses_no_autoreset(impl, backend, [1] * len(lengths)):
-        return
-    with counting(impl, backend, lengths, autoreset=autoreset, truncated=truncated) as rollout:
-        ws = rollout.run(n_steps)
-        repro = rollout.repro(n_steps)
-        rows = check_rows(ws, rollout, n_steps, repro, clause_id="ENV-8")
-        check_actions(rollout, rows, repro, clause_id="ENV-8")
+
+    @settings(max_examples=examples_for(impl, backend))
+    @given(lengths=lengths_strategy, data=st.data())
+    def check(lengths: list[int | list[int]], data: Any) -> None:
+        truncated = data.draw(
+            st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths)),
+            label="truncated",
+        )
+        autoreset = data.draw(st.booleans(), label="autoreset")
+        n_steps = data.draw(st.integers(1, 12), label="n_steps")
+        if not autoreset and refuses_no_autoreset(impl, backend, [1] * len(lengths)):
+            return
+        with counting(impl, backend, lengths, autoreset=autoreset, truncated=truncated) as rollout:
+            ws = rollout.run(n_steps)
+            repro = rollout.repro(n_steps)
+            rows = check_rows(ws, rollout, n_steps, repro, clause_id="ENV-8")
+            check_actions(rollout, rows, repro, clause_id="ENV-8")
+
+    check()
 
 
 @clause("ENV-14", "ENV-3", "ENV-4", "ENV-17")

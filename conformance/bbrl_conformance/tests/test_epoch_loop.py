@@ -17,12 +17,13 @@ from typing import Any, cast
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect
 from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
+from bbrl_conformance._rollouts import examples_for
 from bbrl_conformance.counting_env import (
     CountingPlan,
     action_agent,
@@ -207,19 +208,21 @@ def test_every_transition_exactly_once(
 
 
 @clause("TR-10")
-@given(
-    lengths=st.lists(
-        st.one_of(st.integers(1, 6), st.lists(st.integers(1, 4), min_size=1, max_size=3)),
-        min_size=1,
-        max_size=3,
-    ),
-    n_steps=st.integers(1, 6),
-    n_epochs=st.integers(1, 5),
-)
-def test_every_transition_exactly_once_any_lengths(
-    impl: Any, backend: Backend, lengths: list[Any], n_steps: int, n_epochs: int
-) -> None:
-    run_epoch_loop(impl, backend, lengths, n_steps, n_epochs)
+def test_every_transition_exactly_once_any_lengths(impl: Any, backend: Backend) -> None:
+    @settings(max_examples=examples_for(impl, backend))
+    @given(
+        lengths=st.lists(
+            st.one_of(st.integers(1, 6), st.lists(st.integers(1, 4), min_size=1, max_size=3)),
+            min_size=1,
+            max_size=3,
+        ),
+        n_steps=st.integers(1, 6),
+        n_epochs=st.integers(1, 5),
+    )
+    def check(lengths: list[Any], n_steps: int, n_epochs: int) -> None:
+        run_epoch_loop(impl, backend, lengths, n_steps, n_epochs)
+
+    check()
 
 
 @clause("TR-10", "RB-3", "RB-8", "RB-9")
