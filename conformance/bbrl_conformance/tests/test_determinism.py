@@ -375,11 +375,12 @@ def test_seed_domain(impl: Any, backend: Backend, how: str) -> None:
     top = 2**64 - 1
     first: dict[str, torch.Tensor] = {}
     with contextlib.ExitStack() as stack:
-        for label, value in (
+        tops: list[tuple[str, object]] = [
             ("2**64 - 1", top),
             ("np.uint64(2**64 - 1)", np.uint64(top)),
             ("2**64 - 2", top - 1),
-        ):
+        ]
+        for label, value in tops:
             src = setup + f"env_agent = {build_src(label)}\nenv_agent(impl.Workspace(), t=0)"
             try:
                 env_agent = _seeded(impl, backend, value, how)
@@ -394,13 +395,13 @@ def test_seed_domain(impl: Any, backend: Backend, how: str) -> None:
             ("np.int64(5)", np.int64(5)),
             ("np.uint8(3)", np.uint8(3)),
         ]
-        for label, value in more:
+        for label, other in more:
             src = setup + f"env_agent = {build_src(label)}\nenv_agent(impl.Workspace(), t=0)"
             try:
                 if how == "method":
-                    env_agent.seed(value)
+                    env_agent.seed(other)
                 else:
-                    stack.callback(close_agent, _seeded(impl, backend, value, how))
+                    stack.callback(close_agent, _seeded(impl, backend, other, how))
             except Exception as exc:
                 expect(False, "DET-9", f"{call} with s = {label} raised {exc!r}", src)
         bad: list[tuple[str, object, type[Exception]]] = [
