@@ -295,17 +295,14 @@ class Backend(ABC):
     rows: Rows
     #: whether ``reset`` honours a seed (EnvPool fixes its seeds when it is made)
     seedable: bool = True
+    #: where the envs are, for the error of :attr:`envs`
+    where = "envs stepped one by one in this process"
 
     @property
     def envs(self) -> list[Env]:
         """The env objects, when they live in this process one by one (ENV-29)."""
         raise InvalidStateError(
-            v.message(
-                OP,
-                "envs",
-                "envs stepped one by one in this process (backend 'sync')",
-                f"{type(self).__name__}, whose envs are not objects of this process",
-            )
+            v.message(OP, "envs", "envs stepped one by one in this process", self.where)
         )
 
     @abstractmethod
@@ -487,10 +484,11 @@ def check_same(first: EnvInfo, other: EnvInfo, k: int) -> None:
 
 # ----------------------------------------------------------------------- worker processes
 def _send_error(conn: Connection, exc: BaseException) -> None:
-    """Send ``exc`` (pickled when it can be) and a text summary with the worker's traceback."""
-    summary = f"{type(exc).__name__}: {exc}\n(worker traceback)\n" + "".join(
-        traceback.format_exception(exc)
-    )
+    """Send ``exc`` (pickled when it can be, with the worker's traceback as a note) and a text
+    summary of it."""
+    trace = "".join(traceback.format_exception(exc))
+    exc.add_note(f"worker traceback:\n{trace}")
+    summary = f"{type(exc).__name__}: {exc}\n(worker traceback)\n{trace}"
     try:
         blob: bytes | None = pickle.dumps(exc)
     except Exception:
@@ -559,9 +557,8 @@ def _stop(worker: _Worker) -> None:
     process = worker.process
     if process.is_alive():
         process.kill()
-    process.join(CLOSE_GRACE_S)
-    if process.exitcode is not None:
-        process.close()  # releases its sentinel
+    process.join()  # SIGKILL cannot be ignored: this returns once the kernel has ended it
+    process.close()  # releases its sentinel
     worker.conn.close()
 
 
@@ -570,11 +567,9 @@ def _shutdown(workers: list[_Worker | None], grace: float) -> None:
     idle = []
     for worker in workers:
         if worker is not None and not worker.busy and worker.process.is_alive():
-            try:
+            with contextlib.suppress(OSError):  # a worker dying meanwhile is killed below
                 worker.conn.send(("close", None))
                 idle.append(worker)
-            except OSError:
-                pass
     deadline = time.monotonic() + grace
     for worker in idle:
         worker.process.join(max(0.0, deadline - time.monotonic()))
@@ -626,6 +621,8 @@ class AsyncBackend(_LoopBackend):
     once) for at most ``timeout`` seconds in all. Workers that died, timed out, or were left
     with an answer owed (an interrupt) are killed and replaced at the next :meth:`reset`.
     """
+
+    where = "envs in worker processes"
 
     def __init__(
         self,
@@ -769,7 +766,9 @@ class AsyncBackend(_LoopBackend):
 
 # ----------------------------------------------------------------------------- vector envs
 def _is_envpool(vec: object) -> bool:
-    return type(vec).__module__.split(".")[0] == "envpool"
+    """Whether ``vec`` is an EnvPool env (its classes are made in ``abc``, its mixins are
+    EnvPool's)."""
+    return any(cls.__module__.split(".")[0] == "envpool" for cls in type(vec).__mro__)
 
 
 class VectorBackend(Backend):
@@ -782,6 +781,7 @@ class VectorBackend(Backend):
     """
 
     autoreset = True
+    where = "envs in one vector env"
 
     def __init__(self, vec: VectorEnv[Any, Any, Any]) -> None:
         mode = vec.metadata.get("autoreset_mode")
@@ -802,7 +802,6 @@ class VectorBackend(Backend):
         self.rows = Rows(self.observation_space, n)
         self._returns = np.zeros(n, dtype=np.float64)
         self._live = np.ones(n, dtype=np.bool_)
-        self._closed = False
 
     def reset(self, t: int, seeds: np.random.SeedSequence | None) -> None:
         seed = None if seeds is None else int(seeds.generate_state(1)[0])
@@ -851,9 +850,7 @@ class VectorBackend(Backend):
         np.logical_or(rows.terminated, rows.truncated, out=rows.done)
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._vec.close()
+        self._vec.close()  # the agent calls it once
 
 
 def check_timeout(timeout: object) -> float | None:
