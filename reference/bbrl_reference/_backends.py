@@ -396,9 +396,12 @@ class _LoopBackend(Backend):
                     result = env.step(items[k])
                 except Exception as exc:
                     raise _env_failure(k, t, "step", exc) from exc
-                if type(result) is not tuple or len(result) != 5:
+                try:
+                    if type(result) is not tuple:
+                        raise TypeError
+                    obs, r, term, trunc, _ = result
+                except (TypeError, ValueError):  # not a tuple, or not of 5
                     _bad_type(k, t, "step result", "a tuple of 5", result)
-                obs, r, term, trunc, _ = result
                 if type(r) is not float:
                     r = _reward(r, k, t)
                 if type(term) is not bool:
@@ -416,8 +419,8 @@ class _LoopBackend(Backend):
             if (
                 obs_row is not None
                 and type(obs) is np.ndarray
+                and obs.dtype is dtype  # numpy's builtin dtypes are singletons
                 and obs.shape == shape
-                and obs.dtype == dtype
             ):
                 obs_row[k] = obs
             else:
@@ -680,11 +683,9 @@ class AsyncBackend(_LoopBackend):
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             ready = wait([worker.conn, worker.process.sentinel], remaining)
             message = None
-            if worker.conn in ready:
-                try:
+            with contextlib.suppress(EOFError, OSError):  # the worker died: no answer
+                if ready and worker.conn.poll():
                     message = worker.conn.recv()
-                except (EOFError, OSError):
-                    message = None
             if message is None:
                 if ready:
                     worker.process.join(CLOSE_GRACE_S)
