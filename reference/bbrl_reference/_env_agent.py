@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal
@@ -226,6 +227,19 @@ class ParallelGymAgent(Agent):
                         OP, f"argument {option!r}", "worker processes (backend='async')", backend
                     )
                 )
+        if context is not None and context not in multiprocessing.get_all_start_methods():
+            raise InvalidArgumentError(
+                v.message(
+                    OP,
+                    "argument 'context'",
+                    f"one of {multiprocessing.get_all_start_methods()}",
+                    repr(context),
+                )
+            )
+        if make_env_args is not None and not isinstance(make_env_args, Mapping):
+            raise TypeError(
+                v.message(OP, "argument 'make_env_args'", "a mapping", type(make_env_args).__name__)
+            )
         first_seed = None if seed is None else check_seed(OP, seed)
         kwargs = dict(make_env_args or {})
         self._backend: Backend

@@ -355,6 +355,10 @@ def test_constructor_refusals() -> None:
     for option in ({"timeout": 1.0}, {"context": "fork"}):
         with pytest.raises(ValueError, match="worker processes"):
             ParallelGymAgent(factory, 1, **option)
+    with pytest.raises(ValueError, match="context"):
+        ParallelGymAgent(factory, 1, backend="async", context="threads")
+    with pytest.raises(TypeError, match="make_env_args"):
+        ParallelGymAgent(factory, 1, 3)  # type: ignore[arg-type]
     vec = gym.make_vec("CartPole-v1", 2, vectorization_mode="vector_entry_point")
     with pytest.raises(ValueError, match="None with a VectorEnv"):
         ParallelGymAgent(factory, 2, backend=vec)
