@@ -253,6 +253,15 @@ class Rows:
 
     def write_obs_batch(self, batch: object, t: int) -> None:
         """Check a vector env's batched observation and stage it."""
+        single = self.single
+        if (  # the common case, checked in a few attribute reads
+            single is not None
+            and type(batch) is np.ndarray
+            and batch.dtype is single.space_dtype
+            and batch.shape == single.row.shape
+        ):
+            np.copyto(single.row, batch, casting="unsafe")
+            return
         n = self.n
         for leaf, value in zip(self.leaves, self._parts(batch, None, t), strict=True):
             array = leaf.check(value, None, t, n)

@@ -422,11 +422,12 @@ class ParallelGymAgent(Agent):
                 )
             array = array.astype(_INT64)
         low, high = self._action_low, self._action_high
-        if self.num_envs <= 64:  # min/max of a short list beat two numpy reductions
+        if self.num_envs <= 16:  # min/max of a short list beat numpy reductions
             values = array.tolist()
             outside = min(values) < low or max(values) >= high
-        else:
-            outside = array.min() < low or array.max() >= high
+        else:  # one reduction: below low wraps around to a huge unsigned value
+            shifted = array if low == 0 else array - low
+            outside = bool(shifted.view(np.uint64).max() >= high - low)
         if outside:
             bad = array[(array < low) | (array >= high)]
             raise InvalidArgumentError(

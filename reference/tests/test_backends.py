@@ -478,6 +478,9 @@ def test_vector_backend_given_by_the_caller() -> None:
         vec.step_result = result
         with pytest.raises(error, match=match):
             agent(ws, t=1)
+    vec.reset_result = (np.full((n, 2), 2.5), {})  # float64 for a float32 space: converted
+    agent(ws, t=0)
+    assert ws[ENV_OBS][0].tolist() == [[2.5, 2.5], [2.5, 2.5]]
     for result, error in ((OSError("r"), EnvError), (np.zeros((n, 2)), EnvOutputTypeError)):
         vec.reset_result = result
         with pytest.raises(error, match="at t=0"):
