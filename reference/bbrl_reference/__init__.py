@@ -6,7 +6,8 @@ General layout:
 * ``_agents``: :class:`Agent`, :class:`Agents`, :class:`TemporalAgent` (AG, TA), and bbrl's
   conveniences (:class:`KWAgentWrapper`, :class:`PrintAgent`, :class:`EpisodesDone`, ...).
 * ``_config``: :func:`get_class`, :func:`get_arguments`, :func:`instantiate_class` (AG-22..24).
-* ``_env_agent``: :class:`ParallelGymAgent` and :func:`make_env` (ENV, DET).
+* ``_env_agent``: :class:`ParallelGymAgent` and :func:`make_env` (ENV, DET), stepping their envs
+  through a backend of ``_backends`` (a loop, worker processes, or a gymnasium ``VectorEnv``).
 * ``_replay_buffer``: :class:`ReplayBuffer` (RB); ``_files``: atomic writes and its file format.
 * ``_errors``: the exception tree (ERR); ``_validation``: every argument check, one message
   form; ``_names``: the reserved variable names; ``_types``: shared type aliases.
@@ -36,6 +37,10 @@ from ._errors import BBRLError as BBRLError
 from ._errors import ClassNotFoundError as ClassNotFoundError
 from ._errors import DTypeError as DTypeError
 from ._errors import EmptyBufferError as EmptyBufferError
+from ._errors import EnvError as EnvError
+from ._errors import EnvOutputShapeError as EnvOutputShapeError
+from ._errors import EnvOutputTypeError as EnvOutputTypeError
+from ._errors import EnvTimeoutError as EnvTimeoutError
 from ._errors import FileFormatError as FileFormatError
 from ._errors import InvalidArgumentError as InvalidArgumentError
 from ._errors import InvalidStateError as InvalidStateError
@@ -61,9 +66,17 @@ from ._workspace import Workspace as Workspace
 # line and that file after the merge (an entry whose program passes fails the run).
 CONFORMANCE_DEVIATIONS = "reference-issue-10"
 
+#: The env agent backends the conformance suite runs its ENV, DET and TR-10 tests on (ENV-16):
+#: name -> the keyword arguments of ParallelGymAgent that select it.
+CONFORMANCE_BACKENDS = {"sync": {}, "async": {"backend": "async"}, "vector": {"backend": "vector"}}
+#: The declared backends that step all envs as one gymnasium VectorEnv (ENV-17).
+CONFORMANCE_VECTOR_BACKENDS = ("vector",)
+
 __all__ = [
     "ACTION",
+    "CONFORMANCE_BACKENDS",
     "CONFORMANCE_DEVIATIONS",
+    "CONFORMANCE_VECTOR_BACKENDS",
     "ENV_CUMULATED_REWARD",
     "ENV_DONE",
     "ENV_OBS",
@@ -80,6 +93,10 @@ __all__ = [
     "CopyTAgent",
     "DTypeError",
     "EmptyBufferError",
+    "EnvError",
+    "EnvOutputShapeError",
+    "EnvOutputTypeError",
+    "EnvTimeoutError",
     "EpisodesDone",
     "FileFormatError",
     "InvalidArgumentError",

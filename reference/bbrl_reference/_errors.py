@@ -15,7 +15,11 @@ would catch, so ``except KeyError`` keeps working::
     ├── MissingKeyError(KeyError)        a mapping (state dict, configuration) lacks a key
     ├── FileFormatError(ValueError)      a file that is not in the expected format
     ├── AllocationError(MemoryError)     storage or a result too large to allocate
-    └── ClassNotFoundError(ImportError)  a configured class that cannot be imported
+    ├── ClassNotFoundError(ImportError)  a configured class that cannot be imported
+    └── EnvError(RuntimeError)           an env failed during an env agent's call (ENV-20)
+        ├── EnvTimeoutError(TimeoutError)      a worker did not answer in time (ENV-25)
+        ├── EnvOutputTypeError(TypeError)      an env returned a value of the wrong type (ENV-21)
+        └── EnvOutputShapeError(ValueError)    an env returned a value of the wrong shape (ENV-21)
 
 A value that is not a tensor where a tensor is expected raises the builtin :class:`TypeError`.
 """
@@ -80,3 +84,28 @@ class AllocationError(BBRLError, MemoryError):
 
 class ClassNotFoundError(BBRLError, ImportError):
     """A ``classname`` whose module cannot be imported or does not define the name."""
+
+
+class EnvError(BBRLError, RuntimeError):
+    """An env of an env agent failed: it raised, returned a bad value, or its worker died.
+
+    ``env_index`` is the env's index in the batch (``None`` for a vector env, which fails as a
+    whole) and ``t`` the time index of the call; ``__cause__`` is what the env raised.
+    """
+
+    def __init__(self, message: str, env_index: int | None, t: int) -> None:
+        super().__init__(message)
+        self.env_index = env_index
+        self.t = t
+
+
+class EnvTimeoutError(EnvError, TimeoutError):
+    """A worker process did not answer within the env agent's ``timeout``."""
+
+
+class EnvOutputTypeError(EnvError, TypeError):
+    """An env returned a value of the wrong type or dtype for its space."""
+
+
+class EnvOutputShapeError(EnvError, ValueError):
+    """An env returned a value of the wrong shape (or a dict with the wrong keys)."""

@@ -334,9 +334,15 @@ class Workspace:
 
         A row array that passed the shape and dtype checks once is remembered by its variable
         (``_Var.trusted``, forgotten whenever the buffer changes), so the env agent's fixed
-        staging rows are checked once per buffer, not once per step.
+        staging rows are checked once per buffer, not once per step. Atomic (ENV-19): unless
+        every row is trusted, all rows are checked before any is written.
         """
         variables = self._vars
+        for var_name, value in rows:
+            var = variables.get(var_name)
+            if var is None or var.trusted is not value:
+                self._check_numpy_rows(rows)
+                break
         for var_name, value in rows:
             var = variables.get(var_name)
             if var is None:
@@ -364,6 +370,15 @@ class Workspace:
                 var.trusted = value
             else:
                 self._set_numpy(var_name, t, value)
+
+    def _check_numpy_rows(self, rows: list[tuple[str, np.ndarray]]) -> None:
+        """The checks :meth:`set` makes of each row, without writing anything."""
+        for var_name, value in rows:
+            self._check_new_batch("set", var_name, value.shape[0])
+            var = self._vars.get(var_name)
+            if var is not None:
+                tensor = torch.from_numpy(value)
+                v.check_like("set", var_name, tensor, var.trailing, var.dtype, var.device, 1)
 
     def _numpy_row(self, var_name: str, t: int) -> np.ndarray | None:
         """Row ``t`` of a plain CPU variable as a numpy view (not kept by callers), else None."""

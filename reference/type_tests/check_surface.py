@@ -6,8 +6,9 @@ Run: ``mypy --strict reference/bbrl_reference reference/type_tests``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import assert_type
+from typing import Any, assert_type
 
+import gymnasium as gym
 import torch
 from bbrl_reference import (
     Agent,
@@ -50,6 +51,10 @@ def surface(ws: Workspace, rb: ReplayBuffer) -> None:
     env = ParallelGymAgent(make_env, 2, {"env_name": "CartPole-v1"})
     assert_type(env.seed(1), ParallelGymAgent)
     assert_type(env.get_obs_and_actions_sizes(), tuple[int, int])
+    assert_type(env.is_continuous_action(), bool)
+    assert_type(env.is_discrete_action(), bool)
+    assert_type(env.envs, list[gym.Env[Any, Any]])
+    assert_type(ParallelGymAgent(make_env, 2, backend="vector", seed=3), ParallelGymAgent)
     assert_type(Agents(env, Probe()).seed(1), Agents)
     assert_type(TemporalAgent(env).seed(1), TemporalAgent)
 

@@ -36,6 +36,9 @@ IMPLEMENTATION_NAME = "bbrl"
 __version__ = str(getattr(bbrl, "__version__", "unknown"))
 #: the ledger shipped as bbrl_conformance/deviations/bbrl.toml
 CONFORMANCE_DEVIATIONS = "bbrl"
+#: bbrl's ParallelGymAgent has one way of stepping its envs: a loop in the calling process
+#: (no keyword argument selects it); ENV-16
+CONFORMANCE_BACKENDS: dict[str, dict[str, object]] = {"sync": {}}
 
 
 class Workspace(_BBRLWorkspace):  # type: ignore[misc]
