@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bbrl_conformance._clauses import registry
+
 ROOT = Path(__file__).resolve().parents[2]
 META_DIR = ROOT / "conformance" / "meta_tests"
 MUTANTS_DIR = META_DIR / "mutants"
@@ -187,6 +189,15 @@ def render(rows: list[Row], when: str) -> str:
     ]
     for clause in sorted(by_clause, key=_clause_order):
         lines.append(f"| {clause} | {', '.join(f'`{n}`' for n in by_clause[clause])} |")
+    untouched = [
+        c.id for c in registry().values() if c.level.startswith("MUST") and c.id not in by_clause
+    ]
+    lines += [
+        "",
+        f"MUST clauses that no mutant of the zoo fails ({len(untouched)}): "
+        + (", ".join(sorted(untouched, key=_clause_order)) or "none")
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 

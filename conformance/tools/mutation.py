@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -304,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
     scratch: Path = args.scratch
     started = datetime.now(UTC)
     t0 = time.monotonic()
+    cpu0 = _children_cpu()
     prepare_scratch(scratch)
     env = {
         k: v
@@ -336,6 +338,7 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     t1 = time.monotonic()
+    cpu1 = _children_cpu()
     with open(scratch / "mutmut.log", "w") as log:
         proc = subprocess.run(
             [mutmut_executable(), "run", "--max-children", str(args.jobs), *names],
@@ -346,6 +349,7 @@ def run(args: argparse.Namespace) -> int:
             check=False,
         )
     t2 = time.monotonic()
+    cpu2 = _children_cpu()
     if proc.returncode != 0:
         tail = (scratch / "mutmut.log").read_text(errors="replace")[-3000:]
         print(f"mutmut run failed (exit {proc.returncode}):\n{tail}", file=sys.stderr)
@@ -364,7 +368,10 @@ def run(args: argparse.Namespace) -> int:
         "load_average_at_start": os.getloadavg()[0],
         "seconds": {
             "generate": round(t1 - t0, 1),
+            "generate_cpu": round(cpu1 - cpu0, 1),
             "mutmut_run": round(t2 - t1, 1),
+            # CPU time of mutmut and all its processes: about the wall time on an idle core
+            "mutmut_run_cpu": round(cpu2 - cpu1, 1),
             "mutant_test_runs": round(sum(times.get(m.name, 0.0) for m in chosen), 1),
         },
         "wall_time_by_mutant": {m.name: times[m.name] for m in chosen if m.name in times},
@@ -373,6 +380,11 @@ def run(args: argparse.Namespace) -> int:
     (scratch / "results.json").write_text(json.dumps(results, indent=1))
     print_summary(results)
     return 0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _version(dist: str) -> str:
@@ -395,7 +407,8 @@ def print_summary(results: dict[str, Any]) -> None:
     )
     print(
         f"time: {secs['generate']:.0f} s to generate, {secs['mutmut_run']:.0f} s in mutmut run "
-        f"(stats, clean and forced-fail runs included); per mutant: killed "
+        f"({secs['mutmut_run_cpu']:.0f} s CPU; its stats, clean and forced-fail runs "
+        f"included); per mutant: killed "
         f"{_mean(killed):.2f} s mean, survived {_mean(survived):.2f} s mean"
     )
 
