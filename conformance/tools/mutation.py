@@ -440,14 +440,35 @@ def explain(args: argparse.Namespace) -> int:
     m = matches[0]
     print(f"{m.where()}: {m.change()}", flush=True)
     env = {k: v for k, v in os.environ.items() if k not in ("BBRL_CONFORMANCE_IMPL",)}
-    # The trampolined copies of mutants/ shadow the installed reference and suite; the
-    # trampolines run the mutant named by MUTANT_UNDER_TEST.
-    env.update(PYTHONPATH=str(args.scratch / "mutants"), MUTANT_UNDER_TEST=m.name)
+    # The trampolined copies in mutants/ must shadow the installed reference and suite (and
+    # the pristine copies next to mutants/); their trampolines run the mutant named by
+    # MUTANT_UNDER_TEST.
+    mutated = args.scratch / "mutants"
+    env.update(PYTHONPATH=str(mutated), MUTANT_UNDER_TEST=m.name)
+    where = subprocess.run(
+        [sys.executable, "-c", "import bbrl_reference; print(bbrl_reference.__file__)"],
+        cwd=mutated,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(where).is_relative_to(mutated):
+        print(f"the suite would test {where}, not the mutants in {mutated}", file=sys.stderr)
+        return 2
     report = args.scratch / "explain"
     command = [sys.executable, "-m", "bbrl_conformance", "--impl", "bbrl_reference"]
     command += ["--no-deviations", "--profile", "mutants", "--report", str(report), "--"]
-    command += ["-q", "-p", "no:randomly", *(["-x"] if args.first else [])]
-    proc = subprocess.run(command, cwd=args.scratch, env=env, capture_output=True, text=True)
+    command += ["-v", "-p", "no:randomly", *(["-x"] if args.first else [])]
+    try:
+        proc = subprocess.run(
+            command, cwd=mutated, env=env, capture_output=True, text=True, timeout=args.timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
+        running = [line for line in partial.splitlines() if "::" in line][-1:]
+        print(f"timeout: the suite did not finish in {args.timeout} s (a hang); last: {running}")
+        return 0
     data = json.loads((report / "report.json").read_text())
     failed = [t for t in data["tests"] if t["outcome"] == "failed"]
     failing = [c["id"] for c in data["clauses"] if c["status"] == "fail"]
@@ -474,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     p_explain = sub.add_parser("explain", help="the suite's verdict on one mutant, by clause")
     p_explain.add_argument("name", help="mutmut's name of the mutant (see show)")
     p_explain.add_argument("--first", action="store_true", help="stop at the first failure")
+    p_explain.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
     sub.add_parser("_generate", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.command == "_generate":
