@@ -248,5 +248,33 @@ def examples(session: nox.Session) -> None:
     session.log("copy examples/out/*_summary.json and *_curve.png to examples/results/ to publish")
 
 
+@nox.session(default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing, sampled: a fixed seeded subset of the reference's mutants (~15 min).
+
+    The conformance suite judges each mutant (mutmut, conformance/tools/mutation.py); survivors
+    are merged into conformance/mutation/triage.toml, and the session fails while any is open.
+    Arguments go to `mutation.py run`, e.g. `nox -s mutants -- --sample 100 --jobs 2`.
+    """
+    install(session, "mutation")
+    session.run("python", "conformance/tools/mutation.py", "run", *session.posargs)
+    session.run("python", "conformance/tools/mutation_triage.py", "--check")
+
+
+@nox.session(default=False)
+def mutants_full(session: nox.Session) -> None:
+    """Mutation testing of every mutant of the reference (hours); then the triage, as above."""
+    install(session, "mutation")
+    session.run("python", "conformance/tools/mutation.py", "run", "--all", *session.posargs)
+    session.run("python", "conformance/tools/mutation_triage.py", "--check")
+
+
+@nox.session(default=False)
+def kill_matrix(session: nox.Session) -> None:
+    """Regenerate conformance/KILL_MATRIX.md: the whole suite against every zoo mutant."""
+    install(session)
+    session.run("python", "conformance/tools/kill_matrix.py", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

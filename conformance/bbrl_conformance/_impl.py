@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import os
@@ -276,13 +277,19 @@ def implementation_version(module: ModuleType) -> str:
     version = getattr(module, "__version__", None)
     if version is not None:
         return str(version)
-    top = module.__name__.split(".")[0]
-    for dist in importlib.metadata.packages_distributions().get(top, []):
+    for dist in _distributions_providing(module.__name__.split(".")[0]):
         try:
             return importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             continue
     return "unknown"
+
+
+@functools.cache
+def _distributions_providing(top_level: str) -> tuple[str, ...]:
+    # packages_distributions() reads every installed distribution's metadata (~0.2 s): once
+    # per process, not once per pytest session (in-process meta tests, mutation runs).
+    return tuple(importlib.metadata.packages_distributions().get(top_level, []))
 
 
 def chosen_module_name(option: str | None) -> str | None:
