@@ -51,9 +51,31 @@ def _is_print(statement: ast.stmt) -> bool:
     )
 
 
+def _checked_statement(statements: list[ast.stmt], lines: list[str]) -> ast.stmt | None:
+    """The statement of ``statements`` that must raise: the last one before any trailing
+    ``print``, looked for inside a final ``with`` block (a reproducer that works in a temporary
+    directory calls there, so that the directory is cleaned up whatever happens).
+
+    None when that statement is not an expression or an assignment (then it cannot be the call
+    the failure is about) or does not start its line.
+    """
+    statements = list(statements)
+    while statements and _is_print(statements[-1]):
+        statements.pop()
+    if not statements:
+        return None
+    last = statements[-1]
+    if lines[last.lineno - 1][: last.col_offset].strip():
+        return None  # shares its line with what precedes it (``with x: call``, ``a; call``)
+    if isinstance(last, ast.With):
+        return _checked_statement(last.body, lines)
+    return last if isinstance(last, ast.Expr | ast.Assign) else None
+
+
 def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
-    """``body`` with its last statement before any trailing ``print`` checked to raise one of
-    ``raises`` (the prints, showing the state after the failed call, stay after the check).
+    """``body`` with its last statement before any trailing ``print`` (inside a final ``with``
+    block, if any) checked to raise one of ``raises`` (the prints, showing the state after the
+    failed call, stay after the check).
 
     Left as it is when that statement is not an expression or an assignment (then it cannot be
     the call the failure is about), or the text does not parse.
@@ -62,26 +84,24 @@ def _wrap_last_call(body: str, raises: tuple[str, ...]) -> str:
         tree = ast.parse(body)
     except SyntaxError:
         return body
-    statements = list(tree.body)
-    while statements and _is_print(statements[-1]):
-        statements.pop()
-    if not statements or not isinstance(statements[-1], ast.Expr | ast.Assign):
-        return body
-    last = statements[-1]
-    assert last.end_lineno is not None
     lines = body.rstrip().splitlines()
+    last = _checked_statement(tree.body, lines)
+    if last is None:
+        return body
+    assert last.end_lineno is not None
     head, call = lines[: last.lineno - 1], lines[last.lineno - 1 : last.end_lineno]
     tail = lines[last.end_lineno :]
     names = ", ".join(raises)
     caught = names if len(raises) == 1 else f"({names})"
     wanted = " or ".join(raises)
+    indent = " " * last.col_offset
     check = [
-        "try:",
+        f"{indent}try:",
         textwrap.indent("\n".join(call), "    "),
-        f"except {caught} as exc:",
-        "    print('raised as required:', type(exc).__name__, exc)",
-        "else:",
-        f"    raise AssertionError({f'expected {wanted}, but nothing was raised'!r})",
+        f"{indent}except {caught} as exc:",
+        f"{indent}    print('raised as required:', type(exc).__name__, exc)",
+        f"{indent}else:",
+        f"{indent}    raise AssertionError({f'expected {wanted}, but nothing was raised'!r})",
     ]
     return "\n".join([*head, *check, *tail])
 

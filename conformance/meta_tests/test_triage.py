@@ -116,6 +116,24 @@ def test_expect_raises_reproducer_keeps_its_trailing_prints() -> None:
     assert _run(script, {}) == "raised as required: KeyError 'x'\n{}\n"
 
 
+def test_expect_raises_reproducer_checks_the_call_inside_a_final_with_block() -> None:
+    # a reproducer working in a temporary directory calls inside the with block, so that the
+    # directory is cleaned up whether or not the call raises
+    body = (
+        "import tempfile\nwith tempfile.TemporaryDirectory() as tmp:\n    d = {}\n"
+        "    d[tmp]\n    print(len(d))\nprint('after')"
+    )
+    script = _failure.make_reproducer(body, ("KeyError",))
+    out = _run(script, {})
+    assert out.startswith("raised as required: KeyError") and out.endswith("\n0\nafter\n")
+    quiet = _failure.make_reproducer(body.replace("d[tmp]", "d.get(tmp)"), ("KeyError",))
+    with pytest.raises(AssertionError, match="expected KeyError, but nothing was raised"):
+        _run(quiet, {})
+    # the call on the with line itself is not split from it
+    inline = "import contextlib\nwith contextlib.nullcontext(): {}['x']"
+    assert _failure.make_reproducer(inline, ("KeyError",)) == inline
+
+
 def test_reproducer_left_alone_when_its_last_line_is_not_the_call() -> None:
     for body in ("print(1)", "x = {}\nfor k in x:\n    pass", "x = {}\nx[0", ""):
         assert _failure.make_reproducer(body, ("KeyError",)) == body.rstrip()

@@ -5,10 +5,15 @@ an implementation saves is taken apart byte by byte, and the files it must load 
 built here, corrupted at chosen bytes, or given headers that break one rule each. Expected
 slots come from the ring model (item ``i`` of a put at position ``p`` goes to slot
 ``(p + i) mod max_size``).
+
+Reproducers work in a temporary directory and build their files with the same helpers (their
+source, by ``source_of``) and ``_rb_file``.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
 import pathlib
@@ -112,6 +117,43 @@ def saved(impl: Any, tmp: pathlib.Path, seed: int = 3) -> tuple[Any, bytes, path
     return rb, path.read_bytes(), path
 
 
+class _Unannotated(ast.NodeTransformer):
+    """Drops the annotations of functions and assignments."""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.returns = None
+        arguments = node.args
+        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            arg.annotation = None
+        self.generic_visit(node)
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
+        if node.value is None:
+            return None
+        return ast.copy_location(ast.Assign([node.target], node.value), node)
+
+
+def source_of(*objects: Callable[..., object]) -> str:
+    """The source of these functions and classes without annotations (a reproducer has not
+    this module's imports)."""
+    trees = [_Unannotated().visit(ast.parse(inspect.getsource(obj))) for obj in objects]
+    return "".join(ast.unparse(ast.fix_missing_locations(tree)) + "\n" for tree in trees)
+
+
+def repro_source(*helpers: Callable[..., object]) -> str:
+    """What a reproducer starts with: ``items``, the imports, ``_rb_file`` and ``helpers``."""
+    return (
+        ITEMS_SOURCE
+        + "import os, pathlib, pickle, tempfile\nfrom bbrl_conformance import _rb_file as rbf\n"
+        + source_of(*helpers)
+    )
+
+
+#: a reproducer's temporary directory: ``tmp``, removed at the end of the block
+IN_TMP = "with tempfile.TemporaryDirectory() as name:\n    tmp = pathlib.Path(name)\n"
+
+
 # ---------------------------------------------------------------------------------------------
 # RB-23, RB-27..RB-29: what save writes
 
@@ -119,14 +161,31 @@ def saved(impl: Any, tmp: pathlib.Path, seed: int = 3) -> tuple[Any, bytes, path
 @clause("RB-23", "RB-27", "RB-28", "RB-29")
 def test_save_writes_the_documented_layout(impl: Any, tmp: pathlib.Path) -> None:
     rb, data, _ = saved(impl, tmp)
-    repro = ITEMS_SOURCE + (
-        "rb = impl.ReplayBuffer(5, generator=torch.Generator().manual_seed(3))\n"
-        "rb.put(items(impl, 0, 4))\nrb.put(items(impl, 4, 3))\nrb.save('rb.bin')"
+    repro = (
+        repro_source(item_tensors, slot_ids, saved)
+        + IN_TMP
+        + "    rb, data, _ = saved(impl, tmp)\n"
     )
-    expect(data[:8] == rbf.MAGIC, "RB-27", f"the file starts with {data[:8]!r}", repro)
+    expect(
+        data[:8] == rbf.MAGIC,
+        "RB-27",
+        f"the file starts with {data[:8]!r}",
+        repro + f"print(data[:8])  # want {rbf.MAGIC!r}",
+    )
     parsed = rbf.parse(data)
-    expect(parsed.version == 1, "RB-27", f"format version {parsed.version}, want 1", repro)
-    expect(parsed.digest_ok, "RB-27", "the last 32 bytes are not the SHA-256 of the rest", repro)
+    repro += "parsed = rbf.parse(data)\n"
+    expect(
+        parsed.version == 1,
+        "RB-27",
+        f"format version {parsed.version}, want 1",
+        repro + "print(parsed.version)  # want 1",
+    )
+    expect(
+        parsed.digest_ok,
+        "RB-27",
+        "the last 32 bytes are not the SHA-256 of the rest",
+        repro + "print(parsed.digest_ok)  # want True",
+    )
     pairs: list[list[tuple[str, object]]] = []
 
     def keep(pair_list: list[tuple[str, object]]) -> dict[str, object]:
@@ -138,18 +197,35 @@ def test_save_writes_the_documented_layout(impl: Any, tmp: pathlib.Path) -> None
         all(len({k for k, _ in p}) == len(p) for p in pairs),
         "RB-28",
         "a header object repeats a key",
-        repro,
+        repro + "print(parsed.header_bytes)  # want no object with a key twice",
     )
     header = parsed.header
     keys = {"max_size", "size", "position", "time_size", "variables", "generator"}
-    expect(set(header) == keys, "RB-28", f"header keys {sorted(header)}, want {sorted(keys)}")
+    expect(
+        set(header) == keys,
+        "RB-28",
+        f"header keys {sorted(header)}, want {sorted(keys)}",
+        repro + f"print(sorted(parsed.header))  # want {sorted(keys)}",
+    )
     fields = (header["max_size"], header["size"], header["position"], header["time_size"])
-    expect(fields == (5, 5, 2, 2), "RB-28", f"(max_size, size, position, time_size) = {fields}")
+    expect(
+        fields == (5, 5, 2, 2),
+        "RB-28",
+        f"(max_size, size, position, time_size) = {fields}",
+        repro + "print([parsed.header[k] for k in ('max_size', 'size', 'position', 'time_size')])"
+        "  # want [5, 5, 2, 2]",
+    )
     variables = header["variables"]
     assert isinstance(variables, list)
     described = sorted((v["name"], v["dtype"], v["shape"]) for v in variables)
     want = [("done", "bool", []), ("id", "int64", []), ("obs", "float32", [3])]
-    expect(described == want, "RB-28", f"variables {described}, want {want}", repro)
+    expect(
+        described == want,
+        "RB-28",
+        f"variables {described}, want {want}",
+        repro + "print(sorted((v['name'], v['dtype'], v['shape']) "
+        f"for v in parsed.header['variables']))  # want {want}",
+    )
     got_items, generator_bytes = rbf.decode(parsed)
     expected = item_tensors([5, 6, 2, 3, 4])  # slots: items 5, 6 wrapped around to 0, 1
     for name, value in expected.items():
@@ -158,7 +234,8 @@ def test_save_writes_the_documented_layout(impl: Any, tmp: pathlib.Path) -> None
             "RB-29",
             f"the payload of {name!r} by slot is {got_items[name].tolist()}; want "
             f"{value.tolist()} (slots hold items 5, 6, 2, 3, 4)",
-            repro,
+            repro + f"print(rbf.decode(parsed)[0][{name!r}].tolist())\n"
+            f"print(item_tensors([5, 6, 2, 3, 4])[{name!r}].tolist())  # want the same",
         )
     generator = header["generator"]
     if generator is not None:
@@ -168,12 +245,15 @@ def test_save_writes_the_documented_layout(impl: Any, tmp: pathlib.Path) -> None
             and generator_bytes == state.numpy().tobytes(),
             "RB-29",
             f"generator entry {generator}: its bytes are not rb.generator.get_state()",
-            repro,
+            repro + "state = rb.generator.get_state()\n"
+            "print(parsed.header['generator'], rbf.decode(parsed)[1] == state.numpy().tobytes())"
+            f"  # want {{'device': 'cpu', 'nbytes': {state.numel()}}} True",
         )
     expect(
         rb.size() == 5 and slot_ids(rb) == [5, 6, 2, 3, 4],
         "RB-23",
         "save changed the buffer",
+        repro + "print(rb.size(), slot_ids(rb))  # want 5 [5, 6, 2, 3, 4]",
     )
 
 
@@ -183,7 +263,32 @@ def test_save_of_an_empty_buffer(impl: Any, tmp: pathlib.Path) -> None:
     rb.save(str(tmp / "empty.bin"))
     header = rbf.parse((tmp / "empty.bin").read_bytes()).header
     got = (header["size"], header["position"], header["time_size"], header["variables"])
-    expect(got == (0, 0, None, []), "RB-28", f"(size, position, time_size, variables) = {got}")
+    expect(
+        got == (0, 0, None, []),
+        "RB-28",
+        f"(size, position, time_size, variables) = {got}",
+        repro_source() + IN_TMP + "    impl.ReplayBuffer(3).save(str(tmp / 'empty.bin'))\n"
+        "    header = rbf.parse((tmp / 'empty.bin').read_bytes()).header\n"
+        "print([header[k] for k in ('size', 'position', 'time_size', 'variables')])"
+        "  # want [0, 0, None, []]",
+    )
+
+
+def dtype_values(dtype: torch.dtype) -> torch.Tensor:
+    """Four values of ``dtype`` with awkward bit patterns."""
+    if dtype.is_floating_point or dtype.is_complex:
+        real_dtype = dtype.to_real() if dtype.is_complex else dtype
+        width = {2: torch.int16, 4: torch.int32, 8: torch.int64}[real_dtype.itemsize]
+        # +0.0, a NaN with every payload bit set, the smallest subnormal, -0.0
+        patterns = torch.tensor([0, -1, 1, torch.iinfo(width).min], dtype=width)
+        real = patterns.view(real_dtype)
+        return torch.complex(real, real.flip(0)) if dtype.is_complex else real
+    if dtype == torch.bool:
+        return torch.tensor([True, False, False, True])
+    if dtype == torch.uint8:
+        return torch.tensor([0, 255, 1, 128], dtype=dtype)
+    info = torch.iinfo(dtype)
+    return torch.tensor([info.min, info.max, 0, -1], dtype=dtype)
 
 
 @clause("RB-18", "RB-23", "RB-25", "RB-29")
@@ -191,20 +296,7 @@ def test_save_of_an_empty_buffer(impl: Any, tmp: pathlib.Path) -> None:
 def test_every_dtype_survives_a_file_exactly(
     impl: Any, tmp: pathlib.Path, dtype: torch.dtype
 ) -> None:
-    if dtype.is_floating_point or dtype.is_complex:
-        real_dtype = dtype.to_real() if dtype.is_complex else dtype
-        width = {2: torch.int16, 4: torch.int32, 8: torch.int64}[real_dtype.itemsize]
-        # +0.0, a NaN with every payload bit set, the smallest subnormal, -0.0
-        patterns = torch.tensor([0, -1, 1, torch.iinfo(width).min], dtype=width)
-        real = patterns.view(real_dtype)
-        value = torch.complex(real, real.flip(0)) if dtype.is_complex else real
-    elif dtype == torch.bool:
-        value = torch.tensor([True, False, False, True])
-    elif dtype == torch.uint8:
-        value = torch.tensor([0, 255, 1, 128], dtype=dtype)
-    else:
-        info = torch.iinfo(dtype)
-        value = torch.tensor([info.min, info.max, 0, -1], dtype=dtype)
+    value = dtype_values(dtype)
     ws = items(impl, 0, 4)
     ws.set_full("v", value.to(dtype).unsqueeze(0).repeat(2, 1))
     rb = impl.ReplayBuffer(4)
@@ -212,10 +304,20 @@ def test_every_dtype_survives_a_file_exactly(
     rb.save(tmp / "v.bin")
     got, _ = rbf.decode(rbf.parse((tmp / "v.bin").read_bytes()))
     want = value.to(dtype).unsqueeze(1).repeat(1, 2)
+    repro = repro_source(dtype_values) + (
+        f"value = dtype_values({dtype})\nws = items(impl, 0, 4)\n"
+        f"ws.set_full('v', value.to({dtype}).unsqueeze(0).repeat(2, 1))\n"
+        "rb = impl.ReplayBuffer(4)\nrb.put(ws)\n"
+        f"want = value.to({dtype}).unsqueeze(1).repeat(1, 2)\n"
+        + IN_TMP
+        + "    rb.save(tmp / 'v.bin')\n"
+        "    got, _ = rbf.decode(rbf.parse((tmp / 'v.bin').read_bytes()))\n"
+    )
     expect(
         rbf.to_bytes(got["v"]) == rbf.to_bytes(want),
         "RB-29",
         f"the {dtype} payload is not the bytes of the items put",
+        repro + "print(rbf.to_bytes(got['v']))\nprint(rbf.to_bytes(want))  # want the same",
     )
     loaded = impl.ReplayBuffer(4).load(tmp / "v.bin")
     back = loaded.variables["v"]
@@ -223,6 +325,8 @@ def test_every_dtype_survives_a_file_exactly(
         back.dtype == dtype and rbf.to_bytes(back) == rbf.to_bytes(want),
         "RB-18",
         f"a {dtype} variable saved and loaded differs in its bits",
+        repro + "    back = impl.ReplayBuffer(4).load(tmp / 'v.bin').variables['v']\n"
+        f"print(back.dtype, rbf.to_bytes(back) == rbf.to_bytes(want))  # want {dtype} True",
     )
 
 
@@ -243,7 +347,7 @@ def test_a_loaded_buffer_resumes_exactly(
     original = impl.ReplayBuffer(max_size, generator=torch.Generator().manual_seed(seed))
     first = 0
     log = [
-        ITEMS_SOURCE,
+        repro_source(slot_ids).rstrip(),
         f"rb = impl.ReplayBuffer({max_size}, generator=torch.Generator().manual_seed({seed}))",
     ]
     for n in before:
@@ -251,22 +355,37 @@ def test_a_loaded_buffer_resumes_exactly(
         log.append(f"rb.put(items(impl, {first}, {n}))")
         first += n
         original.get_shuffled(3)
+        log.append("rb.get_shuffled(3)")
     with tempfile.TemporaryDirectory() as name:
         path = os.path.join(name, "rb.bin")
         original.save(path)
         resumed = impl.ReplayBuffer(max_size, generator=torch.Generator().manual_seed(seed + 1))
         returned = resumed.load(path)
-    log += ["rb.save('rb.bin')", "other = impl.ReplayBuffer(...).load('rb.bin')"]
-    expect(returned is resumed, "RB-25", f"load returned {returned!r}, not the buffer")
+    log += [
+        "with tempfile.TemporaryDirectory() as name:",
+        "    path = os.path.join(name, 'rb.bin')",
+        "    rb.save(path)",
+        f"    other = impl.ReplayBuffer({max_size}, "
+        f"generator=torch.Generator().manual_seed({seed + 1}))",
+        "    returned = other.load(path)",
+    ]
+    expect(
+        returned is resumed,
+        "RB-25",
+        f"load returned {returned!r}, not the buffer",
+        "\n".join([*log, "print(returned is other)  # want True"]),
+    )
     expect(
         slot_ids(resumed) == slot_ids(original) and resumed.size() == original.size(),
         "RB-25",
         f"loaded slots {slot_ids(resumed)}, saved {slot_ids(original)}",
-        "\n".join(log),
+        "\n".join([*log, "print(slot_ids(other), other.size())", "print(slot_ids(rb), rb.size())"])
+        + "  # want the same",
     )
     for n in after:
         for rb in (original, resumed):
             rb.put(items(impl, first, n))
+        log.append(f"for buffer in (rb, other):\n    buffer.put(items(impl, {first}, {n}))")
         first += n
         if original.size() > 0:
             a, b = original.get_shuffled(5)["id"], resumed.get_shuffled(5)["id"]
@@ -275,12 +394,20 @@ def test_a_loaded_buffer_resumes_exactly(
                 "RB-25",
                 f"after resuming, samples differ: the saved buffer went on with {a[0].tolist()}, "
                 f"the loaded one with {b[0].tolist()}",
-                "\n".join(log),
+                "\n".join(
+                    [
+                        *log,
+                        "print(rb.get_shuffled(5)['id'][0].tolist())",
+                        "print(other.get_shuffled(5)['id'][0].tolist())  # want the same",
+                    ]
+                ),
             )
+            log.append("rb.get_shuffled(5)\nother.get_shuffled(5)")
         expect(
             slot_ids(resumed) == slot_ids(original),
             "RB-25",
             f"after a put of {n}, slots {slot_ids(resumed)} vs {slot_ids(original)}",
+            "\n".join([*log, "print(slot_ids(other))", "print(slot_ids(rb))  # want the same"]),
         )
 
 
@@ -293,19 +420,33 @@ def test_load_reads_a_file_written_from_the_spec(impl: Any, tmp: pathlib.Path) -
     rb = impl.ReplayBuffer(4)
     rb.put(items(impl, 100, 2))  # replaced by the load
     rb.load(tmp / "spec.bin")
+    repro = repro_source(item_tensors, slot_ids) + (
+        "state = torch.Generator().manual_seed(77).get_state()\n"
+        "rb = impl.ReplayBuffer(4)\nrb.put(items(impl, 100, 2))\n"
+        + IN_TMP
+        + f"    data = rbf.encode(4, {ring.position}, item_tensors({ring.slots}), state)\n"
+        "    (tmp / 'spec.bin').write_bytes(data)\n    rb.load(tmp / 'spec.bin')\n"
+    )
     expect(
         rb.size() == 4 and slot_ids(rb) == [4, 5, 2, 3],
         "RB-25",
         f"a file with slots [4, 5, 2, 3] loaded as size {rb.size()}, slots {slot_ids(rb)}",
+        repro + "print(rb.size(), slot_ids(rb))  # want 4 [4, 5, 2, 3]",
     )
     generator = getattr(rb, "generator", None)
     expect(
         isinstance(generator, torch.Generator) and torch.equal(generator.get_state(), state),
         "RB-25",
         "rb.generator's state after the load is not the file's",
+        repro + "print(torch.equal(rb.generator.get_state(), state))  # want True",
     )
     rb.put(items(impl, 6, 1))  # goes to the file's position, slot 2
-    expect(slot_ids(rb) == [4, 5, 6, 3], "RB-25", f"slots after a put: {slot_ids(rb)}")
+    expect(
+        slot_ids(rb) == [4, 5, 6, 3],
+        "RB-25",
+        f"slots after a put: {slot_ids(rb)}",
+        repro + "rb.put(items(impl, 6, 1))\nprint(slot_ids(rb))  # want [4, 5, 6, 3]",
+    )
 
 
 @clause("RB-25")
@@ -314,12 +455,23 @@ def test_loading_a_file_saved_before_any_put(impl: Any, tmp: pathlib.Path) -> No
     rb = impl.ReplayBuffer(3)
     rb.put(items(impl, 0, 2))
     rb.load(tmp / "empty.bin")
-    expect(rb.size() == 0, "RB-25", f"size after loading an empty file: {rb.size()}")
+    repro = repro_source() + (
+        "rb = impl.ReplayBuffer(3)\nrb.put(items(impl, 0, 2))\n"
+        + IN_TMP
+        + "    impl.ReplayBuffer(3).save(tmp / 'empty.bin')\n    rb.load(tmp / 'empty.bin')\n"
+    )
+    expect(
+        rb.size() == 0,
+        "RB-25",
+        f"size after loading an empty file: {rb.size()}",
+        repro + "print(rb.size())  # want 0",
+    )
     expect_raises(
         ValueError,
         "RB-25",
         "a put with another time size after loading an empty file (the schema stays)",
         lambda: rb.put(items(impl, 0, 1, time_size=3)),
+        repro + "rb.put(items(impl, 0, 1, time_size=3))",
     )
 
 
@@ -327,16 +479,18 @@ def test_loading_a_file_saved_before_any_put(impl: Any, tmp: pathlib.Path) -> No
 # RB-26: files load refuses
 
 
-def _flip(data: bytes, at: int) -> bytes:
+def flip(data: bytes, at: int) -> bytes:
     return data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1 :]
 
 
-def _corruptions(data: bytes) -> dict[str, bytes]:
+def _corruptions(data: bytes) -> dict[str, tuple[bytes, str]]:
+    """Each corruption of a saved file ``data``: the bytes, and the reproducer's expression
+    of them (over ``data``, ``parsed = rbf.parse(data)``, ``flip`` and ``pickle``)."""
     parsed = rbf.parse(data)
     head, pay = parsed.header_offset, parsed.payload_offset
     end = len(data) - rbf.DIGEST
     cases = {
-        f"truncated to {n} bytes": data[:n]
+        f"truncated to {n} bytes": (data[:n], f"data[:{n}]")
         for n in sorted(
             {
                 0,
@@ -366,18 +520,21 @@ def _corruptions(data: bytes) -> dict[str, bytes]:
         ("payload end", end - 1),
         ("digest", end + 5),
     ):
-        cases[f"a flipped bit in the {what} (byte {at})"] = _flip(data, at)
-    cases["one byte appended"] = data + b"\0"
+        cases[f"a flipped bit in the {what} (byte {at})"] = (flip(data, at), f"flip(data, {at})")
+    cases["one byte appended"] = (data + b"\0", "data + b'\\0'")
     body = data[:end]
-    cases["another magic, checksum recomputed"] = rbf.build(
-        None, parsed.payload, raw_header=parsed.header_bytes, magic=b"\x89BBRLWS\n"
+    magic = b"\x89BBRLWS\n"
+    cases["another magic, checksum recomputed"] = (
+        rbf.build(None, parsed.payload, raw_header=parsed.header_bytes, magic=magic),
+        f"rbf.build(None, parsed.payload, raw_header=parsed.header_bytes, magic={magic!r})",
     )
     for version in (0, 2):
-        cases[f"version {version}, checksum recomputed"] = rbf.build(
-            None, parsed.payload, raw_header=parsed.header_bytes, version=version
+        cases[f"version {version}, checksum recomputed"] = (
+            rbf.build(None, parsed.payload, raw_header=parsed.header_bytes, version=version),
+            f"rbf.build(None, parsed.payload, raw_header=parsed.header_bytes, version={version})",
         )
-    cases["a pickle"] = pickle.dumps({"max_size": 5})
-    cases["body without digest"] = body
+    cases["a pickle"] = (pickle.dumps({"max_size": 5}), "pickle.dumps({'max_size': 5})")
+    cases["body without digest"] = (body, f"data[:{end}]")
     return cases
 
 
@@ -388,10 +545,38 @@ def test_corrupted_files_raise_and_change_nothing(impl: Any, tmp: pathlib.Path) 
     rb.put(items(impl, 50, 3))
     before = snapshot(rb)
     path = tmp / "bad.bin"
-    for what, content in _corruptions(data).items():
+    repro = repro_source(slot_ids, snapshot, unchanged, saved, flip) + (
+        "rb = impl.ReplayBuffer(5, generator=torch.Generator().manual_seed(1))\n"
+        "rb.put(items(impl, 50, 3))\nbefore = snapshot(rb)\n"
+        + IN_TMP
+        + "    _, data, _ = saved(impl, tmp)\n    parsed = rbf.parse(data)\n"
+    )
+    for what, (content, content_code) in _corruptions(data).items():
         path.write_bytes(content)
-        expect_raises(ValueError, "RB-26", f"load of a file with {what}", lambda: rb.load(path))
-        expect(unchanged(rb, before), "RB-26", f"a refused load ({what}) changed the buffer")
+        write = repro + f"    (tmp / 'bad.bin').write_bytes({content_code})  # {what}\n"
+        expect_raises(
+            ValueError,
+            "RB-26",
+            f"load of a file with {what}",
+            lambda: rb.load(path),
+            write + "    rb.load(tmp / 'bad.bin')",
+        )
+        expect(
+            unchanged(rb, before),
+            "RB-26",
+            f"a refused load ({what}) changed the buffer",
+            write + REFUSED_LOAD.format(error="ValueError", path="tmp / 'bad.bin'"),
+        )
+
+
+#: the end of a reproducer of a refused load that must leave the buffer ``rb`` as it was
+REFUSED_LOAD = """\
+    try:
+        rb.load({path})
+    except {error} as exc:
+        print("{error}:", exc)
+print(unchanged(rb, before), rb.size(), slot_ids(rb))  # want True and the items before
+"""
 
 
 def _header_cases(header: dict[str, Any]) -> dict[str, tuple[object, int]]:
@@ -434,18 +619,36 @@ def test_malformed_headers_raise_and_change_nothing(impl: Any, tmp: pathlib.Path
     rb = impl.ReplayBuffer(5)
     rb.put(items(impl, 50, 3))
     before = snapshot(rb)
+    repro = repro_source(slot_ids, snapshot, unchanged, saved) + (
+        "rb = impl.ReplayBuffer(5)\nrb.put(items(impl, 50, 3))\nbefore = snapshot(rb)\n"
+        + IN_TMP
+        + "    _, data, _ = saved(impl, tmp)\n    parsed = rbf.parse(data)\n"
+    )
     for what, (header, extra) in _header_cases(dict(parsed.header)).items():
         payload = parsed.payload + b"\0" * max(extra, 0)
         if extra < 0:
             payload = payload[:extra]
         (tmp / "bad.bin").write_bytes(rbf.build(header, payload))
+        payload_code = {0: "parsed.payload", 1: "parsed.payload + b'\\0'"}.get(
+            extra, f"parsed.payload[:{extra}]"
+        )
+        write = repro + (
+            f"    header = {header!r}  # {what}\n"
+            f"    (tmp / 'bad.bin').write_bytes(rbf.build(header, {payload_code}))\n"
+        )
         expect_raises(
             ValueError,
             "RB-26",
             f"load of a checksummed file whose header has {what}",
             lambda: rb.load(tmp / "bad.bin"),
+            write + "    rb.load(tmp / 'bad.bin')",
         )
-        expect(unchanged(rb, before), "RB-26", f"a refused load ({what}) changed the buffer")
+        expect(
+            unchanged(rb, before),
+            "RB-26",
+            f"a refused load ({what}) changed the buffer",
+            write + REFUSED_LOAD.format(error="ValueError", path="tmp / 'bad.bin'"),
+        )
     for what, raw in (
         ("a header that is not UTF-8", b"\xff\xfe{}"),
         ("a header that is not JSON", b"{max_size: 5}"),
@@ -456,8 +659,23 @@ def test_malformed_headers_raise_and_change_nothing(impl: Any, tmp: pathlib.Path
         ),
     ):
         (tmp / "bad.bin").write_bytes(rbf.build(None, parsed.payload, raw_header=raw))
-        expect_raises(ValueError, "RB-26", f"load of {what}", lambda: rb.load(tmp / "bad.bin"))
-        expect(unchanged(rb, before), "RB-26", f"a refused load ({what}) changed the buffer")
+        write = repro + (
+            f"    raw = {raw!r}  # {what}\n"
+            "    (tmp / 'bad.bin').write_bytes(rbf.build(None, parsed.payload, raw_header=raw))\n"
+        )
+        expect_raises(
+            ValueError,
+            "RB-26",
+            f"load of {what}",
+            lambda: rb.load(tmp / "bad.bin"),
+            write + "    rb.load(tmp / 'bad.bin')",
+        )
+        expect(
+            unchanged(rb, before),
+            "RB-26",
+            f"a refused load ({what}) changed the buffer",
+            write + REFUSED_LOAD.format(error="ValueError", path="tmp / 'bad.bin'"),
+        )
 
 
 @clause("RB-26", "RB-29")
@@ -471,10 +689,38 @@ def test_a_bool_byte_other_than_0_or_1_raises(impl: Any, tmp: pathlib.Path) -> N
     payload = parsed.payload[:at] + b"\x02"
     (tmp / "bool.bin").write_bytes(rbf.build(parsed.header, payload))
     rb = impl.ReplayBuffer(4)
-    expect_raises(ValueError, "RB-26", "a bool byte 2", lambda: rb.load(tmp / "bool.bin"))
-    expect(rb.size() == 0, "RB-26", "the refused load changed the buffer")
+    repro = repro_source(item_tensors) + (
+        f"good = rbf.encode(4, 2, item_tensors({ring.slots[:2]}), None)\n"
+        "parsed = rbf.parse(good)\nrb = impl.ReplayBuffer(4)\n"
+        + IN_TMP
+        + "    payload = parsed.payload[:-1] + b'\\x02'  # the last byte of 'done'\n"
+        "    (tmp / 'bool.bin').write_bytes(rbf.build(parsed.header, payload))\n"
+    )
+    refused = repro + (
+        "    try:\n        rb.load(tmp / 'bool.bin')\n"
+        "    except ValueError as exc:\n        print('ValueError:', exc)\n"
+    )
+    expect_raises(
+        ValueError,
+        "RB-26",
+        "a bool byte 2",
+        lambda: rb.load(tmp / "bool.bin"),
+        repro + "    rb.load(tmp / 'bool.bin')",
+    )
+    expect(
+        rb.size() == 0,
+        "RB-26",
+        "the refused load changed the buffer",
+        refused + "print(rb.size())  # want 0",
+    )
     (tmp / "good.bin").write_bytes(good)
-    expect(rb.load(tmp / "good.bin").size() == 2, "RB-26", "the same file with byte 1 failed")
+    expect(
+        rb.load(tmp / "good.bin").size() == 2,
+        "RB-26",
+        "the same file with byte 1 failed",
+        refused + "    (tmp / 'good.bin').write_bytes(good)\n"
+        "    print(rb.load(tmp / 'good.bin').size())  # want 2",
+    )
 
 
 @clause("RB-26")
@@ -485,13 +731,24 @@ def test_a_file_of_another_size_or_generator_raises(impl: Any, tmp: pathlib.Path
     rb.put(items(impl, 50, 1))
     before = snapshot(rb)
     (tmp / "f.bin").write_bytes(data)
+    repro = repro_source(slot_ids, snapshot, unchanged, saved) + (
+        "rb = impl.ReplayBuffer(4)\nrb.put(items(impl, 50, 1))\nbefore = snapshot(rb)\n"
+        + IN_TMP
+        + "    _, data, path = saved(impl, tmp)  # a file of max_size 5\n"
+    )
     expect_raises(
         ValueError,
         "RB-26",
         "load of a max_size 5 file into max_size 4",
         lambda: rb.load(tmp / "f.bin"),
+        repro + "    rb.load(path)",
     )
-    expect(unchanged(rb, before), "RB-26", "the refused load changed the buffer")
+    expect(
+        unchanged(rb, before),
+        "RB-26",
+        "the refused load changed the buffer",
+        repro + REFUSED_LOAD.format(error="ValueError", path="path"),
+    )
     header = dict(parsed.header)
     if header["generator"] is not None:
         state_bytes = parsed.payload[-5056:] if len(parsed.payload) > 5056 else b""
@@ -501,13 +758,27 @@ def test_a_file_of_another_size_or_generator_raises(impl: Any, tmp: pathlib.Path
         (tmp / "g.bin").write_bytes(rbf.build(cuda_header, payload))
         rb5 = impl.ReplayBuffer(5, generator=torch.Generator())
         before5 = snapshot(rb5)
+        repro = repro_source(slot_ids, snapshot, unchanged, saved) + (
+            "rb = impl.ReplayBuffer(5, generator=torch.Generator())\nbefore = snapshot(rb)\n"
+            + IN_TMP
+            + "    _, data, _ = saved(impl, tmp)\n    parsed = rbf.parse(data)\n"
+            "    header = {**parsed.header, 'generator': {'device': 'cuda', 'nbytes': 16}}\n"
+            "    payload = parsed.payload[:-5056] + bytes(16)  # a cuda state for the cpu one\n"
+            "    (tmp / 'g.bin').write_bytes(rbf.build(header, payload))\n"
+        )
         expect_raises(
             ValueError,
             "RB-26",
             "load of a cuda generator state into a cpu one",
             lambda: rb5.load(tmp / "g.bin"),
+            repro + "    rb.load(tmp / 'g.bin')",
         )
-        expect(unchanged(rb5, before5), "RB-26", "the refused load changed the buffer")
+        expect(
+            unchanged(rb5, before5),
+            "RB-26",
+            "the refused load changed the buffer",
+            repro + REFUSED_LOAD.format(error="ValueError", path="tmp / 'g.bin'"),
+        )
 
 
 @clause("RB-26")
@@ -538,17 +809,37 @@ def test_a_file_of_another_schema_raises(
     rb = impl.ReplayBuffer(4)
     rb.put(items(impl, 50, 3))
     before = snapshot(rb)
+    change = {
+        "missing": "del values['done']",
+        "extra": "values['more'] = torch.zeros(2, 2)",
+        "shape": "values['obs'] = torch.zeros(2, 2, 4)",
+        "dtype": "values['obs'] = values['obs'].double()",
+        "time": "",
+    }[case]
+    repro = repro_source(item_tensors, slot_ids, snapshot, unchanged) + (
+        f"values = item_tensors({ids}, time_size={3 if case == 'time' else 2})\n{change}\n"
+        "rb = impl.ReplayBuffer(4)\nrb.put(items(impl, 50, 3))\nbefore = snapshot(rb)\n"
+        + IN_TMP
+        + "    (tmp / 'other.bin').write_bytes(rbf.encode(4, 2, values, None))\n"
+    )
     expect_raises(
         error,
         "RB-26",
         f"load into a buffer with a schema of a file whose schema has a {case} difference",
         lambda: rb.load(tmp / "other.bin"),
+        repro + "    rb.load(tmp / 'other.bin')",
     )
-    expect(unchanged(rb, before), "RB-26", f"the refused load ({case}) changed the buffer")
+    expect(
+        unchanged(rb, before),
+        "RB-26",
+        f"the refused load ({case}) changed the buffer",
+        repro + REFUSED_LOAD.format(error=error.__name__, path="tmp / 'other.bin'"),
+    )
     expect(
         impl.ReplayBuffer(4).load(tmp / "other.bin").size() == 2,
         "RB-26",
         "the same file refused by a new buffer (no schema to check against)",
+        repro + "    print(impl.ReplayBuffer(4).load(tmp / 'other.bin').size())  # want 2",
     )
 
 
@@ -565,23 +856,59 @@ class Marker:
         return (mark_unpickled, ("unpickled",))
 
 
+#: the reproducers' marker prints when it is unpickled
+MARKER_SOURCE = """\
+class Marker:
+    def __reduce__(self):
+        return (print, ("unpickled: load ran code from the file",))
+"""
+
+
 @clause("RB-26")
 def test_load_never_unpickles(impl: Any, tmp: pathlib.Path) -> None:
     rb = impl.ReplayBuffer(5)
     path = tmp / "pickled.bin"
+    repro = repro_source() + MARKER_SOURCE + "rb = impl.ReplayBuffer(5)\n" + IN_TMP
+    writes = {
+        "a pickle that runs code": "(tmp / 'pickled.bin').write_bytes(pickle.dumps(Marker()))",
+        "a torch.save file": "torch.save({'variables': Marker()}, tmp / 'pickled.bin')",
+    }
     for what, write in (
         ("a pickle that runs code", lambda p: p.write_bytes(pickle.dumps(Marker()))),
         ("a torch.save file", lambda p: torch.save({"variables": Marker()}, p)),
     ):
         write(path)
-        expect_raises(ValueError, "RB-26", f"load of {what}", lambda: rb.load(path))
-    expect(UNPICKLED == [], "RB-26", "load unpickled an object from the file")
+        expect_raises(
+            ValueError,
+            "RB-26",
+            f"load of {what}",
+            lambda: rb.load(path),
+            repro + f"    {writes[what]}\n    rb.load(tmp / 'pickled.bin')",
+        )
+    expect(
+        UNPICKLED == [],
+        "RB-26",
+        "load unpickled an object from the file",
+        repro
+        + "".join(
+            f"    {write}\n    try:\n        rb.load(tmp / 'pickled.bin')\n"
+            "    except Exception as exc:\n        print(type(exc).__name__)\n"
+            for write in writes.values()
+        )
+        + "# want no line 'unpickled: ...' above",
+    )
 
 
 @clause("RB-26")
 def test_load_of_a_missing_path_raises_os_error(impl: Any, tmp: pathlib.Path) -> None:
     rb = impl.ReplayBuffer(2)
-    expect_raises(OSError, "RB-26", "load of a missing file", lambda: rb.load(tmp / "none"))
+    expect_raises(
+        OSError,
+        "RB-26",
+        "load of a missing file",
+        lambda: rb.load(tmp / "none"),
+        repro_source() + "rb = impl.ReplayBuffer(2)\n" + IN_TMP + "    rb.load(tmp / 'none')",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -593,13 +920,29 @@ def test_save_leaves_only_the_file(impl: Any, tmp: pathlib.Path) -> None:
     rb, first, path = saved(impl, tmp)
     rb.put(items(impl, 7, 1))
     rb.save(str(path))  # over the previous file
-    expect(os.listdir(tmp) == ["rb.bin"], "RB-24", f"the directory holds {os.listdir(tmp)}")
+    repro = repro_source(slot_ids, saved) + (
+        IN_TMP + "    rb, first, path = saved(impl, tmp)\n    rb.put(items(impl, 7, 1))\n"
+        "    rb.save(str(path))\n"
+    )
+    expect(
+        os.listdir(tmp) == ["rb.bin"],
+        "RB-24",
+        f"the directory holds {os.listdir(tmp)}",
+        repro + "    print(os.listdir(tmp))  # want ['rb.bin']",
+    )
     second = path.read_bytes()
-    expect(second != first, "RB-24", "a second save did not replace the file")
+    expect(
+        second != first,
+        "RB-24",
+        "a second save did not replace the file",
+        repro + "    print(path.read_bytes() != first)  # want True",
+    )
     expect(
         slot_ids(impl.ReplayBuffer(5).load(path)) == slot_ids(rb),
         "RB-24",
         "the replaced file does not hold the buffer's new items",
+        repro + "    print(slot_ids(impl.ReplayBuffer(5).load(path)))\n"
+        "    print(slot_ids(rb))  # want the same",
     )
 
 
@@ -618,6 +961,12 @@ def test_save_replaces_the_file_instead_of_writing_into_it(impl: Any, tmp: pathl
         "RB-24",
         "save wrote into the existing file (a hard link to it changed) instead of renaming a "
         "new file over it",
+        repro_source(saved)
+        + IN_TMP
+        + "    rb, first, path = saved(impl, tmp)\n    link = tmp / 'link.bin'\n"
+        "    os.link(path, link)  # a second name for the old file\n"
+        "    rb.put(items(impl, 9, 2))\n    rb.save(path)\n"
+        "    print(link.read_bytes() == first, path.read_bytes() != first)  # want True True",
     )
 
 
@@ -628,10 +977,41 @@ def test_a_failed_save_leaves_no_file(impl: Any, tmp: pathlib.Path) -> None:
     folder = tmp / "folder"
     folder.mkdir()
     (folder / "inside.txt").write_text("keep")
-    expect_raises(OSError, "RB-24", "save onto an existing directory", lambda: rb.save(folder))
+    repro = repro_source() + (
+        "rb = impl.ReplayBuffer(3)\nrb.put(items(impl, 0, 2))\n"
+        + IN_TMP
+        + "    folder = tmp / 'folder'\n    folder.mkdir()\n"
+        "    (folder / 'inside.txt').write_text('keep')\n"
+    )
+    failed = repro + (
+        "    for target in (folder, tmp / 'no' / 'f.bin'):\n        try:\n"
+        "            rb.save(target)\n        except OSError as exc:\n"
+        "            print(type(exc).__name__)\n"
+    )
     expect_raises(
-        OSError, "RB-24", "save into a missing directory", lambda: rb.save(tmp / "no" / "f.bin")
+        OSError,
+        "RB-24",
+        "save onto an existing directory",
+        lambda: rb.save(folder),
+        repro + "    rb.save(folder)",
+    )
+    expect_raises(
+        OSError,
+        "RB-24",
+        "save into a missing directory",
+        lambda: rb.save(tmp / "no" / "f.bin"),
+        repro + "    rb.save(tmp / 'no' / 'f.bin')",
     )
     names = sorted(os.listdir(tmp))
-    expect(names == ["folder"], "RB-24", f"failed saves left {names}")
-    expect(os.listdir(folder) == ["inside.txt"], "RB-24", "a failed save changed the directory")
+    expect(
+        names == ["folder"],
+        "RB-24",
+        f"failed saves left {names}",
+        failed + "    print(sorted(os.listdir(tmp)))  # want ['folder']",
+    )
+    expect(
+        os.listdir(folder) == ["inside.txt"],
+        "RB-24",
+        "a failed save changed the directory",
+        failed + "    print(os.listdir(folder))  # want ['inside.txt']",
+    )
