@@ -19,6 +19,8 @@ from ._agents import TemporalAgent as TemporalAgent
 from ._env_agent import ParallelGymAgent as ParallelGymAgent
 from ._env_agent import make_env as make_env
 from ._errors import AgentNotBoundError as AgentNotBoundError
+from ._errors import AllocationError as AllocationError
+from ._errors import BatchIndexError as BatchIndexError
 from ._errors import BBRLError as BBRLError
 from ._errors import DTypeError as DTypeError
 from ._errors import EmptyBufferError as EmptyBufferError
@@ -51,7 +53,9 @@ __all__ = [
     "Agent",
     "AgentNotBoundError",
     "Agents",
+    "AllocationError",
     "BBRLError",
+    "BatchIndexError",
     "DTypeError",
     "EmptyBufferError",
     "InvalidArgumentError",

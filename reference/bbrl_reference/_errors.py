@@ -6,12 +6,14 @@ would catch, so ``except KeyError`` keeps working::
     BBRLError(Exception)
     ├── UnknownVariableError(KeyError)   unknown workspace variable
     ├── TimeIndexError(IndexError)       time index outside 0 <= t < T
+    ├── BatchIndexError(IndexError)      batch index outside 0 <= b < B
     ├── ShapeError(ValueError)           batch size, trailing shape or time size mismatch
     ├── DTypeError(TypeError)            dtype or device mismatch
     ├── InvalidArgumentError(ValueError) an argument value outside its domain
     ├── EmptyBufferError(ValueError)     sampling an empty replay buffer
-    └── InvalidStateError(RuntimeError)  a call the object's state does not allow
-        └── AgentNotBoundError           Agent.get/set outside a call
+    ├── InvalidStateError(RuntimeError)  a call the object's state does not allow
+    │   └── AgentNotBoundError           Agent.get/set outside a call
+    └── AllocationError(MemoryError)     storage for a write could not be allocated
 
 A value that is not a tensor where a tensor is expected raises the builtin :class:`TypeError`.
 """
@@ -57,3 +59,11 @@ class InvalidStateError(BBRLError, RuntimeError):
 
 class AgentNotBoundError(InvalidStateError):
     """``Agent.get``/``Agent.set`` called while the agent is not running on a workspace."""
+
+
+class AllocationError(BBRLError, MemoryError):
+    """Storage for a write could not be allocated; the object is unchanged (WS-24)."""
+
+
+class BatchIndexError(BBRLError, IndexError):
+    """A batch (column) index outside ``0 <= b < B`` (select_batch)."""
