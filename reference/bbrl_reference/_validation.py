@@ -126,19 +126,9 @@ VALUE_DTYPES = frozenset(
     }
 )
 
-#: the dtypes of an index tensor (select_batch, select_subtime)
-INDEX_DTYPES = frozenset(
-    {
-        torch.uint8,
-        torch.int8,
-        torch.int16,
-        torch.int32,
-        torch.int64,
-        torch.uint16,
-        torch.uint32,
-        torch.uint64,
-    }
-)
+#: the dtypes of a position tensor (select_batch, select_subtime): torch's own index dtypes
+#: but uint8, which torch reads as a mask
+INDEX_DTYPES = frozenset({torch.int32, torch.int64})
 
 
 def check_new_name(op: str, var_name: object) -> str:

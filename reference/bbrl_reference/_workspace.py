@@ -915,7 +915,7 @@ def _batch_positions(op: str, arg: str, index: object, batch: int) -> torch.Tens
     if not isinstance(index, torch.Tensor):
         raise TypeError(_arg_message(op, arg, "a torch.Tensor", type(index).__name__))
     if index.dtype not in v.INDEX_DTYPES:
-        raise DTypeError(_arg_message(op, arg, "an integer tensor", index.dtype))
+        raise DTypeError(_arg_message(op, arg, "an int64 or int32 tensor", index.dtype))
     if index.dim() != 1 or index.shape[0] != batch:
         raise ShapeError(_arg_message(op, arg, f"shape [{batch}] (batch size)", list(index.shape)))
     return index.to(torch.int64)
@@ -933,7 +933,7 @@ def _batch_index(op: str, index: object, batch: int) -> torch.Tensor:
             )
         return index.nonzero().squeeze(1)
     if index.dtype not in v.INDEX_DTYPES:
-        raise DTypeError(_arg_message(op, arg, "an integer or bool tensor", index.dtype))
+        raise DTypeError(_arg_message(op, arg, "an int64, int32 or bool tensor", index.dtype))
     if index.dim() != 1:
         raise ShapeError(_arg_message(op, arg, "one dimension", list(index.shape)))
     positions = index.to(torch.int64)

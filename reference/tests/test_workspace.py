@@ -702,7 +702,7 @@ def test_select_batch() -> None:
     assert out.batch_size() == 3 and out["y"].dtype == torch.float32
     mask = ws.select_batch(torch.tensor([True, False, True]))
     assert mask["x"].tolist() == [[0, 2], [10, 12], [20, 22]]
-    assert ws.select_batch(torch.tensor([1], dtype=torch.uint8))["x"][:, 0].tolist() == [1, 11, 21]
+    assert ws.select_batch(torch.tensor([1], dtype=torch.int32))["x"][:, 0].tolist() == [1, 11, 21]
     assert ws.select_batch(torch.tensor([], dtype=torch.int64))["x"].shape == (3, 0)
     assert Workspace().select_batch(torch.zeros(0, dtype=torch.bool)).batch_size() == 0
     before = snapshot(ws)
@@ -711,6 +711,7 @@ def test_select_batch() -> None:
         (torch.tensor([-1]), IndexError),
         ([0, 1], TypeError),
         (torch.tensor([0.0]), TypeError),
+        (torch.tensor([0], dtype=torch.uint8), TypeError),
         (torch.tensor([[0]]), ValueError),
         (torch.tensor([True, False]), ValueError),
     ]
