@@ -20,6 +20,7 @@ import functools
 import inspect
 import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -508,12 +509,15 @@ def _run_limited(
     after. A child that dies (e.g. killed by the operating system) fails `clause_id`."""
     module = str(getattr(impl, "module_name", None) or impl.__name__)
     payload = json.dumps([textwrap.dedent(_SETUPS[setup]), cases])
+    env = dict(os.environ)  # the child imports the module from where this process does
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, module, payload],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env=env,
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
