@@ -27,7 +27,6 @@ adopt views of its buffers copy on write, so they cost O(variables) and never al
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, KeysView, Mapping, Sequence
 from typing import cast, overload
 
@@ -62,6 +61,9 @@ _NUMPY_DTYPES: dict[torch.dtype, np.dtype] = {
     )
 }
 
+
+#: the signed dtype of the same width, for gathers torch does not implement for unsigned ones
+_SIGNED_TWIN = {torch.uint16: torch.int16, torch.uint32: torch.int32, torch.uint64: torch.int64}
 
 Row = torch.Tensor | np.ndarray
 """One row ``[B, ...]`` of a variable, as a tensor or (CPU fast paths) a numpy array."""
@@ -366,11 +368,16 @@ class Workspace:
         """The variables named by ``var_names`` (all when None), each once (WS-16)."""
         if var_names is None:
             return dict(self._vars)
-        if isinstance(var_names, str) or not isinstance(var_names, Iterable):
+        expected = "a list of names"
+        if isinstance(var_names, str):
+            raise TypeError(v.message(op, "argument 'var_names'", expected, "a str"))
+        try:
+            names = list(var_names)
+        except TypeError:  # not iterable (an int, a 0-d tensor...)
             raise TypeError(
-                v.message(op, "argument 'var_names'", "a list of names", type(var_names).__name__)
-            )
-        return {name: self._var(op, name) for name in var_names}
+                v.message(op, "argument 'var_names'", expected, type(var_names).__name__)
+            ) from None
+        return {name: self._var(op, name) for name in names}
 
     # ------------------------------------------------------------------- writes
     def set(self, var_name: str, t: int, value: torch.Tensor) -> None:
@@ -743,7 +750,12 @@ class Workspace:
             raise InvalidArgumentError(
                 v.message(op, "argument 'n'", "0 on a workspace of batch size 0", n)
             )
-        return self.select_batch(torch.randint(0, max(batch, 1), (n,)))
+        try:
+            return self.select_batch(torch.randint(0, max(batch, 1), (n,)))
+        except (RuntimeError, MemoryError) as exc:  # n columns do not fit in memory
+            raise AllocationError(
+                v.message(op, "argument 'n'", "a batch that fits in memory", f"{n} ({exc})")
+            ) from exc
 
     def select_subtime(self, t: torch.Tensor, window_size: int) -> Workspace:
         """Per column ``b``, rows ``t[b] .. t[b]+window_size-1`` (WS-35, WS-36)."""
@@ -876,10 +888,13 @@ class Workspace:
             idx = indices.get(var.device)
             if idx is None:
                 idx = indices[var.device] = index.to(var.device)
-            # [T*B, prod(S)] rows: index_select along dim 0 of a 2-d tensor works for every
-            # dtype of WS-21 (the 1-d kernel lacks uint16/32/64)
-            flat = var.full_tensor().reshape(time_size * batch, math.prod(var.trailing))
-            out._install(name, flat.index_select(0, idx).view(2, count, *var.trailing))
+            flat = var.full_tensor().reshape(time_size * batch, *var.trailing)
+            signed = _SIGNED_TWIN.get(var.dtype)
+            if signed is None:
+                gathered = flat.index_select(0, idx)
+            else:  # torch lacks a 1-d uint16/32/64 index_select: gather the same bits as ints
+                gathered = flat.view(signed).index_select(0, idx).view(var.dtype)
+            out._install(name, gathered.view(2, count, *var.trailing))
         return out
 
     def __repr__(self) -> str:

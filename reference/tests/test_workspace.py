@@ -741,6 +741,8 @@ def test_select_batch_n() -> None:
         ws.select_batch_n(-1)
     with pytest.raises(ValueError, match="batch size 0"):
         Workspace().select_batch_n(2)
+    with pytest.raises(MemoryError, match="'n'"):
+        ws.select_batch_n(2**62)
 
 
 def test_subtime_and_truncation() -> None:
@@ -872,6 +874,7 @@ def test_copy_time() -> None:
         (lambda: ws.copy_time(0, 1, 1, ["x", "zz"]), KeyError),
         (lambda: ws.copy_time(0, 1, 1, "x"), TypeError),
         (lambda: ws.copy_time(0, 1, 1, 3), TypeError),  # type: ignore[arg-type]
+        (lambda: ws.copy_time(0, 1, 1, torch.tensor(0)), TypeError),
     ]
     for call, exc in cases:
         with pytest.raises(exc):
