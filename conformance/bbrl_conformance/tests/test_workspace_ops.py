@@ -230,6 +230,11 @@ PRODUCERS: dict[str, Producer] = {
         lambda impl, ws: ws.select_batch(torch.tensor([True, False, True])),
         _per_var(lambda x: x[:, [0, 2]]),
     ),
+    "select_batch_n": Producer(
+        "ws.select_batch_n(4)",
+        lambda impl, ws: ws.select_batch_n(4),
+        lambda model: model,  # random columns: the test decodes them from act[0, b] = 1000 + b
+    ),
     "subtime": Producer(
         "ws.subtime(1, 3)", lambda impl, ws: ws.subtime(1, 3), _per_var(lambda x: x[1:3])
     ),
@@ -283,10 +288,14 @@ def test_results_share_no_storage_with_sources(impl: Any, producer: str) -> None
     op = PRODUCERS[producer]
     built = build(impl, 4, 3, grad=True)
     before = observe(built.ws)
+    torch.manual_seed(0)
     result = op.call(impl, built.ws)
-    call = f"out = {op.code}"
+    call = f"torch.manual_seed(0)\nout = {op.code}"
     expect_unchanged(built.ws, before, "WS-26", call, built.repro(call))
     expected = op.model(built.model)
+    if producer == "select_batch_n":  # random columns: decoded from act[0, b] = 1000 + b
+        columns = [int(c) - 1000 for c in result.get_full("act")[0].tolist()]
+        expected = {name: value[:, columns] for name, value in built.model.items()}
     expect_contents(result, expected, "WS-26", call, built.repro(call))
     # autograd: lp = w * obs[..., 0], so d sum(out['lp']) / dw = sum(out['obs'][..., 0])
     lp = result.get_full("lp")
@@ -309,6 +318,7 @@ def test_results_share_no_storage_with_sources(impl: Any, producer: str) -> None
     for direction in ("result", "source"):
         for write_code in _writes(built.ws):
             pair = build(impl, 4, 3, grad=True)
+            torch.manual_seed(0)
             out = op.call(impl, pair.ws)
             target, other = (out, pair.ws) if direction == "result" else (pair.ws, out)
             target_name = "out" if direction == "result" else "ws"
