@@ -68,6 +68,9 @@ _SIGNED_TWIN = {torch.uint16: torch.int16, torch.uint32: torch.int32, torch.uint
 Row = torch.Tensor | np.ndarray
 """One row ``[B, ...]`` of a variable, as a tensor or (CPU fast paths) a numpy array."""
 
+Staged = tuple[list[Row], list[torch.Tensor] | None]
+"""What ``_Var.stage`` prepares: the rows to write, and a tracked variable's longer row list."""
+
 
 class _Var:
     """Storage of one variable: see the module docstring for the two modes."""
@@ -173,58 +176,60 @@ class _Var:
     # (in Workspace), then stage() on every variable written, then commit() on each. stage()
     # does all the allocating and changes no value, so a failure there leaves the workspace
     # as it was (ERR-5, WS-24); commit() only copies into storage that stage() prepared.
-    def stage(
-        self, op: str, name: str, t: int, values: list[torch.Tensor], grad: bool
-    ) -> list[Row]:
+    def stage(self, op: str, name: str, t: int, values: list[torch.Tensor], grad: bool) -> Staged:
         """Phase 1 of writing ``values`` at rows ``t, t+1, ...``: allocate, change no value.
 
         A plain variable grows or unshares its buffer; a tracked one (or a plain one that a
-        value with grad makes tracked) gets private copies of the values, preceded by the
-        zero rows of the gap ``size..t-1``. Returns what :meth:`commit` writes from row
-        ``size`` (tracked) or ``t`` (plain). Raises AllocationError (a MemoryError) when the
-        storage cannot be allocated; the variable then holds the values it held before.
+        value with grad makes tracked) gets private copies of the values and, for a gap
+        ``size..t-1``, a longer row list ending in zero rows. Raises AllocationError (a
+        MemoryError) when the storage cannot be allocated; the variable then holds the values
+        it held before.
         """
         try:
             if grad or self.rows is not None:
-                staged: list[Row] = [value.clone() for value in values]  # keeps autograd
-                gap = t - len(self.tracked_rows())
-                if gap > 0:
-                    zero = torch.zeros(self.row_shape, dtype=self.dtype, device=self.device)
-                    staged[:0] = [zero] * gap
-                return staged
+                rows = self.tracked_rows()
+                copies: list[Row] = [value.clone() for value in values]  # keeps autograd
+                gap = t - len(rows)
+                if gap <= 0:
+                    return copies, None
+                zero = torch.zeros(self.row_shape, dtype=self.dtype, device=self.device)
+                return copies, rows + [zero] * gap
             self.writable_buf(t + len(values), self.row_shape[0])
             if self.numpy_view() is None:
-                return list(values)
-            return [_ndarray(value) for value in values]
+                return list(values), None
+            return [_ndarray(value) for value in values], None
         except (RuntimeError, MemoryError) as exc:
-            rows = f"storage for {t + len(values)} rows of shape {list(self.row_shape)}"
+            rows_needed = f"storage for {t + len(values)} rows of shape {list(self.row_shape)}"
             raise AllocationError(
-                v.message(op, v.variable(name), rows, f"an allocation failure ({exc})")
+                v.message(op, v.variable(name), rows_needed, f"an allocation failure ({exc})")
             ) from exc
 
-    def commit(self, t: int, staged: list[Row]) -> None:
+    def commit(self, t: int, staged: Staged) -> None:
         """Phase 2 (after :meth:`stage`): zero-fill the gap ``size..t-1``, write the rows
-        from ``t`` and update the size. Copies into prepared storage only."""
+        from ``t`` and update the size. Copies into prepared storage only (a tracked row list
+        may grow by the written rows)."""
+        values, padded = staged
         rows = self.rows
         if rows is not None:
-            start = min(t, len(rows))  # stage() put the gap's zero rows first
-            rows[start : start + len(staged)] = cast(list[torch.Tensor], staged)
+            if padded is not None:  # the gap's zero rows, allocated by stage()
+                rows = self.rows = padded
+            rows[t : t + len(values)] = cast(list[torch.Tensor], values)
             self.full = None
             self.size = len(rows)
             return
         size = self.size
-        end = t + len(staged)
+        end = t + len(values)
         array = self.array
         if array is not None:
             if t > size:
                 array[size:t] = 0
-            for i, row in enumerate(staged):
+            for i, row in enumerate(values):
                 array[t + i] = row
         else:
             buf = self._plain()
             if t > size:
                 buf[size:t].zero_()
-            for i, row in enumerate(staged):
+            for i, row in enumerate(values):
                 buf[t + i].copy_(cast(torch.Tensor, row))
         if end > size:
             self.size = end

@@ -452,6 +452,18 @@ def test_numpy_rows_are_written_whole_or_not_at_all() -> None:
     assert ws["reward"][4].tolist() == [0.0, 0.0] and ws.time_size() == 5
 
 
+def test_a_name_twice_in_one_row_keeps_the_last_value() -> None:
+    """One row naming a variable twice, past its end: the gap is zero, the last value wins."""
+    w = torch.nn.Parameter(torch.ones(()))
+    ws = Workspace()
+    ws.set("g", 0, w * torch.ones(2))  # tracked
+    ws.set("p", 0, torch.ones(2))  # plain
+    first, last = np.array([5.0, 5.0], dtype=np.float32), np.array([7.0, 7.0], dtype=np.float32)
+    ws._set_numpy_rows(3, [("g", first), ("p", first), ("g", last), ("p", last)])
+    assert ws["g"][:, 0].tolist() == [1.0, 0.0, 0.0, 7.0]
+    assert ws["p"][:, 0].tolist() == [1.0, 0.0, 0.0, 7.0]
+
+
 def test_new_variables_in_one_row_share_the_batch_size() -> None:
     """WS-4 inside one multi-variable write on an empty workspace."""
     ws = Workspace()
