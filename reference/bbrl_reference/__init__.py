@@ -33,6 +33,7 @@ from ._env_agent import ParallelGymAgent as ParallelGymAgent
 from ._env_agent import make_env as make_env
 from ._errors import AgentNotBoundError as AgentNotBoundError
 from ._errors import AllocationError as AllocationError
+from ._errors import BatchIndexError as BatchIndexError
 from ._errors import BBRLError as BBRLError
 from ._errors import ClassNotFoundError as ClassNotFoundError
 from ._errors import DTypeError as DTypeError
@@ -60,12 +61,6 @@ from ._replay_buffer import ReplayBuffer as ReplayBuffer
 from ._types import ReplayBufferState as ReplayBufferState
 from ._workspace import Workspace as Workspace
 
-# TEMPORARY (issue #10, programs branch): the suite's end-to-end programs call API that other
-# branches add to this reference; until they are merged, the suite runs against it with this
-# strict ledger (conformance/bbrl_conformance/deviations/reference-issue-10.toml). Delete this
-# line and that file after the merge (an entry whose program passes fails the run).
-CONFORMANCE_DEVIATIONS = "reference-issue-10"
-
 #: The env agent backends the conformance suite runs its ENV, DET and TR-10 tests on (ENV-16):
 #: name -> the keyword arguments of ParallelGymAgent that select it.
 CONFORMANCE_BACKENDS = {"sync": {}, "async": {"backend": "async"}, "vector": {"backend": "vector"}}
@@ -75,7 +70,6 @@ CONFORMANCE_VECTOR_BACKENDS = ("vector",)
 __all__ = [
     "ACTION",
     "CONFORMANCE_BACKENDS",
-    "CONFORMANCE_DEVIATIONS",
     "CONFORMANCE_VECTOR_BACKENDS",
     "ENV_CUMULATED_REWARD",
     "ENV_DONE",
@@ -89,6 +83,7 @@ __all__ = [
     "Agents",
     "AllocationError",
     "BBRLError",
+    "BatchIndexError",
     "ClassNotFoundError",
     "CopyTAgent",
     "DTypeError",

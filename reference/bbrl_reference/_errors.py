@@ -6,6 +6,7 @@ would catch, so ``except KeyError`` keeps working::
     BBRLError(Exception)
     ├── UnknownVariableError(KeyError)   unknown workspace variable
     ├── TimeIndexError(IndexError)       time index outside 0 <= t < T
+    ├── BatchIndexError(IndexError)      batch index outside 0 <= b < B
     ├── ShapeError(ValueError)           batch size, trailing shape or time size mismatch
     ├── DTypeError(TypeError)            dtype or device mismatch
     ├── InvalidArgumentError(ValueError) an argument value outside its domain
@@ -14,7 +15,7 @@ would catch, so ``except KeyError`` keeps working::
     │   └── AgentNotBoundError           Agent.get/set outside a call
     ├── MissingKeyError(KeyError)        a mapping (state dict, configuration) lacks a key
     ├── FileFormatError(ValueError)      a file that is not in the expected format
-    ├── AllocationError(MemoryError)     storage or a result too large to allocate
+    ├── AllocationError(MemoryError)     storage or a result too large to allocate (WS-24)
     ├── ClassNotFoundError(ImportError)  a configured class that cannot be imported
     └── EnvError(RuntimeError)           an env failed during an env agent's call (ENV-20)
         ├── EnvTimeoutError(TimeoutError)      a worker did not answer in time (ENV-25)
@@ -79,7 +80,12 @@ class FileFormatError(BBRLError, ValueError):
 
 
 class AllocationError(BBRLError, MemoryError):
-    """Storage or a result that cannot be allocated (more memory than the device has)."""
+    """Storage or a result that cannot be allocated (more memory than the device has); the
+    object is unchanged (WS-24, RB-21, RB-22)."""
+
+
+class BatchIndexError(BBRLError, IndexError):
+    """A batch (column) index outside ``0 <= b < B`` (select_batch)."""
 
 
 class ClassNotFoundError(BBRLError, ImportError):

@@ -1,10 +1,11 @@
 """Adapter for bbrl 1.0.1: ``python -m bbrl_conformance --impl bbrl_conformance.adapters.bbrl``.
 
 It maps names only and hides none of bbrl's behaviour: every class is bbrl's own, except that
-``Workspace.get_transitions`` is given the spec's call shape ``get_transitions(filter_key)``
-(bbrl's first parameter is ``no_final_state``; the spec's ``filter_key=None`` is bbrl's
-``no_final_state=True``). The known failures are listed in ``deviations/bbrl.toml``, the
-default ledger of this adapter (``--no-deviations`` runs without it).
+``Workspace.get_transitions`` is given the spec's call shape
+``get_transitions(filter_key, *, no_final_state=False)`` (bbrl's first parameter is
+``no_final_state``; the spec's ``filter_key=None`` is bbrl's ``no_final_state=True``, TR-11).
+The known failures are listed in ``deviations/bbrl.toml``, the default ledger of this adapter
+(``--no-deviations`` runs without it).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ CONFORMANCE_BACKENDS: dict[str, dict[str, object]] = {"sync": {}}
 class Workspace(_BBRLWorkspace):  # type: ignore[misc]
     """bbrl's Workspace; only ``get_transitions``' parameters are renamed to the spec's."""
 
-    def get_transitions(self, filter_key: str | None = "env/done") -> _BBRLWorkspace:
+    def get_transitions(
+        self, filter_key: str | None = "env/done", *, no_final_state: bool = False
+    ) -> _BBRLWorkspace:
         if filter_key is None:
             return super().get_transitions(no_final_state=True)
-        return super().get_transitions(filter_key=filter_key)
+        return super().get_transitions(no_final_state=no_final_state, filter_key=filter_key)

@@ -3,11 +3,11 @@ variables of the row written."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from bbrl_reference import ParallelGymAgent as _ParallelGymAgent
-from bbrl_reference import Workspace
 
 from mutants._base import reference_name
 
@@ -20,9 +20,9 @@ def __getattr__(name: str) -> Any:
     return reference_name(name)
 
 
-def _one_by_one(ws: Workspace, t: int, rows: list[tuple[str, np.ndarray]]) -> None:
-    for name, row in rows:
-        ws._set_numpy(name, t, row)
+def _one_by_one(write: Callable[..., None], t: int, rows: list[tuple[str, np.ndarray]]) -> None:
+    for name, row in rows:  # the bug: each variable is written (atomically) on its own
+        write(t, [(name, row)])
 
 
 class ParallelGymAgent(_ParallelGymAgent):
@@ -31,7 +31,8 @@ class ParallelGymAgent(_ParallelGymAgent):
         if ws is None:
             super().forward(t, **kwargs)
             return
-        ws._set_numpy_rows = lambda t, rows: _one_by_one(ws, t, rows)  # type: ignore[method-assign]
+        write = ws._set_numpy_rows
+        ws._set_numpy_rows = lambda t, rows: _one_by_one(write, t, rows)  # type: ignore[method-assign]
         try:
             super().forward(t, **kwargs)
         finally:

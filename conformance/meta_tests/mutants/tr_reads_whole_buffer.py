@@ -22,7 +22,10 @@ def __getattr__(name: str) -> Any:
 
 
 class Workspace(_Workspace):
-    def get_transitions(self, filter_key: str | None = "env/done") -> Any:
+    def get_transitions(
+        self, filter_key: str | None = "env/done", *, no_final_state: bool = False
+    ) -> Any:
+        filter_key = None if no_final_state else filter_key  # TR-11's spelling
         checked = super().get_transitions(filter_key)
         buffers = {name: var.buf for name, var in self._vars.items() if var.buf is not None}
         if len(buffers) != len(self._vars) or len({b.shape[0] for b in buffers.values()}) != 1:
