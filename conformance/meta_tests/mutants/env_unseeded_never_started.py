@@ -21,6 +21,7 @@ def __getattr__(name: str) -> Any:
 
 
 class ParallelGymAgent(_ParallelGymAgent):
-    def _reset_all(self) -> None:
-        super()._reset_all()
-        self._started = self._rollout > 0  # the bug: only seeded agents count rollouts
+    def forward(self, t: int, **kwargs: Any) -> None:
+        super().forward(t, **kwargs)
+        if t == 0 and self._rollout == 0:  # the bug: only seeded agents count rollouts
+            self._refusal = "a first call at t=0 (the envs need a reset)"
