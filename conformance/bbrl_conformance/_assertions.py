@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from bbrl_conformance._failure import ConformanceFailure, format_failure
+from bbrl_conformance._failure import ConformanceFailure, _wrap_last_call, format_failure
 
 __all__ = [
     "ConformanceFailure",
@@ -17,6 +17,7 @@ __all__ = [
     "expect_raises",
     "format_failure",
     "missing_mentions",
+    "raising",
 ]
 
 
@@ -25,6 +26,21 @@ def expect(condition: bool, clause_id: str, what: str, repro: str | None = None)
     __tracebackhide__ = True
     if not condition:
         raise ConformanceFailure(clause_id, what, repro)
+
+
+def _builtin_name(exc_type: type[BaseException]) -> str:
+    """The first builtin class of ``exc_type``'s MRO (``IndexError`` for an implementation's
+    ``TimeIndexError(IndexError)``): a name a reproducer can catch without imports."""
+    return next(c.__name__ for c in exc_type.__mro__ if c.__module__ == "builtins")
+
+
+def raising(code: str, exc_type: type[BaseException] | tuple[type[BaseException], ...]) -> str:
+    """Reproducer source: ``code`` with its last statement (before any trailing ``print``)
+    checked to raise ``exc_type``, printing the exception, so that the lines after it (prints or
+    asserts of the state after the rejected call) run. Types that are not builtins are caught
+    by their first builtin base class."""
+    types = exc_type if isinstance(exc_type, tuple) else (exc_type,)
+    return _wrap_last_call(code, tuple(dict.fromkeys(_builtin_name(t) for t in types)))
 
 
 def expect_raises(
@@ -157,16 +173,20 @@ def expect_message(
     """Fail ``clause_id`` (ERR-6) unless the message of ``exc`` names every item of
     ``required``: the variable or argument concerned, what was expected and what was given.
 
-    A message such as "invalid" or "error" names none of them and fails.
+    A message such as "invalid" or "error" names none of them and fails. ``repro`` ends with
+    the call that raised ``exc`` (before any trailing ``print``): its reproducer checks that the
+    call raises and prints the message.
     """
     __tracebackhide__ = True
     message = str(exc)
     missing = missing_mentions(message, required)
-    expect(
-        not missing,
-        clause_id,
-        f"{what} raised {type(exc).__name__}({message!r}), which does not name "
-        f"{', '.join(missing)} (a message names the variable or argument, what was expected "
-        "and what was given)",
-        repro,
-    )
+    if missing:
+        # the reproducer's last call raises by design: it is caught and its message printed
+        raise ConformanceFailure(
+            clause_id,
+            f"{what} raised {type(exc).__name__}({message!r}), which does not name "
+            f"{', '.join(missing)} (a message names the variable or argument, what was "
+            "expected and what was given)",
+            repro,
+            (_builtin_name(type(exc)),),
+        )

@@ -363,6 +363,22 @@ def child_processes() -> set[int]:
     return found
 
 
+#: multiprocessing's shared helper processes, which outlive any one agent
+_INFRASTRUCTURE = ("resource_tracker", "forkserver")
+
+
+def agent_children(baseline: set[int]) -> set[int]:
+    """Child processes started since ``baseline``, except multiprocessing's shared helpers."""
+    found = set()
+    for pid in child_processes() - baseline:
+        cmdline = b""
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+        if not any(name.encode() in cmdline for name in _INFRASTRUCTURE):
+            found.add(pid)
+    return found
+
+
 class Overdue(BaseException):
     """Raised into the test when a call runs past its deadline (a BaseException, so that an
     implementation's ``except Exception`` cannot swallow it)."""

@@ -11,6 +11,7 @@ from bbrl_conformance._assertions import (
     expect_message,
     expect_raises,
     missing_mentions,
+    raising,
 )
 from bbrl_conformance._clauses import registry
 
@@ -125,3 +126,39 @@ def test_alternatives_need_one_of_them() -> None:
 def test_a_good_message_passes() -> None:
     exc = ValueError("put: variable 'env/reward': expected batch size 8, got 6")
     expect_message(exc, "ERR-6", "rb.put(ws)", ["env/reward", "8", "6"])
+
+
+class _TimeIndexError(IndexError):
+    """An implementation's own exception type, not a builtin."""
+
+
+def _run(script: str) -> str:
+    """What ``script`` prints (``d`` a dict; ``boom`` raises _TimeIndexError)."""
+    import contextlib
+    import io
+
+    def boom() -> None:
+        raise _TimeIndexError("t=-2 of 'x'")
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(script, {"d": {}, "boom": boom})
+    return out.getvalue()
+
+
+def test_raising_checks_the_last_call_and_runs_what_follows() -> None:
+    source = raising("y = 1\nd['x']", KeyError) + "\nprint(y, d)"
+    assert _run(source) == "raised as required: KeyError 'x'\n1 {}\n"
+    with pytest.raises(AssertionError, match="expected KeyError, but nothing was raised"):
+        _run(raising("d.get('x')", KeyError))
+    # an implementation's type is caught by its first builtin base class
+    assert _run(raising("boom()", _TimeIndexError)).startswith("raised as required: _TimeIndex")
+    assert "except IndexError" in raising("boom()", _TimeIndexError)
+
+
+def test_expect_message_reproducer_checks_the_call_and_prints_the_message() -> None:
+    with pytest.raises(ConformanceFailure) as info:
+        expect_message(_TimeIndexError("t=-2 of 'x'"), "ERR-6", "boom()", ["-1"], "boom()")
+    script = info.value.reproducer
+    assert script is not None and "except IndexError" in script
+    assert _run(script) == "raised as required: _TimeIndexError t=-2 of 'x'\n"

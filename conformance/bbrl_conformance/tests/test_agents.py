@@ -30,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises, raising
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import WorkspaceModel, observe_workspace, same_contents
 from bbrl_conformance._strategies import SEED_EDGES, agent_seeds, keyword_arguments
@@ -372,7 +372,7 @@ def test_bad_step_counts_raise_before_any_step(impl: Any) -> None:
             "TA-4",
             f"{call} raised, but first ran the agent at t = {times(calls)} (workspace keys "
             f"{sorted(ws.keys())}); the error must come before any step",
-            repro,
+            raising(repro, ValueError) + "\nprint(list(ws.keys()))",
         )
 
 
@@ -592,23 +592,29 @@ def test_get_and_set_raise_after_a_call_that_raised(impl: Any) -> None:
         if t == 2:
             raise _Boom(f"forward failed at t={t}")
 
-    runs: dict[str, Callable[[Any], object]] = {
-        "agent(ws, t=2)": lambda agent: agent(impl.Workspace(), t=2),
-        "Agents(agent)(ws, t=2)": lambda agent: impl.Agents(agent)(impl.Workspace(), t=2),
-        "TemporalAgent(agent)(ws, t=0, n_steps=5)": lambda agent: impl.TemporalAgent(agent)(
-            impl.Workspace(), t=0, n_steps=5
+    # (shown, its source in a reproducer, the call)
+    runs: list[tuple[str, str, Callable[[Any], object]]] = [
+        ("agent(ws, t=2)", "agent(impl.Workspace(), t=2)", lambda a: a(impl.Workspace(), t=2)),
+        (
+            "Agents(agent)(ws, t=2)",
+            "impl.Agents(agent)(impl.Workspace(), t=2)",
+            lambda a: impl.Agents(a)(impl.Workspace(), t=2),
         ),
-    }
-    for shown, run in runs.items():
+        (
+            "TemporalAgent(agent)(ws, t=0, n_steps=5)",
+            "impl.TemporalAgent(agent)(impl.Workspace(), t=0, n_steps=5)",
+            lambda a: impl.TemporalAgent(a)(impl.Workspace(), t=0, n_steps=5),
+        ),
+    ]
+    for shown, source, run in runs:
         agent = recorder(impl, [], "a", extra=explode)
-        repro = (
+        setup = (
             RECORDER_SOURCE.replace(
                 "        calls.append((self.tag, t, kwargs))",
                 "        calls.append((self.tag, t, kwargs))\n"
                 "        if t == 2:\n            raise ValueError('boom')",
             )
-            + f"agent = Recorder('a')\ntry:\n    {shown.replace('ws', 'impl.Workspace()')}\n"
-            "except ValueError:\n    pass\nagent.get(('x', 0))  # RuntimeError"
+            + f"agent = Recorder('a')\ntry:\n    {source}\nexcept ValueError:\n    pass\n"
         )
         expect_raises(
             _Boom, "AG-7", f"{shown} whose forward raises at t=2", functools.partial(run, agent)
@@ -625,7 +631,7 @@ def test_get_and_set_raise_after_a_call_that_raised(impl: Any) -> None:
                 "AG-7",
                 f"{call} after {shown} raised inside forward (no workspace is bound)",
                 fn,
-                repro,
+                setup + call,
             )
     fresh = recorder(impl, [], "a")
     expect_raises(
@@ -802,7 +808,7 @@ def test_bad_step_counts_change_a_used_workspace_in_no_way(impl: Any) -> None:
             "TA-4",
             f"TemporalAgent(agent)(ws, t=1, {shown}) raised, but ran t = {times(calls)} or "
             "changed the workspace first",
-            repro,
+            raising(repro, ValueError) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
         )
     calls = []
     ws = impl.Workspace()
@@ -823,8 +829,11 @@ import torch
 class Writer(impl.Agent):
     def __init__(self):
         super().__init__()
-        self.run, self.stop_at = 0, [0]
+        self.run, self.stop_at, self.calls = 0, [0], []
     def forward(self, t, **kwargs):
+        if t >= 200:
+            raise RuntimeError(f'runaway TemporalAgent: called at t={t}')
+        self.calls.append(t)
         self.set(('x', t), torch.full((len(self.stop_at),), 100.0 * self.run + t))
         self.set(('stop', t), torch.tensor([t >= s for s in self.stop_at]))
 writer = Writer()
@@ -887,7 +896,9 @@ def make_temporal_machine(impl: Any) -> type[RuleBasedStateMachine]:
             self.calls.clear()
             stop = "stop" if use_stop else None
             call = f"t_agent(ws, t={t0}, n_steps={n_steps}, stop_variable={stop!r})"
-            self.log.append(f"writer.run, writer.stop_at = {self.runs}, {stop_at}\n{call}")
+            self.log.append(
+                f"writer.run, writer.stop_at, writer.calls = {self.runs}, {stop_at}, []\n{call}"
+            )
             self.t_agent(self.ws, t=t0, n_steps=n_steps, stop_variable=stop)
             last = t0 + n_steps - 1 if n_steps is not None else None
             if use_stop:  # the first row the run writes that is True for every entry
@@ -902,7 +913,7 @@ def make_temporal_machine(impl: Any) -> type[RuleBasedStateMachine]:
                 f"{call} on the workspace left by the calls before (time size "
                 f"{self.model.time_size('x') if 'x' in self.model.rows else 0}) made the calls "
                 f"t = {self.calls}, expected {t0}..{last}",
-                self.repro(f"# calls made: t = {t0}..{last} expected"),
+                self.repro(f"assert writer.calls == list(range({t0}, {last + 1})), writer.calls"),
             )
             for t in range(t0, last + 1):
                 self.model.set("x", t, torch.full((self.batch,), 100.0 * self.runs + t))
@@ -948,20 +959,22 @@ def make_temporal_machine(impl: Any) -> type[RuleBasedStateMachine]:
             self.calls.clear()
             shown = ", ".join(f"{k}={v!r}" for k, v in bad.items())
             call = f"t_agent(ws, t={t0}{', ' if shown else ''}{shown})"
+            code = f"writer.calls = []\n{call}"
             expect_raises(
                 ValueError,
                 "TA-4",
                 f"{call} on a used workspace",
                 functools.partial(self.t_agent, self.ws, t=t0, **bad),
-                self.repro(call),
+                self.repro(code),
             )
+            rejected = raising(code, ValueError)
             expect(
                 self.calls == [],
                 "TA-4",
                 f"{call} raised, but first ran the agent at t = {self.calls}",
-                self.repro(call),
+                self.repro(f"{rejected}\nassert writer.calls == [], writer.calls"),
             )
-            self.log.append(f"# rejected: {call}")
+            self.log.append(rejected)
 
         def check(self, clause_id: str, when: str) -> None:
             """The workspace equals the model; a difference fails `clause_id`."""

@@ -616,8 +616,9 @@ def test_vector_backends_step_one_vector_env(impl: Any, backend: Backend) -> Non
     with CountingPlan([2, 3]) as plan:
         factory = plan.factory(impl, autoreset=False)
         repro = (
-            f"{plan.factory_source(False)}impl.ParallelGymAgent(factory, num_envs=2"
-            f"{backend.source()})"
+            f"{plan.factory_source(False)}try:\n    impl.ParallelGymAgent(factory, num_envs=2"
+            f"{backend.source()})\n    print('autoreset=False accepted')\n"
+            "except ValueError as exc:\n    print('autoreset=False refused:', exc)"
         )
         try:
             agent = backend.agent(impl, factory, 2)
@@ -812,7 +813,6 @@ def test_spaces_and_envs(impl: Any, backend: Backend, obs_kind: Any, action_kind
         repro = rollout.repro(2) + (
             "print(env_agent.get_observation_space(), env_agent.get_action_space(), "
             "env_agent.is_continuous_action(), env_agent.is_discrete_action())\n"
-            "print(env_agent.envs)\n"
         )
         got = (
             env_agent.get_observation_space(),
@@ -843,7 +843,7 @@ def test_spaces_and_envs(impl: Any, backend: Backend, obs_kind: Any, action_kind
                 "ENV-29",
                 f"envs stepped one by one in this process: env_agent.envs is {envs!r} (env ids "
                 f"{ids}), expected the list of the 3 env objects, envs[b] being env b",
-                repro,
+                repro + "print(env_agent.envs)\n",
             )
         else:
             expect_raises(
@@ -852,7 +852,7 @@ def test_spaces_and_envs(impl: Any, backend: Backend, obs_kind: Any, action_kind
                 f"env_agent.envs with backend {backend.name!r}, whose envs are "
                 f"{'one vector env' if plan.vectorized else 'in worker processes'}",
                 lambda: env_agent.envs,
-                repro,
+                repro + "env_agent.envs\n",
             )
         if obs_kind == "float":
             check_rows(ws, rollout, 2, repro)
@@ -878,8 +878,10 @@ def test_discrete_actions_at_the_bounds_are_sent(impl: Any, backend: Backend) ->
             "ENV-23",
             f"actions 0 and {MAX_ACTION - 1} of Discrete({MAX_ACTION}): the envs consumed "
             f"{got}, expected {want}",
-            f"{rollout.plan.factory_source(True)}env_agent = impl.ParallelGymAgent(factory, "
-            f"num_envs=2{backend.source()})\nws = impl.Workspace()\nenv_agent(ws, t=0)\n"
+            f"import torch\n{rollout.plan.factory_source(True)}env_agent = "
+            f"impl.ParallelGymAgent(factory, num_envs=2{backend.source()})\n"
+            "ws = impl.Workspace()\nenv_agent(ws, t=0)\n"
             f"ws.set('action', 0, torch.tensor([0, {MAX_ACTION - 1}]))\nenv_agent(ws, t=1)\n"
+            f"ws.set('action', 1, torch.tensor([{MAX_ACTION - 1}, 0]))\nenv_agent(ws, t=2)\n"
             "print([env.actions for env in plan.envs])",
         )

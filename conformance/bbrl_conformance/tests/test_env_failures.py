@@ -14,18 +14,20 @@ import contextlib
 import functools
 import os
 import re
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import torch
 
-from bbrl_conformance._assertions import expect, expect_raises
+from bbrl_conformance._assertions import expect, expect_raises, raising
 from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._rollouts import (
     DEADLINE_S,
     Rollout,
+    agent_children,
     alarm,
     check_actions,
     check_rows,
@@ -76,9 +78,11 @@ def _call(rollout: Rollout, ws: Any, t: int, clause_id: str, repro: str) -> None
 
 def check_refused_until_reset(
     rollout: Rollout, ws: Any, t: int, clause_id: str, what: str, repro: str
-) -> None:
+) -> str:
     """ENV-22: after a failure that touched the envs, the next two calls at t > 0 raise
-    RuntimeError and send nothing to any env (the action rows they read are written first)."""
+    RuntimeError and send nothing to any env (the action rows they read are written first).
+
+    Returns ``repro`` followed by those calls (each checked to raise)."""
     __tracebackhide__ = True
     plan = rollout.plan
     before = log_lengths(plan)
@@ -87,27 +91,50 @@ def check_refused_until_reset(
         have = ws.get_full("action").shape[0] if "action" in list(ws.keys()) else 0
         for row in range(have, again):
             ws.set("action", row, action_row(plan.action_kind, row, plan.num_envs))
+            repro += (
+                f"ws.set('action', {row}, action_row({plan.action_kind!r}, {row}, "
+                f"{plan.num_envs}))\n"
+            )
+        repro += f"env_agent(ws, t={again})  # expected RuntimeError (a reset is needed)\n"
         expect_raises(
             RuntimeError,
             "ENV-22",
             f"{what}; then env_agent(ws, t={again}) without a call at t=0",
             functools.partial(_call, rollout, ws, again, clause_id, repro),
-            repro + f"env_agent(ws, t={again})  # expected RuntimeError (a reset is needed)\n",
+            repro,
         )
+        repro = raising(repro, RuntimeError) + "\n"
     after = log_lengths(plan)
     expect(
         after == before,
         "ENV-22",
         f"{what}; the refused calls made the envs consume actions: log lengths {before} -> {after}",
-        repro,
+        repro + "print([len(env.actions) for env in plan.envs])  # actions consumed by each env\n",
     )
+    return repro
+
+
+#: reproducer lines printing the workspace ``ws`` by env (batch column) and what each env consumed
+SHOW_ROLLOUT = (
+    "for name in sorted(ws.keys()):\n"
+    "    print(name, ws.get_full(name).transpose(0, 1).tolist())\n"
+    "print([env.actions for env in plan.envs])  # (episode, step_before, action) consumed\n"
+)
 
 
 def check_recovers(rollout: Rollout, repro: str, clause_id: str = "ENV-22") -> None:
     """A call at t=0 after a failure resets every env and the agent runs again: a 4-row
-    rollout follows the model from each env's current episode."""
+    rollout follows the model from each env's current episode. ``repro`` is the source of what
+    the test did to ``env_agent`` so far."""
     __tracebackhide__ = True
     plan = rollout.plan
+    repro += (
+        "from bbrl_conformance.counting_env import action_agent\n"
+        "t_agent = impl.TemporalAgent(impl.Agents(env_agent, "
+        f"action_agent(impl, {plan.num_envs}, {plan.action_kind!r})))\n"
+        "ws = impl.Workspace()\nt_agent(ws, t=0, n_steps=4)  # the rollout after the failure\n"
+        + SHOW_ROLLOUT
+    )
     marks = {record.env_id: len(record.events()) for record in plan.envs}
     log_start = log_lengths(plan)
     ws = within(
@@ -118,16 +145,56 @@ def check_recovers(rollout: Rollout, repro: str, clause_id: str = "ENV-22") -> N
     check_actions(rollout, rows, repro, log_start=log_start, clause_id=clause_id)
 
 
-def failure_repro(rollout: Rollout, t: int) -> str:
-    return (
+def expected_to_raise(call: str, exc_type: type[BaseException], cleanup: str = "") -> str:
+    """Reproducer source: ``call`` checked to raise ``exc_type`` (a builtin type), the exception
+    printed and kept as ``error``; ``cleanup`` lines run whatever happens."""
+    name = exc_type.__name__
+    source = (
+        f"try:\n    {call}\nexcept {name} as exc:\n    error = exc\n"
+        "    print('raised as required:', type(exc).__name__, exc)\n"
+        f"else:\n    raise AssertionError('expected {name}, but nothing was raised')\n"
+    )
+    if cleanup:
+        source += "finally:\n" + textwrap.indent(cleanup, "    ")
+    return source
+
+
+def steps_repro(rollout: Rollout, calls: int, agent_kwargs: str = "") -> str:
+    """Reproducer source: the agent of ``rollout`` (its backend's keyword arguments, then
+    ``agent_kwargs``) called at t = 0 .. ``calls`` - 1, each call followed by its action row."""
+    plan = rollout.plan
+    source = (
         "import torch\nfrom bbrl_conformance.counting_env import action_row\n"
-        + rollout.plan.factory_source(rollout.autoreset)
-        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={rollout.plan.num_envs}"
-        f"{rollout.backend.source()})\nws = impl.Workspace()\n"
-        f"for t in range({t}):\n    env_agent(ws, t=t)\n"
-        f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
-        f"{rollout.plan.num_envs}))\n"
-        f"env_agent(ws, t={t})  # the env fails here\n"
+        + plan.factory_source(rollout.autoreset)
+        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs}"
+        f"{rollout.backend.source()}{agent_kwargs})\nws = impl.Workspace()\n"
+    )
+    if calls:
+        source += (
+            f"for t in range({calls}):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, action_row({plan.action_kind!r}, t, {plan.num_envs}))\n"
+        )
+    return source
+
+
+def failure_repro(
+    rollout: Rollout,
+    calls: int,
+    raises: type[BaseException],
+    *,
+    t: int | None = None,
+    before: str = "",
+    note: str = "the env fails here",
+    agent_kwargs: str = "",
+    cleanup: str = "",
+) -> str:
+    """Reproducer source: ``steps_repro``, then ``before``, then the call at ``t`` (by default
+    ``calls``) checked to raise ``raises`` (see ``expected_to_raise``)."""
+    t = calls if t is None else t
+    return (
+        steps_repro(rollout, calls, agent_kwargs)
+        + before
+        + expected_to_raise(f"env_agent(ws, t={t})  # {note}", raises, cleanup)
     )
 
 
@@ -142,10 +209,12 @@ def test_failed_write_leaves_the_row_unwritten(impl: Any, backend: Backend) -> N
         steps(rollout, ws, 0, 3)
         ws.set_full("env/reward", ws.get_full("env/reward").double())  # float64 from now on
         before = snapshot(ws)
-        repro = failure_repro(rollout, 3).replace(
-            "env_agent(ws, t=3)  # the env fails here",
-            "ws.set_full('env/reward', ws.get_full('env/reward').double())\n"
-            "env_agent(ws, t=3)  # row 3 of env/reward cannot be written: float32 is not float64",
+        repro = failure_repro(
+            rollout,
+            3,
+            TypeError,
+            before="ws.set_full('env/reward', ws.get_full('env/reward').double())\n",
+            note="row 3 of env/reward cannot be written: float32 is not float64",
         )
         expect_raises(
             TypeError,
@@ -159,7 +228,7 @@ def test_failed_write_leaves_the_row_unwritten(impl: Any, backend: Backend) -> N
             "ENV-19",
             f"the failed call at t=3 changed the workspace: time sizes "
             f"{ {k: v.shape[0] for k, v in snapshot(ws).items()} } (every variable had 3 rows)",
-            repro + "print({k: v.shape for k, v in ws.variables.items()})",
+            repro + "print({k: tuple(ws.get_full(k).shape) for k in sorted(ws.keys())})",
         )
         check_refused_until_reset(rollout, ws, 3, "ENV-22", "a failed write at t=3", repro)
     with counting(impl, backend, [6, 6], autoreset=True) as rollout:
@@ -167,10 +236,14 @@ def test_failed_write_leaves_the_row_unwritten(impl: Any, backend: Backend) -> N
         ws.set("env/timestep", 0, torch.zeros(2))  # float32: the agent writes int64
         before = snapshot(ws)
         repro = (
-            f"import torch\n{rollout.plan.factory_source(True)}env_agent = "
-            f"impl.ParallelGymAgent(factory, num_envs=2{backend.source()})\n"
-            "ws = impl.Workspace()\nws.set('env/timestep', 0, torch.zeros(2))\n"
-            "env_agent(ws, t=0)  # expected TypeError, nothing written\nprint(list(ws.keys()))"
+            failure_repro(
+                rollout,
+                0,
+                TypeError,
+                before="ws.set('env/timestep', 0, torch.zeros(2))\n",
+                note="float32 env/timestep: nothing may be written",
+            )
+            + "print(list(ws.keys()))"
         )
         expect_raises(
             TypeError,
@@ -209,12 +282,7 @@ def test_env_error_names_env_and_t(impl: Any, backend: Backend, where: str) -> N
         steps(rollout, ws, 0, before_calls)
         b = find_columns(ws, rollout, "").index(env_id)
         before = snapshot(ws)
-        repro = failure_repro(rollout, before_calls)
-        if t != before_calls:
-            repro = repro.replace(
-                f"env_agent(ws, t={before_calls})  # the env fails here",
-                f"env_agent(ws, t={t})  # the env fails here",
-            )
+        repro = failure_repro(rollout, before_calls, RuntimeError, t=t)
         exc = expect_raises(
             RuntimeError,
             "ENV-20",
@@ -239,7 +307,7 @@ def test_env_error_names_env_and_t(impl: Any, backend: Backend, where: str) -> N
             "ENV-20",
             f"the error of env {b} failing at t={t} has __cause__ {cause!r}, expected the "
             f"CountingEnvFailure the env raised",
-            repro + "print(repr(exc.__cause__))",
+            repro + "print(repr(error.__cause__))",
         )
         expect(
             same(before, snapshot(ws)),
@@ -247,7 +315,9 @@ def test_env_error_names_env_and_t(impl: Any, backend: Backend, where: str) -> N
             f"env {b} failed at t={t}, yet the call changed the workspace",
             repro,
         )
-        check_refused_until_reset(rollout, ws, t, "ENV-22", f"env {b} failed at t={t}", repro)
+        repro = check_refused_until_reset(
+            rollout, ws, t, "ENV-22", f"env {b} failed at t={t}", repro
+        )
         check_recovers(rollout, repro)
 
 
@@ -274,8 +344,8 @@ def test_malformed_env_output_is_refused(impl: Any, backend: Backend, fault: Fau
         columns = find_columns(ws, rollout, "")
         b = columns.index(1)
         before = snapshot(ws)
-        repro = failure_repro(rollout, t)
         error = MALFORMED[fault]
+        repro = failure_repro(rollout, t, error)
         exc = expect_raises(
             error,
             "ENV-21",
@@ -299,7 +369,9 @@ def test_malformed_env_output_is_refused(impl: Any, backend: Backend, fault: Fau
             "workspace",
             repro,
         )
-        check_refused_until_reset(rollout, ws, t, "ENV-22", f"malformed output at t={t}", repro)
+        repro = check_refused_until_reset(
+            rollout, ws, t, "ENV-22", f"malformed output at t={t}", repro
+        )
         check_recovers(rollout, repro)
 
 
@@ -319,10 +391,12 @@ def test_rejected_action_changes_nothing(impl: Any, backend: Backend, bad: int) 
         ws.set("action", 2, wrong)
         before = snapshot(ws)
         log_before = log_lengths(rollout.plan)
-        repro = failure_repro(rollout, 3).replace(
-            "env_agent(ws, t=3)  # the env fails here",
-            f"ws.set('action', 2, torch.tensor([{bad}, {int(good[1])}]))\n"
-            "env_agent(ws, t=3)  # expected ValueError: outside Discrete(1000000)",
+        repro = failure_repro(
+            rollout,
+            3,
+            ValueError,
+            before=f"ws.set('action', 2, torch.tensor([{bad}, {int(good[1])}]))\n",
+            note=f"action {bad} is outside Discrete({MAX_ACTION})",
         )
         exc = expect_raises(
             ValueError,
@@ -342,34 +416,38 @@ def test_rejected_action_changes_nothing(impl: Any, backend: Backend, bad: int) 
             "ENV-22",
             f"the refused call at t=3 changed the workspace or stepped envs (log lengths "
             f"{log_before} -> {log_lengths(rollout.plan)})",
-            repro,
+            repro + SHOW_ROLLOUT,
         )
         ws.set("action", 2, good)
         steps(rollout, ws, 3, 7)
-        rows = check_rows(ws, rollout, 7, repro + "# then the action row fixed, t = 3..6\n")
+        repro += (
+            f"ws.set('action', 2, torch.tensor({good.tolist()}))  # the action row fixed\n"
+            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
+            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
+        )
+        rows = check_rows(ws, rollout, 7, repro)
         check_actions(rollout, rows, repro, clause_id="ENV-22")
 
 
 # ---------------------------------------------------------------------------------------------
 # ENV-24 .. ENV-26: worker processes
 
-_INFRASTRUCTURE = ("resource_tracker", "forkserver")
 
-
-def agent_children(baseline: set[int]) -> set[int]:
-    """Child processes started since ``baseline``, except multiprocessing's shared helpers."""
-    found = set()
-    for pid in child_processes() - baseline:
-        cmdline = b""
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read()
-        if not any(name.encode() in cmdline for name in _INFRASTRUCTURE):
-            found.add(pid)
-    return found
+def process_repro(body: str) -> str:
+    """Reproducer source: ``body`` (which ends by closing ``env_agent``) between a count of this
+    process's children before it and a print of the children it left (Linux /proc)."""
+    return (
+        "from bbrl_conformance._rollouts import agent_children, child_processes\n"
+        "baseline = child_processes()\n"
+        + body
+        + "print('child processes left after close():', len(agent_children(baseline)))\n"
+    )
 
 
 class ProcessGuard:
-    """Records the child processes before a block; ``repro`` is set by the test."""
+    """Records the child processes before a block; ``repro`` (see ``process_repro``) is set by
+    the test."""
 
     def __init__(self) -> None:
         self.baseline = child_processes()
@@ -404,7 +482,7 @@ def closed_within(rollout: Rollout, repro: str) -> None:
 @clause("ENV-26")
 def test_close_is_idempotent_and_leaves_no_process(impl: Any, backend: Backend) -> None:
     with no_process_left("ENV-26") as guard, CountingPlan([3, 2]) as plan:
-        guard.repro = (
+        guard.repro = process_repro(
             f"{plan.factory_source(True)}env_agent = impl.ParallelGymAgent(factory, "
             f"num_envs=2{backend.source()})\nenv_agent(impl.Workspace(), t=0)\n"
             "env_agent.close()\nenv_agent.close()\n"
@@ -431,18 +509,20 @@ def test_dead_worker_is_an_error_not_a_hang(impl: Any, backend: Backend) -> None
         no_process_left("ENV-26") as guard,
         counting(impl, backend, [9, 9], autoreset=True, faults=faults) as rollout,
     ):
-        repro = guard.repro = failure_repro(rollout, 2)
         ws = impl.Workspace()
         steps(rollout, ws, 0, 2)
         if not workers:  # in this process: nothing can die, and no process may appear
+            guard.repro = process_repro(steps_repro(rollout, 2) + "env_agent.close()\n")
             expect(
                 not guard.new(),
                 "ENV-24",
                 f"backend {backend.name!r} steps its envs in this process, yet started child "
                 f"processes {sorted(guard.new())}",
-                repro,
+                guard.repro,
             )
             return
+        repro = failure_repro(rollout, 2, RuntimeError, note="the worker of env 1 exits here")
+        guard.repro = process_repro(repro + "env_agent.close()\n")
         b = find_columns(ws, rollout, repro).index(1)
         exc = expect_raises(
             RuntimeError,
@@ -457,7 +537,7 @@ def test_dead_worker_is_an_error_not_a_hang(impl: Any, backend: Backend) -> None
             f"the error of the dead worker of env {b} at t=2 does not name t and b: {exc}",
             repro,
         )
-        check_refused_until_reset(rollout, ws, 2, "ENV-24", "a worker died at t=2", repro)
+        repro = check_refused_until_reset(rollout, ws, 2, "ENV-24", "a worker died at t=2", repro)
         check_recovers(rollout, repro, "ENV-24")
         closed_within(rollout, repro)
 
@@ -472,9 +552,14 @@ def test_hung_worker_times_out(impl: Any, backend: Backend) -> None:
         no_process_left("ENV-26") as guard,
         counting(impl, backend, [9, 9], autoreset=True, faults=faults, timeout=timeout) as rollout,
     ):
-        repro = guard.repro = failure_repro(rollout, 2).replace(
-            f"num_envs=2{backend.source()})", f"num_envs=2{backend.source()}, timeout={timeout})"
+        repro = failure_repro(
+            rollout,
+            2,
+            TimeoutError,
+            note=f"env 0 hangs in its step: timeout after {timeout} s",
+            agent_kwargs=f", timeout={timeout}",
         )
+        guard.repro = process_repro(repro + "env_agent.close()\n")
         ws = impl.Workspace()
         steps(rollout, ws, 0, 2)
         b = find_columns(ws, rollout, repro).index(0)
@@ -496,11 +581,25 @@ def test_hung_worker_times_out(impl: Any, backend: Backend) -> None:
             hung not in child_processes(),
             "ENV-25",
             f"the hung worker (pid {hung}) still exists after the timeout error",
-            repro,
+            repro + "from bbrl_conformance._rollouts import child_processes\n"
+            "print('the hung worker exists:', plan.envs[0].pids[-1] in child_processes())\n",
         )
-        check_refused_until_reset(rollout, ws, 2, "ENV-25", "a step timed out", repro)
+        repro = check_refused_until_reset(rollout, ws, 2, "ENV-25", "a step timed out", repro)
         check_recovers(rollout, repro, "ENV-25")
         closed_within(rollout, repro)
+
+
+#: reproducer lines raising KeyboardInterrupt in the main thread half a second later (SIGALRM,
+#: as the test does), and the lines that disarm it (run whatever the call did)
+INTERRUPT_AFTER_HALF_A_SECOND = (
+    "import signal\n"
+    "def interrupt(signum, frame):\n    raise KeyboardInterrupt\n"
+    "previous = signal.signal(signal.SIGALRM, interrupt)\n"
+    "signal.setitimer(signal.ITIMER_REAL, 0.5)\n"
+)
+INTERRUPT_DISARMED = (
+    "signal.setitimer(signal.ITIMER_REAL, 0)\nsignal.signal(signal.SIGALRM, previous)\n"
+)
 
 
 @clause("ENV-26", "ENV-22")
@@ -511,9 +610,15 @@ def test_interrupted_call(impl: Any, backend: Backend) -> None:
         no_process_left("ENV-26") as guard,
         counting(impl, backend, [9, 9], autoreset=True, faults={(0, 0, 1): "slow"}) as rollout,
     ):
-        repro = guard.repro = failure_repro(rollout, 2).replace(
-            "# the env fails here", "# interrupted (Ctrl-C) during env 0's 5 s step"
+        repro = failure_repro(
+            rollout,
+            2,
+            KeyboardInterrupt,
+            before=INTERRUPT_AFTER_HALF_A_SECOND,
+            note="interrupted (Ctrl-C) during env 0's 5 s step",
+            cleanup=INTERRUPT_DISARMED,
         )
+        guard.repro = process_repro(repro + "env_agent.close()\n")
         ws = impl.Workspace()
         steps(rollout, ws, 0, 2)
         interrupted = False
@@ -528,6 +633,6 @@ def test_interrupted_call(impl: Any, backend: Backend) -> None:
             "a KeyboardInterrupt raised during env_agent(ws, t=2) did not reach the caller",
             repro,
         )
-        check_refused_until_reset(rollout, ws, 2, "ENV-22", "an interrupt at t=2", repro)
+        repro = check_refused_until_reset(rollout, ws, 2, "ENV-22", "an interrupt at t=2", repro)
         check_recovers(rollout, repro)
         closed_within(rollout, repro)

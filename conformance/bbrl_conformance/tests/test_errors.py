@@ -26,12 +26,13 @@ from bbrl_conformance._assertions import (
     expect_equal_tensors,
     expect_message,
     expect_raises,
+    raising,
 )
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import observe_workspace, same_contents
 
 WS_SETUP = (
-    "import torch\nws = impl.Workspace()\n"
+    "import numpy, torch\nws = impl.Workspace()\n"
     "for t in range(3):\n"
     "    ws.set('x', t, torch.full((4, 2), float(t)))\n"
     "    ws.set('env/done', t, torch.tensor([False, t == 1, False, False]))\n"
@@ -240,7 +241,7 @@ def test_workspace_bad_input(impl: Any, key: str) -> None:
         "ERR-5",
         f"{case.code} raised but changed the workspace: before {before} (T, B) = {sizes}, "
         f"after {after} (T, B) = {(ws.time_size(), ws.batch_size())}",
-        repro + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
+        raising(repro, case.exc) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
     )
 
 
@@ -256,7 +257,7 @@ def test_transitions_mixed_time_sizes_message(impl: Any) -> None:
         same_contents(before, observe_workspace(ws)),
         "ERR-5",
         "get_transitions() raised but changed the workspace",
-        WS_SETUP + code,
+        raising(WS_SETUP + code, ValueError) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
     )
 
 
@@ -336,8 +337,10 @@ def test_failed_calls_leave_an_empty_workspace_empty(impl: Any, history: str) ->
             "ERR-5",
             f"{code} raised on an empty workspace but left (keys, time_size(), batch_size()) = "
             f"{state}, expected ([], 0, 0)",
-            setup + code + "  # raises\nassert (list(ws.keys()), ws.time_size(), "
-            "ws.batch_size()) == ([], 0, 0), (list(ws.keys()), ws.time_size(), ws.batch_size())",
+            setup
+            + raising(code, exc_type)
+            + "\nassert (list(ws.keys()), ws.time_size(), ws.batch_size()) == ([], 0, 0), "
+            "(list(ws.keys()), ws.time_size(), ws.batch_size())",
         )
         for batch in (2, 7):  # any first batch size, then the workspace is bound to it
             fresh = impl.Workspace() if batch == 7 else ws
@@ -596,7 +599,8 @@ def test_replay_buffer_bad_input(impl: Any, key: str) -> None:
         before == after,
         "ERR-5",
         f"{code} raised but changed the buffer: (size, stored ids) before {before}, after {after}",
-        repro + "\nprint(rb.size())",
+        raising(repro, exc_type) + "\nprint(rb.size(), sorted({int(i) // 10 for i in "
+        "rb.get_shuffled(200)['id'][0]}))",
     )
 
 
@@ -622,7 +626,7 @@ def test_replay_buffer_argument_messages(impl: Any) -> None:
         rb.size() == 0,
         "ERR-5",
         f"get_shuffled on an empty buffer raised but size() is now {rb.size()}",
-        "rb = impl.ReplayBuffer(3)\nrb.get_shuffled(2)\nprint(rb.size())",
+        raising("rb = impl.ReplayBuffer(3)\nrb.get_shuffled(2)", ValueError) + "\nprint(rb.size())",
     )
 
 
@@ -697,7 +701,7 @@ def test_env_agent_action_batch_size(impl: Any, seeded: bool) -> None:
         "ERR-5",
         "the rejected env-agent call changed the workspace: "
         f"keys before {sorted(before)}, after {sorted(ws.keys())}",
-        setup + code + "\nprint(list(ws.keys()))",
+        raising(setup + code, ValueError) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
     )
 
 
@@ -720,7 +724,7 @@ def test_env_agent_missing_action(impl: Any, seeded: bool) -> None:
         list(ws.keys()) == [],
         "ERR-5",
         f"the rejected env-agent call wrote {sorted(ws.keys())} into the workspace",
-        setup + code + "\nprint(list(ws.keys()))",
+        raising(setup + code, KeyError) + "\nprint(list(ws.keys()))",
     )
 
 
@@ -775,7 +779,14 @@ def test_errors_survive_python_optimize(impl: Any) -> None:
         timeout=120,
         check=False,
     )
-    repro = f"# run with: python -O -c <script> {module}\n{textwrap.dedent(OPTIMIZED_SCRIPT)}"
+    repro = (
+        "import os, subprocess, sys\n"
+        f"SCRIPT = {textwrap.dedent(OPTIMIZED_SCRIPT)!r}\n"
+        "env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))  # finds impl as we do\n"
+        "run = subprocess.run([sys.executable, '-O', '-c', SCRIPT, impl.__name__], "
+        "capture_output=True, text=True, env=env)\n"
+        "print(run.returncode, run.stdout, run.stderr[-2000:])"
+    )
     expect(
         proc.returncode == 0,
         "ERR-1",

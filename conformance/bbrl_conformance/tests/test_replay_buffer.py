@@ -41,6 +41,7 @@ from bbrl_conformance._assertions import (
     expect,
     expect_equal_tensors,
     expect_raises,
+    raising,
 )
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import ReplayBufferModel
@@ -83,6 +84,10 @@ def item_values(first: int, n: int, time_size: int = 2) -> dict[str, torch.Tenso
 
 
 HELPER = "from typing import Any\nimport torch\n\n" + inspect.getsource(items_workspace)
+#: reproducer lines printing the sample `s`: each variable's shape, dtype and exact values
+_SHOW_SAMPLE = (
+    "for k in sorted(s.keys()):\n    print(k, tuple(s[k].shape), s[k].dtype, s[k].tolist())"
+)
 
 
 def _sample_ids(sample: Any) -> list[int]:
@@ -246,7 +251,7 @@ def make_buffer_machine(impl: Any) -> type[RuleBasedStateMachine]:
         def sample(self, batch_size: int) -> None:
             call = f"rb.get_shuffled({batch_size})"
             sample = self.rb.get_shuffled(batch_size)
-            repro = self.repro(call)
+            repro = self.repro(f"s = {call}\n{_SHOW_SAMPLE}")
             check_sample(
                 sample, batch_size, self.model, call, repro, self.eviction_clause, layout=True
             )
@@ -392,12 +397,14 @@ def test_schema_errors_leave_buffer_unchanged(
         functools.partial(rb.put, bad_workspace(impl, kind, model.next_id, bad_n)),
         repro,
     )
+    rejected = raising("\n".join([*lines, call]), exc_type)  # checked to raise
     expect(
         rb.size() == model.size(),
         "RB-7",
         f"{call} raised, but size() went from {model.size()} to {rb.size()}",
-        repro,
+        rejected + "\nprint(rb.size())",
     )
+    repro = f"{rejected}\n{_show_stored('rb', model.size())}"
     check_stored_ids(rb, model, f"after the rejected {call}", repro, "RB-7", "RB-7")
     # the ring position must not have moved either: the next evictions follow the model
     first = model.next_id
@@ -406,11 +413,16 @@ def test_schema_errors_leave_buffer_unchanged(
     rb.put(items_workspace(impl, first, extra_n))
     twin.put(items_workspace(impl, first, extra_n))
     model.put(item_values(first, extra_n))
-    repro = "\n".join([*lines, call, more])
+    repro = "\n".join([rejected, more, _show_stored("rb", model.size())])
     check_stored_ids(rb, model, "after the rejected put and a valid one", repro, "RB-7", "RB-7")
     seeded = "get_shuffled(50, generator=torch.Generator().manual_seed(1234))"
     got = rb.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
     want = twin.get_shuffled(50, generator=torch.Generator().manual_seed(1234))
+    # the twin: the same puts without the rejected one
+    twin_lines = [
+        line.replace("rb = ", "twin = ").replace("rb.put(", "twin.put(")
+        for line in [*lines[1:], more]
+    ]
     for name in ("id", "obs", "flag"):
         expect_equal_tensors(
             got[name],
@@ -418,8 +430,8 @@ def test_schema_errors_leave_buffer_unchanged(
             "RB-7",
             f"{seeded}[{name!r}] differs between a buffer that got the rejected {call} and one "
             "that got the same valid puts only",
-            repro + "\n# twin: the same lines without the rejected put; then compare\n"
-            f"print(rb.{seeded}['id'])",
+            "\n".join([rejected, more, *twin_lines])
+            + f"\nprint(rb.{seeded}[{name!r}])\nprint(twin.{seeded}[{name!r}])",
         )
 
 
@@ -588,6 +600,21 @@ def _schema_repro(schema: ItemSchema, lines: list[str]) -> str:
     return "\n".join([SCHEMA_IMPORT + f"schema = {schema!r}", *lines])
 
 
+def _show_stored(buffer: str, size: int) -> str:
+    """Reproducer lines printing a sample of `40 * size` items of `buffer` (what
+    `check_stored_ids` checks): the ids of the items it holds, and for each variable its shape,
+    dtype and the values of each of those items (its first column in the sample)."""
+    return (
+        f"s = {buffer}.get_shuffled({40 * size})\n"
+        "ids = [int(i) // 10 for i in s['id'][0]]\n"
+        "print('stored ids:', sorted(set(ids)))\n"
+        "for k in sorted(s.keys()):\n"
+        "    print(k, tuple(s[k].shape), s[k].dtype)\n"
+        "    for i in sorted(set(ids)):\n"
+        "        print('  item', i, s[k][:, ids.index(i)].tolist())"
+    )
+
+
 @clause("RB-2", "RB-8", "RB-12")
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_every_dtype_and_item_shape_is_stored_exactly(impl: Any, dtype: torch.dtype) -> None:
@@ -677,7 +704,7 @@ def make_schema_machine(impl: Any) -> type[RuleBasedStateMachine]:
         def sample(self, batch_size: int, seed: int) -> None:
             call = f"rb.get_shuffled({batch_size})"
             torch.manual_seed(seed)
-            repro = self.repro(f"torch.manual_seed({seed})\ns = {call}\nprint(s['id'])")
+            repro = self.repro(f"torch.manual_seed({seed})\ns = {call}\n{_SHOW_SAMPLE}")
             check_sample(
                 self.rb.get_shuffled(batch_size),
                 batch_size,
@@ -691,7 +718,7 @@ def make_schema_machine(impl: Any) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: self.model.size() > 0)
         @rule(data=st.data())
         def rejected_put(self, data: st.DataObject) -> None:
-            kind, values = data.draw(
+            kind, values, source = data.draw(
                 st.sampled_from(_bad_puts(self.schema, self.model.next_id, 2)), label="bad put"
             )
             exc_type = _BAD_PUT_TYPES[kind.split(":")[0]]
@@ -699,14 +726,15 @@ def make_schema_machine(impl: Any) -> type[RuleBasedStateMachine]:
             ws = impl.Workspace()
             for name, value in values.items():
                 ws.set_full(name, value)
+            code = f"{source}\n{_PUT_VALUES}"
             expect_raises(
                 exc_type,
                 "RB-6",
                 f"put of items {kind} (schema {self.schema})",
                 functools.partial(self.rb.put, ws),
-                self.repro(f"# {call}: see _bad_puts in test_replay_buffer.py"),
+                self.repro(code),
             )
-            self.log.append(f"# rejected: {call}")
+            self.log.append(raising(code, exc_type))
             self.check_unchanged("RB-7", f"after the rejected {call}")
 
         @precondition(lambda self: self.model.size() > 0)
@@ -720,7 +748,7 @@ def make_schema_machine(impl: Any) -> type[RuleBasedStateMachine]:
                 functools.partial(self.rb.get_shuffled, batch_size),
                 self.repro(call),
             )
-            self.log.append(f"# rejected: {call}")
+            self.log.append(raising(call, ValueError))
             self.check_unchanged("ERR-5", f"after the rejected {call}")
 
         @precondition(lambda self: self.model.size() > 0)
@@ -745,9 +773,8 @@ def make_schema_machine(impl: Any) -> type[RuleBasedStateMachine]:
             self.old_model.put(self.schema.values(first, n, seed))
             self.log.append(call)
             # the restored buffer must not see it (the invariant), nor the old one lose it
-            check_stored_ids(
-                self.old, self.old_model, "in the old buffer", self.repro(""), "RB-12", "RB-12"
-            )
+            repro = self.repro(_show_stored("old", self.old_model.size()))
+            check_stored_ids(self.old, self.old_model, "in the old buffer", repro, "RB-12", "RB-12")
 
         def check_unchanged(self, clause_id: str, what: str) -> None:
             __tracebackhide__ = True
@@ -757,7 +784,8 @@ def make_schema_machine(impl: Any) -> type[RuleBasedStateMachine]:
                 f"{what}: size() = {self.rb.size()}, expected {self.model.size()}",
                 self.repro("print(rb.size())"),
             )
-            check_stored_ids(self.rb, self.model, what, self.repro(""), clause_id, clause_id)
+            repro = self.repro(_show_stored("rb", self.model.size()))
+            check_stored_ids(self.rb, self.model, what, repro, clause_id, clause_id)
 
         @invariant()
         def size_matches(self) -> None:
@@ -777,7 +805,8 @@ def make_schema_machine(impl: Any) -> type[RuleBasedStateMachine]:
             else:  # a restored buffer: a wrong item can also come from the old one
                 clause_id = stray = "RB-12"
             what = "after the calls"
-            check_stored_ids(self.rb, self.model, what, self.repro(""), clause_id, stray)
+            repro = self.repro(_show_stored("rb", self.model.size()))
+            check_stored_ids(self.rb, self.model, what, repro, clause_id, stray)
 
     return SchemaMachine
 
@@ -799,26 +828,62 @@ _BAD_PUT_TYPES: dict[str, type[BaseException]] = {
 }
 
 
-def _bad_puts(schema: ItemSchema, first: int, n: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
-    """Every way one put can break `schema` (RB-6), as (kind: detail, the put's tensors)."""
+#: reproducer lines putting the tensors `values` (built by a `_bad_puts` source) into `rb`
+_PUT_VALUES = (
+    "bad = impl.Workspace()\nfor k, v in values.items():\n    bad.set_full(k, v)\nrb.put(bad)"
+)
+
+
+def _bad_puts(
+    schema: ItemSchema, first: int, n: int
+) -> list[tuple[str, dict[str, torch.Tensor], str]]:
+    """Every way one put can break `schema` (RB-6), as (kind: detail, the put's tensors, the
+    reproducer source assigning them to `values`, given `schema`)."""
     good = schema.values(first, n)
-    bad: list[tuple[str, dict[str, torch.Tensor]]] = []
+    start = f"values = schema.values({first}, {n})\n"
+    T = schema.time_size
+    bad: list[tuple[str, dict[str, torch.Tensor], str]] = []
     for name in good:
-        bad.append((f"missing: without {name!r}", {k: v for k, v in good.items() if k != name}))
-    bad.append(("extra: with 'more'", {**good, "more": torch.zeros(schema.time_size, n)}))
-    for time_size in (schema.time_size - 1, schema.time_size + 1):
+        bad.append(
+            (
+                f"missing: without {name!r}",
+                {k: v for k, v in good.items() if k != name},
+                f"{start}del values[{name!r}]",
+            )
+        )
+    bad.append(
+        (
+            "extra: with 'more'",
+            {**good, "more": torch.zeros(T, n)},
+            f"{start}values['more'] = torch.zeros({T}, {n})",
+        )
+    )
+    for time_size in (T - 1, T + 1):
         if time_size >= 1:
-            longer_or_shorter = ItemSchema(time_size, schema.fields).values(first, n)
-            bad.append((f"T: T={time_size} instead of {schema.time_size}", longer_or_shorter))
+            bad.append(
+                (
+                    f"T: T={time_size} instead of {T}",
+                    ItemSchema(time_size, schema.fields).values(first, n),
+                    f"values = ItemSchema({time_size}, schema.fields).values({first}, {n})",
+                )
+            )
     for name, item, dtype in schema.fields:
         for shape in other_item_shapes(item):
-            value = torch.zeros((schema.time_size, n, *shape), dtype=dtype)
             bad.append(
-                (f"item shape: {name!r} of {shape} instead of {item}", {**good, name: value})
+                (
+                    f"item shape: {name!r} of {shape} instead of {item}",
+                    {**good, name: torch.zeros((T, n, *shape), dtype=dtype)},
+                    f"{start}values[{name!r}] = torch.zeros({(T, n, *shape)}, dtype={dtype})",
+                )
             )
         for other in other_dtypes(dtype):
-            value = good[name].to(other)
-            bad.append((f"dtype: {name!r} of {other} instead of {dtype}", {**good, name: value}))
+            bad.append(
+                (
+                    f"dtype: {name!r} of {other} instead of {dtype}",
+                    {**good, name: good[name].to(other)},
+                    f"{start}values[{name!r}] = values[{name!r}].to({other})",
+                )
+            )
     return bad
 
 
@@ -840,23 +905,22 @@ def test_every_schema_error_is_rejected(impl: Any, schema: ItemSchema, max_size:
         buffer.put(schema.workspace(impl, 0, n))
     model.put(schema.values(0, n))
     lines = [f"rb = impl.ReplayBuffer({max_size})", f"rb.put(schema.workspace(impl, 0, {n}))"]
-    for kind, values in _bad_puts(schema, n, 2):
+    rejected = []  # the rejected puts made so far, for the last check's reproducer
+    for kind, values, source in _bad_puts(schema, n, 2):
         ws = impl.Workspace()
         for name, value in values.items():
             ws.set_full(name, value)
-        shapes = {k: (tuple(v.shape), v.dtype) for k, v in values.items()}
-        code = (
-            f"bad = impl.Workspace()\nfor k, (shape, dtype) in {shapes!r}.items():\n"
-            "    bad.set_full(k, torch.zeros(shape, dtype=dtype))\nrb.put(bad)"
-        )
-        repro = _schema_repro(schema, [*lines, code])
+        exc_type = _BAD_PUT_TYPES[kind.split(":")[0]]
+        repro = _schema_repro(schema, [*lines, source, _PUT_VALUES])
         expect_raises(
-            _BAD_PUT_TYPES[kind.split(":")[0]],
+            exc_type,
             "RB-6",
             f"put of 2 items {kind} into a buffer of schema {schema}",
             functools.partial(rb.put, ws),
             repro,
         )
+        repro = raising(repro, exc_type)
+        rejected.append(raising(f"{source}\n{_PUT_VALUES}", exc_type))
         expect(
             rb.size() == model.size(),
             "RB-7",
@@ -874,9 +938,8 @@ def test_every_schema_error_is_rejected(impl: Any, schema: ItemSchema, max_size:
             repro
             + "\nprint(rb.get_shuffled(30, generator=torch.Generator().manual_seed(9))['id'])",
         )
-    check_stored_ids(
-        rb, model, "after every rejected put", _schema_repro(schema, lines), "RB-7", "RB-7"
-    )
+    repro = _schema_repro(schema, [*lines, *rejected, _show_stored("rb", model.size())])
+    check_stored_ids(rb, model, "after every rejected put", repro, "RB-7", "RB-7")
 
 
 # -- RB-9: the distribution of samples -----------------------------------------------------

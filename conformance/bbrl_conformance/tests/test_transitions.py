@@ -25,7 +25,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises, raising
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import observe_workspace, same_contents, transitions_model
 from bbrl_conformance._strategies import (
@@ -364,7 +364,8 @@ def test_every_wrong_filter_is_rejected(impl: Any) -> None:
                 same_contents(before, observe_workspace(ws)),
                 "ERR-5",
                 f"{call} with 'my/flag' = {code} raised but changed the workspace",
-                setup + write + call + "\nprint(ws.get_full('x'), ws.get_full('my/flag'))",
+                raising(setup + write + call, exc_type)
+                + "\nprint(ws.get_full('x'), ws.get_full('my/flag'))",
             )
 
 
@@ -448,7 +449,7 @@ def test_mixed_time_sizes_from_row_writes(impl: Any) -> None:
                 same_contents(before, observe_workspace(ws)),
                 "ERR-5",
                 f"get_transitions(filter_key={filter_key!r}) raised but changed the workspace",
-                repro,
+                raising(repro, ValueError) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
             )
 
 

@@ -44,6 +44,7 @@ from bbrl_conformance._assertions import (
     expect,
     expect_equal_tensors,
     expect_raises,
+    raising,
 )
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import WorkspaceModel, observe_workspace, same_contents
@@ -267,11 +268,18 @@ def test_batch_size_is_shared(impl: Any) -> None:
         lambda: ws.set_full("z", torch.zeros(5, 2)),
         repro + "ws.set_full('z', torch.zeros(5, 2))",
     )
+    rejected = [
+        "ws.set('y', 0, torch.zeros(2))",
+        "ws.set('x', 1, torch.zeros(4))",
+        "ws.set_full('z', torch.zeros(5, 2))",
+    ]
     expect(
         ws.batch_size() == 3,
         "WS-4",
         f"after rejected writes of batch size 2, 4 and 2: batch_size() = {ws.batch_size()}",
-        repro + "print(ws.batch_size())",
+        repro
+        + "\n".join(raising(code, ValueError) for code in rejected)
+        + "\nprint(ws.batch_size())",
     )
 
 
@@ -294,21 +302,26 @@ def test_item_shape_and_dtype_are_fixed(impl: Any) -> None:
         lambda: ws.set("x", 1, torch.zeros(3)),
         repro + "ws.set('x', 1, torch.zeros(3))",
     )
+    rejected = [
+        raising("ws.set('x', 1, torch.zeros(3, 4))", ValueError),
+        raising("ws.set('x', 1, torch.zeros(3))", ValueError),
+    ]
     for dtype in (torch.float64, torch.int64, torch.bool):
+        code = f"ws.set('x', 1, torch.zeros((3, 2), dtype={dtype}))"
         expect_raises(
             TypeError,
             "WS-5",
-            f"ws.set('x', 1, torch.zeros((3, 2), dtype={dtype})) on 'x' of dtype float32 "
-            "(no silent cast)",
+            f"{code} on 'x' of dtype float32 (no silent cast)",
             functools.partial(ws.set, "x", 1, torch.zeros((3, 2), dtype=dtype)),
-            repro + f"ws.set('x', 1, torch.zeros((3, 2), dtype={dtype}))",
+            repro + code,
         )
+        rejected.append(raising(code, TypeError))
     expect(
         ws.time_size() == 1 and ws.get_full("x").dtype == torch.float32,
         "WS-5",
         "after rejected writes, 'x' should still be float32 with time size 1: got "
         f"{ws.get_full('x').dtype}, time size {ws.time_size()}",
-        repro + "print(ws.get_full('x'))",
+        repro + "\n".join(rejected) + "\nprint(ws.get_full('x'))",
     )
 
 
@@ -333,7 +346,8 @@ def _rejected(
         "ERR-5",
         f"{call} raised but changed the workspace: (time_size, batch_size) {sizes} -> {got}, "
         f"variables before {before}, after {after}",
-        repro + call + "\nprint({k: ws.get_full(k) for k in ws.keys()}, ws.batch_size())",
+        raising(repro + call, exc_type)
+        + "\nprint({k: ws.get_full(k) for k in ws.keys()}, ws.batch_size())",
     )
 
 
@@ -1176,7 +1190,7 @@ def test_copy_n_last_steps_rejects_bad_n_and_names(
             same_contents(before, after),
             "WS-17",
             f"{call} raised but changed the workspace: before {before}, after {after}",
-            repro + call + "\nprint(ws.get_full('a'), ws.get_full('b'))",
+            raising(repro + call, exc_type) + "\nprint(ws.get_full('a'), ws.get_full('b'))",
         )
 
 
@@ -1279,7 +1293,7 @@ def test_copy_n_last_steps_per_variable_time_size(impl: Any) -> None:
         same_contents(before, observe_workspace(ws)),
         "WS-17",
         f"{call} raised but changed a variable (the valid 'long' must not be copied either)",
-        repro + call + "\nprint(ws.get_full('long'))",
+        raising(repro + call, ValueError) + "\nprint(ws.get_full('long'), ws.get_full('short'))",
     )
 
 
@@ -1335,8 +1349,9 @@ def make_workspace_machine(impl: Any) -> type[RuleBasedStateMachine]:
             """A failing call raises `exc_type` and leaves the workspace as the model says."""
             __tracebackhide__ = True
             expect_raises(exc_type, clause_id, f"{call} on {self.describe()}", fn, self.repro(call))
-            self.check_contents("ERR-5", f"after the rejected {call}", call)
-            self.check_sizes("ERR-5", f"after the rejected {call}", call)
+            rejected = raising(call, exc_type)  # checked to raise, then the state is shown
+            self.check_contents("ERR-5", f"after the rejected {call}", rejected)
+            self.check_sizes("ERR-5", f"after the rejected {call}", rejected)
 
         def describe(self) -> str:
             if not self.model.rows:

@@ -23,5 +23,5 @@ def __getattr__(name: str) -> Any:
 class ParallelGymAgent(_ParallelGymAgent):
     def forward(self, t: int, **kwargs: Any) -> None:
         super().forward(t, **kwargs)
-        if t == 0 and self._seed is None:  # the bug: only a seeded agent counts as started
-            self._refusal = "a call at t=0 first"
+        if t == 0 and self._rollout == 0:  # the bug: only seeded agents count rollouts
+            self._refusal = "a first call at t=0 (the envs need a reset)"
