@@ -38,6 +38,7 @@ from bbrl_conformance._assertions import (
     expect,
     expect_equal_tensors,
     expect_raises,
+    raising,
 )
 from bbrl_conformance._clauses import clause
 
@@ -86,27 +87,30 @@ def _expect_rejected(
     code: str,
     call: Callable[[Any], object],
     new_name: str | None = None,
+    setup: str = "",
 ) -> None:
-    """On the SETUP workspace, `call(ws)` raises `exc`, and changes nothing (ERR-5): the names,
-    values and batch size are those before, and `new_name` is not a variable."""
+    """On the SETUP workspace, `call(ws)` (`code`, after the reproducer lines `setup`) raises
+    `exc`, and changes nothing (ERR-5): the names, values and batch size are those before, and
+    `new_name` is not a variable."""
     __tracebackhide__ = True
     ws = _workspace(impl)
     before = _state(ws)
-    repro = SETUP + code
+    repro = SETUP + setup + code
     expect_raises(exc, clause_id, code, functools.partial(call, ws), repro)
+    after = raising(repro, exc)  # the rejected call checked to raise, then the state shown
     names = sorted(ws.keys())
     if new_name is not None:
         expect(
             new_name not in names,
             "ERR-5",
             f"{code} raised, but left a variable {new_name!r} behind: keys {names}",
-            repro + "\nprint(list(ws.keys()))",
+            after + "\nprint(list(ws.keys()))",
         )
     expect(
         _same(before, _state(ws)),
         "ERR-5",
         f"{code} raised, but changed the workspace (names, values or batch size)",
-        repro + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
+        after + "\nprint({k: ws.get_full(k) for k in ws.keys()}, ws.batch_size())",
     )
 
 
@@ -152,7 +156,8 @@ def test_bad_names_are_rejected(
         list(empty.keys()) == [] and empty.batch_size() == 0,
         "ERR-5",
         f"a failed set({code}, ...) left the empty workspace with keys {list(empty.keys())}",
-        f"import torch\nws = impl.Workspace()\nws.set({code}, 0, torch.zeros(2))",
+        raising(f"import torch\nws = impl.Workspace()\nws.set({code}, 0, torch.zeros(2))", exc)
+        + "\nprint(list(ws.keys()), ws.batch_size())",
     )
 
 
@@ -166,10 +171,14 @@ def test_any_non_empty_string_names_a_variable(impl: Any, name: str) -> None:
         list(ws.keys()) == [name],
         "WS-20",
         f"ws.set({name!r}, ...): keys() = {list(ws.keys())}",
-        repro,
+        repro + "\nprint(list(ws.keys()))",
     )
     expect_equal_tensors(
-        ws.get_full(name), torch.tensor([[1.0, 2.0]]), "WS-20", f"get_full({name!r})", repro
+        ws.get_full(name),
+        torch.tensor([[1.0, 2.0]]),
+        "WS-20",
+        f"get_full({name!r})",
+        repro + f"\nprint(ws.get_full({name!r}))",
     )
 
 
@@ -225,9 +234,17 @@ def test_every_dtype_through_every_operation(impl: Any, dtype: torch.dtype) -> N
         "ws.set_full('y', y)\nws.set_full('flag', flag)\n"
     )
     model = {"x": x_model, "y": y, "flag": flag}
+    ran: list[str] = []  # the writes made so far, which the later reproducers repeat
 
-    def check(code: str, got: torch.Tensor, want: torch.Tensor) -> None:
-        expect_equal_tensors(got, want, "WS-21", f"{code} with {d} variables", repro + code)
+    def check(expr: str, got: torch.Tensor, want: torch.Tensor) -> None:
+        code = "; ".join([*ran, expr])
+        expect_equal_tensors(
+            got,
+            want,
+            "WS-21",
+            f"{code} with {d} variables",
+            repro + "".join(line + "\n" for line in ran) + f"print({expr})",
+        )
 
     check("ws.get('x', 3)", ws.get("x", 3), x[3])
     check("ws.get_full('x')", ws.get_full("x"), x_model)
@@ -241,29 +258,39 @@ def test_every_dtype_through_every_operation(impl: Any, dtype: torch.dtype) -> N
                 torch.stack([value[t + 1, b] for t, b in keep]),
             ]
         )
-        check(f"ws.get_transitions(filter_key='flag')[{name!r}]", pairs.get_full(name), want)
+        check(
+            f"ws.get_transitions(filter_key='flag').get_full({name!r})",
+            pairs.get_full(name),
+            want,
+        )
     index = torch.tensor([2, 0, 2])
     check(
-        "ws.select_batch(torch.tensor([2, 0, 2]))['x']",
+        "ws.select_batch(torch.tensor([2, 0, 2])).get_full('x')",
         ws.select_batch(index).get_full("x"),
         x_model[:, [2, 0, 2]],
     )
     starts = torch.tensor([0, 2, 1])
     rows = starts[None, :] + torch.arange(2)[:, None]
     check(
-        "ws.select_subtime(torch.tensor([0, 2, 1]), 2)['y']",
+        "ws.select_subtime(torch.tensor([0, 2, 1]), 2).get_full('y')",
         ws.select_subtime(starts, 2).get_full("y"),
         y[rows, torch.arange(3)],
     )
-    check("ws.subtime(1, 3)['x']", ws.subtime(1, 3).get_full("x"), x_model[1:3])
-    check("ws.cat_batch([ws, ws])['y']", ws.cat_batch([ws, ws]).get_full("y"), torch.cat([y, y], 1))
-    check("impl.Workspace(ws)['y']", impl.Workspace(ws).get_full("y"), y)
+    check("ws.subtime(1, 3).get_full('x')", ws.subtime(1, 3).get_full("x"), x_model[1:3])
+    check(
+        "ws.cat_batch([ws, ws]).get_full('y')",
+        ws.cat_batch([ws, ws]).get_full("y"),
+        torch.cat([y, y], 1),
+    )
+    check("impl.Workspace(ws).get_full('y')", impl.Workspace(ws).get_full("y"), y)
     ws.copy_time(0, 4, 2)
-    check("ws.copy_time(0, 4, 2); ws['x']", ws.get_full("x"), torch.cat([x_model, x_model[:2]]))
+    ran.append("ws.copy_time(0, 4, 2)")
+    check("ws.get_full('x')", ws.get_full("x"), torch.cat([x_model, x_model[:2]]))
     ws.copy_n_last_steps(1)
+    ran.append("ws.copy_n_last_steps(1)")
     y6 = torch.cat([y, y[:2]])  # after copy_time(0, 4, 2); row 0 <- row 5
-    check("ws.copy_n_last_steps(1); ws['y']", ws.get_full("y"), torch.cat([y6[5:], y6[1:]]))
-    check("ws.to('cpu')['y']", ws.to("cpu").get_full("y"), torch.cat([y6[5:], y6[1:]]))
+    check("ws.get_full('y')", ws.get_full("y"), torch.cat([y6[5:], y6[1:]]))
+    check("ws.to('cpu').get_full('y')", ws.to("cpu").get_full("y"), torch.cat([y6[5:], y6[1:]]))
 
 
 # -- WS-22: layouts -------------------------------------------------------------------------
@@ -290,28 +317,24 @@ def _unsupported() -> dict[str, Callable[[], torch.Tensor]]:
 @clause("WS-22", "ERR-5")
 @pytest.mark.parametrize("kind", sorted(_unsupported()))
 def test_unsupported_layouts_are_rejected(impl: Any, kind: str) -> None:
-    with warnings.catch_warnings():  # beta (sparse CSR) and deprecated (quantized) layouts
+    # the reproducers build the value as the test does, without the warnings of its creation
+    setup = (
+        "import warnings\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('ignore')\n"
+        f"    value = {kind}\n"
+    )
+    with warnings.catch_warnings():  # beta (sparse CSR), prototype (nested), deprecated (quantized)
         warnings.simplefilter("ignore")
         value = _unsupported()[kind]()
-        _expect_rejected(
-            impl,
-            TypeError,
-            "WS-22",
-            f"ws.set('new', 0, {kind})",
-            lambda ws: ws.set("new", 0, value),
-            "new",
-        )
-        _expect_rejected(
-            impl, TypeError, "WS-22", f"ws.set('x', 3, {kind})", lambda ws: ws.set("x", 3, value)
-        )
-        _expect_rejected(
-            impl,
-            TypeError,
-            "WS-22",
-            f"ws.set_full('new', {kind})",
-            lambda ws: ws.set_full("new", value),
-            "new",
-        )
+        for code, call, new_name in (
+            ("ws.set('new', 0, value)", lambda ws: ws.set("new", 0, value), "new"),
+            ("ws.set('x', 3, value)", lambda ws: ws.set("x", 3, value), None),
+            ("ws.set_full('new', value)", lambda ws: ws.set_full("new", value), "new"),
+        ):
+            _expect_rejected(
+                impl, TypeError, "WS-22", f"{code}  # value = {kind}", call, new_name, setup
+            )
 
 
 # -- WS-23, WS-24: bounds and allocation ----------------------------------------------------
@@ -333,11 +356,10 @@ def test_time_bound_both_sides(impl: Any) -> None:
         ("full-at", "ws.set_full('f', torch.zeros(2**31, 2, 0))"),
     ]
     result = _run_limited(impl, cases, "e0", "WS-23")
-    setup = "import torch\nws = impl.Workspace()\nws.set('e', 0, torch.zeros(2, 0))\n"
     for key, code in cases:
         outcome = result[key]
         raised = outcome["raised"]
-        repro = setup + code + "\nprint(list(ws.keys()), ws.time_size())"
+        repro = _limited_repro("e0", [(key, code)])
         if key in ("last", "full-at"):
             name = "e" if key == "last" else "f"
             expect(
@@ -387,13 +409,13 @@ def test_values_that_cannot_be_copied(impl: Any) -> None:
     ]
     for code, call in cases:
         ws = impl.Workspace()
-        repro = f"import torch\nws = impl.Workspace()\n{code}\nprint(list(ws.keys()))"
+        repro = f"import torch\nws = impl.Workspace()\n{code}"
         expect_raises(MemoryError, "WS-24", code, functools.partial(call, ws), repro)
         expect(
             list(ws.keys()) == [] and ws.batch_size() == 0,
             "WS-24",
             f"{code} raised, but left keys {list(ws.keys())}, batch size {ws.batch_size()}",
-            repro,
+            raising(repro, MemoryError) + "\nprint(list(ws.keys()), ws.batch_size())",
         )
 
 
@@ -411,7 +433,7 @@ def test_growth_that_cannot_be_allocated(impl: Any) -> None:
     result = _run_limited(impl, cases, "grow", "WS-24")
     for key, code in cases:
         outcome = result[key]
-        repro = textwrap.dedent(_SETUPS["grow"]).strip() + "\n" + code
+        repro = _limited_repro("grow", [(key, code)])
         expect(
             outcome["raised"] is not None and "MemoryError" in outcome["raised"],
             "WS-24",
@@ -491,6 +513,25 @@ print(json.dumps(out))
 """
 
 
+def _limited_repro(setup: str, cases: list[tuple[str, str]]) -> str:
+    """A reproducer that runs `cases` on the `_SETUPS[setup]` workspace in the child process
+    the test runs (the same code, address-space limit and alarm), and prints its outcome: per
+    case what it raised (the exception's MRO names, or None) and the workspace after."""
+    payload = json.dumps([textwrap.dedent(_SETUPS[setup]), cases])
+    return (
+        "import os, subprocess, sys\n\n"
+        f"CHILD = r'''{_CHILD}'''\n"
+        f"PAYLOAD = {payload!r}\n"
+        "env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))\n"
+        "run = subprocess.run(\n"
+        "    [sys.executable, '-c', CHILD, impl.__name__, PAYLOAD],\n"
+        "    capture_output=True, text=True, timeout=300, env=env,\n"
+        ")\n"
+        "print('returncode', run.returncode)\n"
+        "print(run.stdout.strip() or run.stderr[-3000:])"
+    )
+
+
 def _has_address_space_limit() -> bool:
     if not sys.platform.startswith("linux"):
         return False
@@ -525,8 +566,7 @@ def _run_limited(
             clause_id,
             f"the child process running {[code for _, code in cases]} under a limited address "
             f"space failed (rc={proc.returncode}): {proc.stderr[-3000:]}",
-            f"# python -c <_CHILD of bbrl_conformance/tests/test_workspace_limits.py> "
-            f"{module} '{payload}'",
+            _limited_repro(setup, cases),
         )
     result: dict[str, Any] = json.loads(lines[-1])
     return result

@@ -24,7 +24,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises, raising
 from bbrl_conformance._clauses import clause
 
 
@@ -35,6 +35,17 @@ def full(shape: tuple[int, ...], dtype: torch.dtype, offset: int = 0) -> torch.T
 
 
 HEADER = "import math\nimport torch\n\n\n" + inspect.getsource(full) + "\n\n"
+
+
+def then(repro: str, *lines: str) -> str:
+    """`repro` followed by `lines` (the prints of what a check compares)."""
+    return repro.rstrip("\n") + "\n" + "".join(line + "\n" for line in lines)
+
+
+def show_all(name: str = "ws") -> str:
+    """A reproducer line printing every variable of the workspace `name` (what "unchanged"
+    compares)."""
+    return f"print({{k: {name}.get_full(k) for k in {name}.keys()}})"
 
 
 @dataclass
@@ -51,10 +62,18 @@ class Built:
         return HEADER + self.code + "".join(line + "\n" for line in more)
 
 
-def build(impl: Any, time_size: int, batch: int, grad: bool = False, offset: int = 0) -> Built:
+def build(
+    impl: Any,
+    time_size: int,
+    batch: int,
+    grad: bool = False,
+    offset: int = 0,
+    name: str = "ws",
+) -> Built:
     """`obs` float32 [T, B, 2] and `done` bool [T, B] written row by row with `set`, `act`
     int64 [T, B] with `set_full`; with `grad`, `lp` = w * obs[..., 0] (w a 0-d parameter set
-    to 2.0) row by row, so that `lp` has autograd history."""
+    to 2.0) row by row, so that `lp` has autograd history. Its code calls the workspace
+    `name`."""
     shape = (time_size, batch)
     model = {
         "obs": full((*shape, 2), torch.float32, offset),
@@ -63,13 +82,13 @@ def build(impl: Any, time_size: int, batch: int, grad: bool = False, offset: int
     }
     ws = impl.Workspace()
     code = [
-        "ws = impl.Workspace()",
+        f"{name} = impl.Workspace()",
         f"obs = full({(*shape, 2)}, torch.float32, {offset})",
         f"done = full({shape}, torch.bool, {offset + 3})",
         f"for t in range({time_size}):",
-        "    ws.set('obs', t, obs[t])",
-        "    ws.set('done', t, done[t])",
-        f"ws.set_full('act', full({shape}, torch.int64, {offset + 1000}))",
+        f"    {name}.set('obs', t, obs[t])",
+        f"    {name}.set('done', t, done[t])",
+        f"{name}.set_full('act', full({shape}, torch.int64, {offset + 1000}))",
     ]
     for t in range(time_size):
         ws.set("obs", t, model["obs"][t])
@@ -82,7 +101,7 @@ def build(impl: Any, time_size: int, batch: int, grad: bool = False, offset: int
         code += [
             "w = torch.tensor(2.0, requires_grad=True)",
             f"for t in range({time_size}):",
-            "    ws.set('lp', t, w * obs[t, :, 0])",
+            f"    {name}.set('lp', t, w * obs[t, :, 0])",
         ]
         for t in range(time_size):
             ws.set("lp", t, weight * model["obs"][t, :, 0])
@@ -101,26 +120,42 @@ def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 
 def expect_contents(
-    result: Any, expected: dict[str, torch.Tensor], clause_id: str, what: str, repro: str
+    result: Any,
+    expected: dict[str, torch.Tensor],
+    clause_id: str,
+    what: str,
+    repro: str,
+    name: str = "out",
 ) -> None:
-    """`result` is a workspace holding exactly `expected` (names, shapes, dtypes, values)."""
+    """`result` is a workspace holding exactly `expected` (names, shapes, dtypes, values);
+    `repro` makes it as `name` (its reproducers print what differs)."""
     __tracebackhide__ = True
     names = sorted(result.keys())
     expect(
         names == sorted(expected),
         clause_id,
         f"{what}: variables {names}, expected {sorted(expected)}",
-        repro,
+        then(repro, f"print(sorted({name}.keys()))"),
     )
-    for name, want in expected.items():
+    for var, want in expected.items():
         expect_equal_tensors(
-            result.get_full(name).detach(), want, clause_id, f"{what}: variable {name!r}", repro
+            result.get_full(var).detach(),
+            want,
+            clause_id,
+            f"{what}: variable {var!r}",
+            then(repro, f"print({name}.get_full({var!r}))"),
         )
 
 
 def expect_unchanged(
-    ws: Any, before: dict[str, torch.Tensor], clause_id: str, what: str, repro: str
+    ws: Any,
+    before: dict[str, torch.Tensor],
+    clause_id: str,
+    what: str,
+    repro: str,
+    name: str = "ws",
 ) -> None:
+    """`ws` (called `name` in `repro`) holds what `before` observed."""
     __tracebackhide__ = True
     after = observe(ws)
     expect(
@@ -128,7 +163,7 @@ def expect_unchanged(
         clause_id,
         f"{what} changed the workspace: before {sorted(before)}, after {sorted(after)} "
         f"(names, shapes, dtypes or values differ)",
-        repro,
+        then(repro, show_all(name)),
     )
 
 
@@ -138,13 +173,15 @@ def expect_error_unchanged(
     built: Built,
     code: str,
     call: Callable[[], object],
+    setup: str = "",
 ) -> None:
-    """`call` raises `exc` (the clause's type) and leaves `built.ws` unchanged (ERR-5)."""
+    """`call` (`code`, after the reproducer lines `setup`) raises `exc` (the clause's type) and
+    leaves `built.ws` unchanged (ERR-5)."""
     __tracebackhide__ = True
     before = observe(built.ws)
-    repro = built.repro(code)
+    repro = built.repro(setup + code)
     expect_raises(exc, clause_id, code, call, repro)
-    expect_unchanged(built.ws, before, "ERR-5", f"{code} raised, but", repro)
+    expect_unchanged(built.ws, before, "ERR-5", f"{code} raised, but", raising(repro, exc))
 
 
 # -- WS-25: several names at once -----------------------------------------------------------
@@ -179,7 +216,9 @@ def test_several_names_unpack_like_bbrl_programs(impl: Any) -> None:
     act, done, obs = built.ws["act", "done", "obs"]
     repro = built.repro("act, done, obs = ws['act', 'done', 'obs']")
     for name, got in (("act", act), ("done", done), ("obs", obs)):
-        expect_equal_tensors(got, built.model[name], "WS-25", f"unpacked {name!r}", repro)
+        expect_equal_tensors(
+            got, built.model[name], "WS-25", f"unpacked {name!r}", then(repro, f"print({name})")
+        )
 
 
 @clause("WS-25", "ERR-5")
@@ -260,19 +299,34 @@ PRODUCERS: dict[str, Producer] = {
 }
 
 
-def _writes(ws: Any) -> dict[str, Callable[[], object]]:
-    """Every kind of write WS-26 names, each valid on `ws` (read for shapes only)."""
+def _writes(ws: Any, name: str) -> dict[str, tuple[str, Callable[[], object]]]:
+    """Every kind of write WS-26 names, each valid on `ws` (read for shapes only): kind ->
+    (its code on the workspace called `name`, the call)."""
     obs = ws.get_full("obs")
     time_size = obs.shape[0]
-    row = torch.full(tuple(obs.shape[1:]), -7.0)
+    shape = tuple(obs.shape[1:])
+    row = torch.full(shape, -7.0)
+    row_code = f"torch.full({shape}, -7.0)"
     return {
-        "ws.set('obs', 0, row)": functools.partial(ws.set, "obs", 0, row),
-        "ws.set('obs', T + 1, row)": functools.partial(ws.set, "obs", time_size + 1, row),
-        "ws.set_full('act', -act)": lambda: ws.set_full("act", -ws.get_full("act")),
-        "ws.copy_time(1, 0, 1)": functools.partial(ws.copy_time, 1, 0, 1),
-        "ws.copy_n_last_steps(1)": functools.partial(ws.copy_n_last_steps, 1),
-        "ws.zero_grad()": ws.zero_grad,
-        "ws.clear('done')": functools.partial(ws.clear, "done"),
+        "set row 0": (
+            f"{name}.set('obs', 0, {row_code})",
+            functools.partial(ws.set, "obs", 0, row),
+        ),
+        "set row T + 1": (
+            f"{name}.set('obs', {time_size + 1}, {row_code})",
+            functools.partial(ws.set, "obs", time_size + 1, row),
+        ),
+        "set_full": (
+            f"{name}.set_full('act', -{name}.get_full('act'))",
+            lambda: ws.set_full("act", -ws.get_full("act")),
+        ),
+        "copy_time": (f"{name}.copy_time(1, 0, 1)", functools.partial(ws.copy_time, 1, 0, 1)),
+        "copy_n_last_steps": (
+            f"{name}.copy_n_last_steps(1)",
+            functools.partial(ws.copy_n_last_steps, 1),
+        ),
+        "zero_grad": (f"{name}.zero_grad()", ws.zero_grad),
+        "clear": (f"{name}.clear('done')", functools.partial(ws.clear, "done")),
     }
 
 
@@ -299,13 +353,13 @@ def test_results_share_no_storage_with_sources(impl: Any, producer: str) -> None
     expect_contents(result, expected, "WS-26", call, built.repro(call))
     # autograd: lp = w * obs[..., 0], so d sum(out['lp']) / dw = sum(out['obs'][..., 0])
     lp = result.get_full("lp")
-    repro = built.repro(call, "out.get_full('lp').sum().backward()", "print(w.grad)")
     expect(
         lp.requires_grad,
         "WS-26",
         f"{call}: out['lp'] (from values with autograd history) does not require grad",
-        repro,
+        built.repro(call, "print(out.get_full('lp').requires_grad)"),
     )
+    repro = built.repro(call, "out.get_full('lp').sum().backward()", "print(w.grad)")
     lp.sum().backward()
     want = float(expected["obs"][..., 0].sum())
     got = None if built.weight is None or built.weight.grad is None else float(built.weight.grad)
@@ -316,22 +370,26 @@ def test_results_share_no_storage_with_sources(impl: Any, producer: str) -> None
         repro,
     )
     for direction in ("result", "source"):
-        for write_code in _writes(built.ws):
+        for kind in _writes(built.ws, "ws"):
             pair = build(impl, 4, 3, grad=True)
             torch.manual_seed(0)
             out = op.call(impl, pair.ws)
             target, other = (out, pair.ws) if direction == "result" else (pair.ws, out)
-            target_name = "out" if direction == "result" else "ws"
+            target_name, other_name = ("out", "ws") if direction == "result" else ("ws", "out")
             other_before = observe(other)
             other_grad = _grad_state(other)
-            _writes(target)[write_code]()
-            code = write_code.replace("ws.", f"{target_name}.", 1)
-            repro = pair.repro(call, code)
+            code, write = _writes(target, target_name)[kind]
+            write()
+            repro = pair.repro(
+                call,
+                code,
+                show_all(other_name),
+                f"print({other_name}.get_full('lp').requires_grad)",
+            )
             expect(
                 same(other_before, observe(other)) and _grad_state(other) == other_grad,
                 "WS-26",
-                f"{call}; {code} changed {'ws' if direction == 'result' else 'out'} "
-                "(values or autograd history)",
+                f"{call}; {code} changed {other_name} (values or autograd history)",
                 repro,
             )
 
@@ -355,7 +413,7 @@ def test_copy_and_contiguous_hold_the_same_variables(impl: Any, time_size: int, 
             clause_id,
             f"{code}: (time_size, batch_size) = {(out.time_size(), out.batch_size())}, "
             f"expected {(time_size, batch)}",
-            repro,
+            then(repro, "print(out.time_size(), out.batch_size())"),
         )
     empty = impl.Workspace(impl.Workspace())
     expect(
@@ -410,7 +468,7 @@ def test_select_batch_by_positions(
         out.batch_size() == len(positions),
         "WS-28",
         f"{code}: batch_size() = {out.batch_size()}, expected {len(positions)}",
-        repro,
+        then(repro, "print(out.batch_size())"),
     )
 
 
@@ -496,7 +554,7 @@ def test_select_batch_n_draws_columns(impl: Any, batch: int, n: int, seed: int) 
         out.batch_size() == n,
         "WS-31",
         f"{code}: batch_size() = {out.batch_size()}, expected {n}",
-        repro,
+        then(repro, "print(out.batch_size())"),
     )
     # act[0, b] = 1000 + b names the column: every variable must hold that same column
     columns = [int(c) - 1000 for c in out.get_full("act")[0].tolist()]
@@ -504,12 +562,17 @@ def test_select_batch_n_draws_columns(impl: Any, batch: int, n: int, seed: int) 
         all(0 <= b < batch for b in columns),
         "WS-31",
         f"{code}: drew columns {columns} outside 0..{batch - 1}",
-        repro,
+        then(repro, "print([int(c) - 1000 for c in out.get_full('act')[0].tolist()])"),
     )
     expected = {name: value[:, columns] for name, value in built.model.items()}
     expect_contents(out, expected, "WS-31", f"{code} (columns {columns})", repro)
     expect_contents(
-        again, expected, "WS-31", f"{code} twice after the same torch.manual_seed", repro
+        again,
+        expected,
+        "WS-31",
+        f"{code} twice after the same torch.manual_seed",
+        then(repro, f"torch.manual_seed({seed})", f"again = ws.select_batch_n({n})"),
+        name="again",
     )
 
 
@@ -526,7 +589,12 @@ def test_select_batch_n_draws_every_column_uniformly(impl: Any) -> None:
         "WS-31",
         f"select_batch_n(3000) on B = 3 drew the columns {counts} times (expected about "
         "1000 each: uniform, with replacement)",
-        built.repro("torch.manual_seed(0)", "out = ws.select_batch_n(3000)"),
+        built.repro(
+            "torch.manual_seed(0)",
+            "out = ws.select_batch_n(3000)",
+            "columns = out.get_full('act')[0].tolist()",
+            "print([columns.count(1000 + b) for b in range(3)])",
+        ),
     )
 
 
@@ -548,8 +616,9 @@ def test_select_batch_n_errors(impl: Any) -> None:
     expect(
         list(out.keys()) == [] and out.batch_size() == 0,
         "WS-31",
-        "impl.Workspace().select_batch_n(0) is not an empty workspace",
-        "print(impl.Workspace().select_batch_n(0))",
+        f"impl.Workspace().select_batch_n(0) is not an empty workspace: keys "
+        f"{list(out.keys())}, batch_size() = {out.batch_size()}",
+        "out = impl.Workspace().select_batch_n(0)\nprint(list(out.keys()), out.batch_size())",
     )
 
 
@@ -595,7 +664,11 @@ def test_time_range_errors(impl: Any, op: str) -> None:
             exc, "WS-33", built, f"ws.{op}({a}, {b})", functools.partial(call, built.ws, a, b)
         )
     expect_contents(
-        call(built.ws, 0, 4), built.model, "WS-33", f"ws.{op}(0, 4)", built.repro(f"ws.{op}(0, 4)")
+        call(built.ws, 0, 4),
+        built.model,
+        "WS-33",
+        f"ws.{op}(0, 4)",
+        built.repro(f"out = ws.{op}(0, 4)"),
     )
     built.ws.set("obs", 4, torch.zeros(2, 2))
     expect_error_unchanged(
@@ -692,54 +765,86 @@ def test_select_subtime_errors(impl: Any) -> None:
 @clause("WS-37")
 @given(time_size=st.integers(1, 3), batches=st.lists(st.integers(1, 3), min_size=1, max_size=3))
 def test_cat_batch(impl: Any, time_size: int, batches: list[int]) -> None:
-    parts = [build(impl, time_size, b, offset=100 * i) for i, b in enumerate(batches)]
-    code = (
-        "\n".join(part.code.replace("ws", f"ws{i}") for i, part in enumerate(parts))
-        + f"out = impl.Workspace.cat_batch([{', '.join(f'ws{i}' for i in range(len(parts)))}])"
+    parts = [
+        build(impl, time_size, b, offset=100 * i, name=f"ws{i}") for i, b in enumerate(batches)
+    ]
+    members = f"[{', '.join(f'ws{i}' for i in range(len(parts)))}]"
+    last = f"ws{len(parts) - 1}"
+    repro = (
+        HEADER
+        + "".join(part.code for part in parts)
+        + f"out = impl.Workspace.cat_batch({members})\n"
+        + f"bound = {last}.cat_batch({members})\n"
     )
-    repro = HEADER + code
     expected = {
         name: torch.cat([part.model[name] for part in parts], dim=1) for name in parts[0].model
     }
     static = impl.Workspace.cat_batch([part.ws for part in parts])
-    expect_contents(static, expected, "WS-37", "impl.Workspace.cat_batch([...])", repro)
+    expect_contents(static, expected, "WS-37", f"impl.Workspace.cat_batch({members})", repro)
     bound = parts[-1].ws.cat_batch([part.ws for part in parts])
-    expect_contents(bound, expected, "WS-37", f"ws{len(parts) - 1}.cat_batch([...])", repro)
+    expect_contents(bound, expected, "WS-37", f"{last}.cat_batch({members})", repro, "bound")
     expect(
         static.batch_size() == sum(batches),
         "WS-37",
         f"cat_batch of batch sizes {batches}: batch_size() = {static.batch_size()}",
-        repro,
+        then(repro, "print(out.batch_size())"),
     )
+
+
+#: A workspace `other` like `ws` but for one thing: (error, the change as code, the change).
+CAT_MISMATCHES: dict[str, tuple[type[BaseException], str, Callable[[Any], None]]] = {
+    "an extra variable": (
+        KeyError,
+        "other.set_full('more', torch.zeros(2, 2))",
+        lambda ws: ws.set_full("more", torch.zeros(2, 2)),
+    ),
+    "a missing variable": (KeyError, "other.clear('act')", lambda ws: ws.clear("act")),
+    "a longer time size": (
+        ValueError,
+        "other.set_full('act', torch.zeros(3, 2).long())",
+        lambda ws: ws.set_full("act", torch.zeros(3, 2).long()),
+    ),
+    "another item shape": (
+        ValueError,
+        "other.set_full('obs', torch.zeros(2, 2, 3))",
+        lambda ws: ws.set_full("obs", torch.zeros(2, 2, 3)),
+    ),
+    "another dtype": (
+        TypeError,
+        "other.set_full('act', torch.zeros(2, 2, dtype=torch.int32))",
+        lambda ws: ws.set_full("act", torch.zeros(2, 2, dtype=torch.int32)),
+    ),
+}
 
 
 @clause("WS-38", "ERR-5")
 def test_cat_batch_errors(impl: Any) -> None:
     a = build(impl, 2, 2)
-    variants: dict[str, tuple[type[BaseException], Callable[[Any], None]]] = {
-        "extra variable": (KeyError, lambda ws: ws.set_full("more", torch.zeros(2, 2))),
-        "missing variable": (KeyError, lambda ws: ws.clear("act")),
-        "longer time size": (ValueError, lambda ws: ws.set_full("act", torch.zeros(3, 2).long())),
-        "item shape": (ValueError, lambda ws: ws.set_full("obs", torch.zeros(2, 2, 3))),
-        "dtype": (TypeError, lambda ws: ws.set_full("act", torch.zeros(2, 2, dtype=torch.int32))),
-    }
-    for what, (exc, change) in variants.items():
+    for what, (exc, change_code, change) in CAT_MISMATCHES.items():
         for order in ("[ws, other]", "[other, ws]"):
-            other = build(impl, 2, 2)
+            other = build(impl, 2, 2, name="other")
             change(other.ws)
+            setup = other.code + change_code + "\n"
             members = [a.ws, other.ws] if order == "[ws, other]" else [other.ws, a.ws]
             before_other = observe(other.ws)
+            code = f"ws.cat_batch({order})"
             # called on an instance (WS-37), so that an implementation whose cat_batch is not
             # a static method shows how it handles the mismatch
             expect_error_unchanged(
                 exc,
                 "WS-38",
                 a,
-                f"# other: ws with a {what}\nws.cat_batch({order})",
+                f"{code}  # other: ws with {what}",
                 functools.partial(a.ws.cat_batch, members),
+                setup,
             )
             expect_unchanged(
-                other.ws, before_other, "ERR-5", f"cat_batch({order}) with a {what}", a.repro()
+                other.ws,
+                before_other,
+                "ERR-5",
+                f"{code} with {what} raised, but",
+                raising(a.repro(setup + code), exc),
+                "other",
             )
     for exc, code, arg in (
         (ValueError, "[]", []),
@@ -777,14 +882,20 @@ def test_to_device(impl: Any) -> None:
                 got.device == torch.device(device),
                 "WS-39",
                 f"ws.to({code}): {name!r} is on {got.device}",
-                repro,
+                then(repro, f"print(out.get_full({name!r}).device)"),
             )
-            expect_equal_tensors(got.detach().cpu(), want, "WS-39", f"ws.to({code})", repro)
+            expect_equal_tensors(
+                got.detach().cpu(),
+                want,
+                "WS-39",
+                f"ws.to({code}): variable {name!r}",
+                then(repro, f"print(out.get_full({name!r}))"),
+            )
         expect(
             out.get_full("lp").requires_grad,
             "WS-39",
             f"ws.to({code}): 'lp' lost its autograd history",
-            repro,
+            then(repro, "print(out.get_full('lp').requires_grad)"),
         )
 
 
@@ -839,13 +950,15 @@ def test_copy_time(
         name: _copy_time_model(value, start, target, n) if name in names else value
         for name, value in built.model.items()
     }
-    expect_contents(built.ws, expected, "WS-41", code, built.repro(code))
+    expect_contents(built.ws, expected, "WS-41", code, built.repro(code), "ws")
 
 
 @clause("WS-42", "ERR-5")
 def test_copy_time_errors(impl: Any) -> None:
     built = build(impl, 4, 2)
     built.ws.set("obs", 4, torch.zeros(2, 2))  # obs has 5 rows, the others 4
+    built.code += "ws.set('obs', 4, torch.zeros(2, 2))\n"
+    built.model["obs"] = torch.cat([built.model["obs"], torch.zeros(1, 2, 2)])
     cases: list[tuple[type[BaseException], tuple[Any, ...]]] = [
         (ValueError, (0, 1, -1)),
         (IndexError, (-1, 0, 1)),
@@ -871,13 +984,14 @@ def test_remove_variable(impl: Any) -> None:
     built.ws.remove_variable("obs")
     expected = {k: v for k, v in built.model.items() if k != "obs"}
     code = "ws.remove_variable('obs')"
-    expect_contents(built.ws, expected, "WS-43", code, built.repro(code))
+    expect_contents(built.ws, expected, "WS-43", code, built.repro(code), "ws")
     expect_error_unchanged(
         KeyError,
         "WS-43",
         built,
-        "ws.remove_variable('obs')  # twice",
+        f"{code}  # twice",
         functools.partial(built.ws.remove_variable, "obs"),
+        code + "\n",
     )
 
 
@@ -922,7 +1036,7 @@ def test_no_final_state(impl: Any, time_size: int, batch: int) -> None:
         out.batch_size() == len(kept) or (not kept and out.batch_size() == 0),
         "TR-11",
         f"{code}: {out.batch_size()} pairs, expected {len(kept)} (the done filter applies)",
-        built.repro(f"out = {code}"),
+        built.repro(f"out = {code}", "print(out.batch_size())"),
     )
 
 
