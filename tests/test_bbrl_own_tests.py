@@ -13,9 +13,11 @@ files we read (sha256), and runs them with pytest in a subprocess twice:
 
 Against the reference every test must pass except those in :data:`EXPECTED_FAILURES`, each with
 its reason and a pattern its failure must match (strict: an unexpected pass fails, and so does a
-failure for another reason). The reasons are either a decision of the spec (bbrl's tests rely
-on behaviour the spec fixes otherwise) or "issue #10": API that other branches of issue #10 add
-to the reference; after they are merged the list shrinks (conformance/README.md lists it too).
+failure for another reason). Each reason is a stated decision of the spec or a deviation of
+``spec/deviations.md`` (bbrl's tests rely on behaviour the spec fixes otherwise), named by its
+clause IDs and B-number; the pattern is the refusal the reference raises for it today. The
+table in conformance/README.md ("bbrl's own tests") lists the same tests and reasons; a test
+below checks that it names exactly these.
 
 The sdist is found at ``$BBRL_SDIST`` (a path), else in ``.cache/`` at the repository root,
 else downloaded there with ``pip download --no-deps --no-binary :all: bbrl==1.0.1`` from the
@@ -97,48 +99,64 @@ class Expected:
 
 
 OBS_SHAPE = (
-    "decision: MyEnv declares a Box observation space of shape (1,) but returns a Python int; "
-    "the spec shapes env/env_obs by the declared space (ENV-2, ENV-9: [T, B, 1]) where bbrl "
-    "shapes it by the value ([T, B]), and the test compares with a [T, B] tensor"
+    "decision ENV-21 (spec/deviations.md, 'env outputs are converted without checks'; no "
+    "B-number): MyEnv declares Box(0, 3, shape=(1,), dtype=int) but reset and step return a "
+    "Python int (numpy shape ()); the reference checks every output against the space and "
+    "raises EnvOutputShapeError (a ValueError) naming env 0 and t=0, where bbrl converts the "
+    "value unchecked and shapes env/env_obs by it ([T, B] instead of ENV-2/ENV-9's [T, B, 1])"
 )
-ENV_OPTIONS = (
-    "issue #10: ParallelGymAgent(..., reward_at_t=, include_last_state=) (the env branch); "
-    "once accepted, the test still fails by the observation-shape decision"
+LAST_STATE = (
+    "deviation B7, decision ENV-28: include_last_state=False raises ValueError (bbrl's layout "
+    "labels later episodes' timesteps off by one and loses the final observation); the "
+    "reference refuses it whatever autoreset is, where bbrl ignores it without autoreset"
+)
+REWARD_AT_T = (
+    "deviation B8, decision ENV-28: reward_at_t=True raises ValueError (bbrl's layout sets the "
+    "done row's cumulated reward to 0 when the rollout continues)"
+)
+BEHIND = "; behind it, ENV-21 as in test_gymnasium_agent (MyEnv's int observations)"
+
+TODAY_OBS_SHAPE = (
+    r"EnvOutputShapeError: ParallelGymAgent: observation 'env/env_obs' of env 0 at t=0: "
+    r"expected shape \(1,\), got \(\)"
+)
+TODAY_LAST_STATE = (
+    r"InvalidArgumentError: ParallelGymAgent: argument 'include_last_state': expected True "
+    r"\(.*\), got False"
+)
+TODAY_REWARD_AT_T = (
+    r"InvalidArgumentError: ParallelGymAgent: argument 'reward_at_t': expected False "
+    r"\(.*\), got True"
 )
 
 
-def layout_reason(autoreset: bool, include_last_state: bool, reward_at_t: bool) -> str:
-    """Why a scenario of test_gymnasium_autoreset fails on the reference."""
-    layouts = []
-    if autoreset and not include_last_state:
-        layouts.append("include_last_state=False (B7)")
+def layout_expected(autoreset: bool, include_last_state: bool, reward_at_t: bool) -> Expected:
+    """Why a scenario of test_gymnasium_autoreset fails on the reference, and how: the agent
+    checks include_last_state before reward_at_t, and MyEnv's observations after both."""
+    del autoreset  # refused or not, the options do not depend on it (ENV-28)
+    if not include_last_state:
+        also = "; reward_at_t=True is refused too (B8), after it" if reward_at_t else ""
+        return Expected(LAST_STATE + also + BEHIND, TODAY_LAST_STATE)
     if reward_at_t:
-        layouts.append("reward_at_t=True (B8)")
-    if not layouts:  # the default layout (bbrl forces include_last_state without autoreset)
-        return ENV_OPTIONS
-    verb = "are" if len(layouts) > 1 else "is"
-    return (
-        f"{ENV_OPTIONS}; and decision: {' and '.join(layouts)} {verb} outside the core unless "
-        "the env branch of issue #10 specifies it"
-    )
+        return Expected(REWARD_AT_T + BEHIND, TODAY_REWARD_AT_T)
+    return Expected(OBS_SHAPE, TODAY_OBS_SHAPE)
 
 
 ONE_DIM = (
-    "issue #10: one-dimensional [T] variables (set_full of torch.arange(51)), decided by the "
-    "workspace branch; then decision TR-6: the filter env/done is an int64 tensor "
-    "(torch.full((51,), 0)), get_transitions requires torch.bool; then the test reads "
-    "rb.variables['action'] as bbrl's internal storage ([max_size, T, ...]), a layout the spec "
-    "leaves open (not-specified.md), and rb.is_full (the replay-buffer branch)"
+    "decision ERR-4 (spec/workspace.md, 'One-dimensional variables'; spec/deviations.md, 'a [T] "
+    "tensor given to set_full'; no B-number): set_full('action', torch.arange(51)) raises "
+    "ValueError, since every variable is [T, B, *S] ([T, 1] is the portable spelling); behind "
+    "it, decision TR-6: the filter env/done = torch.full((51,), 0) is int64 and get_transitions "
+    "raises TypeError for a filter that is not torch.bool. What the test reads next, "
+    "rb.variables (RB-16) and rb.is_full (RB-15), the spec gives as bbrl does for these puts"
 )
-TODAY_ENV_OPTIONS = r"unexpected keyword argument 'reward_at_t'"
-TODAY_ONE_DIM = r"set_full: variable 'action': expected at least 2 dimension"
+TODAY_ONE_DIM = (
+    r"ShapeError: set_full: variable 'action': expected at least 2 dimension\(s\), got 1"
+)
 
 EXPECTED_FAILURES: dict[str, Expected] = {
-    "test_gymnasium.py::test_gymnasium_agent": Expected(OBS_SHAPE, r"assert tensor\(False\)"),
-    **{
-        scenario_id(i): Expected(layout_reason(*params), TODAY_ENV_OPTIONS)
-        for i, params in enumerate(SCENARIOS)
-    },
+    "test_gymnasium.py::test_gymnasium_agent": Expected(OBS_SHAPE, TODAY_OBS_SHAPE),
+    **{scenario_id(i): layout_expected(*params) for i, params in enumerate(SCENARIOS)},
     "utils/test_replay_buffer.py::test_replay_buffer_put": Expected(ONE_DIM, TODAY_ONE_DIM),
     "utils/test_replay_buffer.py::test_replay_buffer_overflow": Expected(ONE_DIM, TODAY_ONE_DIM),
 }
@@ -268,3 +286,28 @@ def test_bbrl_test_on_the_reference(on_reference: dict[str, Outcome], test_id: s
         f"{test_id} fails for another reason than the one listed ({expected.reason}); its "
         f"failure does not match {expected.match!r}:\n{outcome.failure[:3000]}"
     )
+
+
+README = ROOT / "conformance" / "README.md"
+README_ROW = re.compile(r"^\| `(?P<test>[^`]+)` \| (?P<why>.*) \|$")
+CLAUSE_OR_DEVIATION = re.compile(r"\b(?:[A-Z]{2,3}-\d+|B\d+)\b")
+
+
+def test_readme_table_names_each_test_and_its_reasons() -> None:
+    """conformance/README.md's table of bbrl's own tests has one row per test, "passes" for a
+    test not in EXPECTED_FAILURES, and otherwise the clause IDs and B-numbers of its reason."""
+    text = README.read_text()
+    section = text[text.index("### bbrl's own tests against the reference") :]
+    rows = {
+        match["test"]: match["why"]
+        for line in section.splitlines()
+        if (match := README_ROW.match(line))
+    }
+    assert sorted(rows) == sorted(BBRL_TESTS)
+    for test_id, why in rows.items():
+        expected = EXPECTED_FAILURES.get(test_id)
+        if expected is None:
+            assert why == "passes", (test_id, why)
+            continue
+        named = set(CLAUSE_OR_DEVIATION.findall(why))
+        assert named == set(CLAUSE_OR_DEVIATION.findall(expected.reason)), (test_id, named)
