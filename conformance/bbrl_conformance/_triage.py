@@ -93,6 +93,8 @@ class Triage:
     roots: list[RootFailure]
     #: failing tests whose failure named no clause (an exception raised by the implementation)
     unexpected: list[str]
+    #: tests the deviations ledger lists as failing that passed (strict xfail: they fail the run)
+    now_passing: list[str] = field(default_factory=list)
 
     @property
     def failing_clauses(self) -> int:
@@ -110,12 +112,13 @@ def triage(tests: list[TestRecord]) -> Triage:
     by_clause: dict[str, list[str]] = {}
     candidates: dict[str, list[Candidate]] = {}
     unexpected: list[str] = []
+    now_passing: list[str] = []
     for test in tests:
         if test.outcome != "failed":
             continue
         named = [f for f in test.failures if f.clause is not None]
         if not named:
-            unexpected.append(test.id)
+            (now_passing if test.deviation is not None else unexpected).append(test.id)
             continue
         for failure in named:
             assert failure.clause is not None
@@ -150,7 +153,7 @@ def triage(tests: list[TestRecord]) -> Triage:
         while cause in root_of:
             cause = root_of[cause]
         roots[cause].cascades[clause_id] = list(by_clause[clause_id])
-    return Triage([roots[c] for c in ranked if c in roots], unexpected)
+    return Triage([roots[c] for c in ranked if c in roots], unexpected, now_passing)
 
 
 def summary_lines(result: Triage, impl_module: str | None) -> list[str]:
@@ -182,5 +185,11 @@ def summary_lines(result: Triage, impl_module: str | None) -> list[str]:
             f"{len(result.unexpected)} failing test(s) raised an unexpected exception (no clause "
             f"named; see the note under each failure): {', '.join(result.unexpected[:5])}"
             + (" ..." if len(result.unexpected) > 5 else "")
+        )
+    if result.now_passing:
+        lines.append(
+            f"{len(result.now_passing)} test(s) listed in the deviations ledger now pass (the "
+            f"ledger is strict: remove their entries): {', '.join(result.now_passing[:5])}"
+            + (" ..." if len(result.now_passing) > 5 else "")
         )
     return lines

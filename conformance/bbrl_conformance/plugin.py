@@ -554,7 +554,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for error in state.ledger_errors:
         terminalreporter.write_line(f"STALE DEVIATION (fails the run): {error}", red=True)
     result = _triage.triage(list(state.tests.values()))
-    if result.roots or result.unexpected:
+    if result.roots or result.unexpected or result.now_passing:
         count = len(result.roots)
         terminalreporter.section(
             f"bbrl_conformance: {count} distinct failing clause{'s' * (count != 1)}", red=True

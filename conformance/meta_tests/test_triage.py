@@ -77,6 +77,18 @@ def test_known_deviations_and_unexpected_exceptions() -> None:
     assert "raised an unexpected exception" in "\n".join(summary_lines(result, None))
 
 
+def test_a_listed_deviation_that_passes_is_not_called_an_exception() -> None:
+    # A strict xfail that passes fails the run with no clause named: say why, not "exception".
+    stale = _failed("t.py::fixed", (None, None))
+    stale.deviation = "B4: fixed since"
+    crash = _failed("t.py::crash", (None, None))
+    result = triage([stale, crash])
+    assert result.now_passing == ["t.py::fixed"] and result.unexpected == ["t.py::crash"]
+    text = "\n".join(summary_lines(result, None))
+    assert "1 test(s) listed in the deviations ledger now pass" in text and "t.py::fixed" in text
+    assert "t.py::fixed" not in text.split("listed in the deviations ledger")[0]
+
+
 def test_clauses_built_on_each_other_both_stay_roots(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(BUILT_ON, "WS-1", ("WS-2",))
     monkeypatch.setitem(BUILT_ON, "WS-2", ("WS-1",))
