@@ -238,6 +238,15 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def long_run(session: nox.Session) -> None:
+    """1e6 env steps through the epoch loop and a 1e6-item buffer filled three times: memory
+    growth and lost transitions (benchmarks/long_run.py, ~2 min here); into benchmarks/out/."""
+    install(session)
+    out = "benchmarks/out/long_run.json"
+    session.run("python", "benchmarks/long_run.py", "--json", out, *session.posargs)
+
+
+@nox.session(default=False)
 def examples(session: nox.Session) -> None:
     """The notebook example, then full DQN and A2C runs over 5 seeds, into examples/out/."""
     install(session, "examples")
