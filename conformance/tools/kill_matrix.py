@@ -83,7 +83,12 @@ def zoo() -> list[ZooMutant]:
     return found
 
 
-def run_mutant(mutant: ZooMutant) -> Row:
+#: seconds one mutant's run may take (the whole suite takes about 1 min here); a mutant that
+#: makes the suite hang gets the row "timeout" instead of stalling the matrix
+TIMEOUT = 1200
+
+
+def run_mutant(mutant: ZooMutant, timeout: float = TIMEOUT) -> Row:
     """Run the whole suite against one mutant; read its report."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if k not in ("BBRL_CONFORMANCE_IMPL",)}
@@ -110,6 +115,7 @@ def run_mutant(mutant: ZooMutant) -> Row:
             env=env,
             capture_output=True,
             check=False,
+            timeout=timeout,
         )
         report_file = Path(tmp) / "report.json"
         if not report_file.is_file():
@@ -240,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.missing and old is not None and old.killed_by == m.killed_by:
             rows.append(Row(m.name, m.what, m.killed_by, old.first, old.failing))
             continue
-        row = run_mutant(m)
+        try:
+            row = run_mutant(m)
+        except subprocess.TimeoutExpired:
+            row = Row(m.name, m.what, m.killed_by, f"timeout ({TIMEOUT} s)", [])
         ran += 1
         print(f"{m.name}: first {row.first or '-'}; failing {', '.join(row.failing) or '-'}")
         rows.append(row)

@@ -261,7 +261,10 @@ def test_stop_variable_without_row_t_raises(impl: Any) -> None:
     calls: list[int] = []
     early = (
         "import torch\ncalls = []\nclass Early(impl.Agent):\n"
-        "    def forward(self, t, **kwargs):\n        calls.append(t)\n"
+        "    def forward(self, t, **kwargs):\n"
+        "        if t >= 50:\n"
+        "            raise RuntimeError(f'runaway TemporalAgent: called at t={t}')\n"
+        "        calls.append(t)\n"
         "        self.set(('stop', 0), torch.zeros(2, dtype=torch.bool))\n"
     )
     call = "impl.TemporalAgent(Early())(impl.Workspace(), t=3, stop_variable='stop')"
@@ -269,6 +272,8 @@ def test_stop_variable_without_row_t_raises(impl: Any) -> None:
 
     class Early(impl.Agent):  # type: ignore[misc]
         def forward(self, t: int, **kwargs: Any) -> None:
+            if t >= 50:  # an implementation that never reads row t would loop for ever
+                raise RuntimeError(f"runaway TemporalAgent: called at t={t}")
             calls.append(t)
             self.set(("stop", 0), torch.zeros(2, dtype=torch.bool))
 
