@@ -10,7 +10,7 @@ A failed check raises :class:`~bbrl_conformance._assertions.ConformanceFailure` 
 
 The programs are ours, written in the style of bbrl's notebooks 01-03 and of the course code
 built on ``bbrl_utils`` (DQN, DDPG, SAC, PPO with minibatches), not copied from them. They use
-only bbrl 1.0.1's public API, including calls that the core spec does not cover yet (issue #10):
+only bbrl 1.0.1's public API, including calls beyond the core (specified by issue #10's clauses):
 :data:`PROGRAMS` lists, for each program, the names beyond the core it calls. ``spec/README.md``
 states which programs run unchanged against a conforming implementation.
 
@@ -46,19 +46,19 @@ from bbrl_conformance._recording import EnvRecorder, counter_difference, transit
 
 __all__ = ["PROGRAMS", "Program", "run"]
 
-# The checks of calls that the core spec does not cover yet name the closest existing clause;
-# each entry says which API the check is about. Once the clauses of issue #10 land, point each
-# entry at its own clause (the report of the programs branch lists the intended ones).
+# The clause each check of a call beyond the core names; each entry says which API the check is
+# about (the clauses of issue #10).
 CLAUSE_FOR = {
-    "several names": "WS-6",  # ws["a", "b"] -> the tensors of ws["a"] and ws["b"]
-    "float stop": "TA-2",  # a float stop variable (notebook 01)
-    "print agent": "AG-4",  # PrintAgent prints and writes nothing
-    "wrappers": "ENV-1",  # make_env(..., wrappers=[...])
-    "get_by_name": "AG-5",  # Agent.get_by_name / set_name / with_prefix / Agent(name=...)
-    "kw wrapper": "AG-2",  # KWAgentWrapper(agent, **kwargs)
-    "select_batch": "TR-2",  # Workspace.select_batch(indices)
-    "time window": "WS-6",  # Workspace.get_time_truncated_workspace(from, to)
-    "save/load": "AG-5",  # save_model / load_model
+    "several names": "WS-25",  # ws["a", "b"] -> the tensors of ws["a"] and ws["b"]
+    "float stop": "TA-6",  # a float stop variable (notebook 01): an entry is true when nonzero
+    "print agent": "AG-18",  # PrintAgent prints and writes nothing
+    "wrappers": "ENV-27",  # make_env(..., wrappers=[...])
+    "get_by_name": "AG-10",  # Agent.get_by_name (agents named by Agent(name=...) / set_name)
+    "deepcopy": "AG-5",  # copy.deepcopy of an agent (a torch.nn.Module) copies its parameters
+    "kw wrapper": "AG-17",  # KWAgentWrapper(agent, **kwargs)
+    "select_batch": "WS-28",  # Workspace.select_batch(indices)
+    "time window": "WS-32",  # Workspace.get_time_truncated_workspace(from, to)
+    "save/load": "AG-15",  # save_model / load_model: the loaded agent has the saved state_dict
     "set_full": "WS-11",  # set_full of a [T, B] variable computed from the rollout
 }
 
@@ -1029,7 +1029,7 @@ def dqn_cartpole(impl: Any) -> None:
         )
         expect(
             _differ(critic, target_critic),
-            CLAUSE_FOR["get_by_name"],
+            CLAUSE_FOR["deepcopy"],
             "after soft updates with tau=0.5, the target critic's parameters equal the critic's: "
             "copy.deepcopy of an agent must give independent parameters",
             repro,
@@ -1160,7 +1160,7 @@ def ddpg_pendulum(impl: Any) -> None:
         )
         expect(
             _differ(actor, target_actor) and _differ(critic, target_critic),
-            CLAUSE_FOR["get_by_name"],
+            CLAUSE_FOR["deepcopy"],
             "after soft updates the target networks equal the online ones: copy.deepcopy of an "
             "agent must give independent parameters",
             repro,
@@ -1310,7 +1310,7 @@ def sac_pendulum(impl: Any) -> None:
         )
         expect(
             _differ(critic_1, target_critic_1) and _differ(critic_2, target_critic_2),
-            CLAUSE_FOR["get_by_name"],
+            CLAUSE_FOR["deepcopy"],
             "after soft updates the target critics equal the online ones: copy.deepcopy of an "
             "agent must give independent parameters",
             repro,
@@ -1682,6 +1682,12 @@ def save_and_load_agent(impl: Any) -> None:
 
 # The clauses EnvRecorder.check_rows names: every program that checks env rows cites them.
 _ROWS = ("ENV-3", "ENV-4", "ENV-6", "ENV-7")
+# Agents named by Agent(name=...) and set_name, read back through Agent.name.
+_NAMED = ("AG-8", "AG-9")
+# The course's RL programs: env rows, ws[name, name, ...] and make_env(wrappers=); the off-policy
+# ones also size their replay buffer by a float (1e6 in the configs).
+_BEYOND_PPO = (*_ROWS, "WS-25", "ENV-27")
+_BEYOND = (*_BEYOND_PPO, "RB-1")
 
 PROGRAMS: dict[str, Program] = {
     p.name: p
@@ -1696,21 +1702,21 @@ PROGRAMS: dict[str, Program] = {
         Program(
             "notebook01_stop_variable",
             notebook01_stop_variable,
-            ("TA-2", "AG-4"),
+            ("TA-2", "TA-6", "AG-18"),
             ("float stop variable", "PrintAgent"),
             "notebook 01: a float stop variable and a PrintAgent",
         ),
         Program(
             "notebook02_step_by_hand",
             notebook02_step_by_hand,
-            ("ENV-1", "ENV-2", "ENV-12", *_ROWS),
+            ("ENV-1", "ENV-2", "ENV-12", "ENV-27", "ENV-28", *_ROWS),
             ("make_env(wrappers=)", "ParallelGymAgent(reward_at_t=False)"),
             "notebook 02: three CartPole envs with a TimeLimit wrapper, reset and step by hand",
         ),
         Program(
             "notebook02_episodes",
             notebook02_episodes,
-            ("TA-2", "ENV-8", "ENV-14", "WS-13", *_ROWS),
+            ("TA-2", "ENV-8", "ENV-14", "WS-13", "ENV-27", "ENV-28", *_ROWS),
             ("make_env(wrappers=)", "ParallelGymAgent(reward_at_t=False)"),
             "notebook 02: episodes without autoreset, until every env is done",
         ),
@@ -1724,7 +1730,7 @@ PROGRAMS: dict[str, Program] = {
         Program(
             "dqn_cartpole",
             dqn_cartpole,
-            ("TR-10", "RB-3", "WS-6", "WS-9", "AG-5", *_ROWS),
+            ("TR-10", "RB-3", "WS-6", "WS-9", "AG-5", *_NAMED, "AG-10", "AG-13", *_BEYOND),
             (
                 "ws[name, name, ...]",
                 "Agent(name=)",
@@ -1740,7 +1746,7 @@ PROGRAMS: dict[str, Program] = {
         Program(
             "ddpg_pendulum",
             ddpg_pendulum,
-            ("TR-10", "RB-3", "WS-6", "WS-9", "AG-5", *_ROWS),
+            ("TR-10", "RB-3", "WS-6", "WS-9", "AG-5", *_NAMED, *_BEYOND),
             (
                 "ws[name, name, ...]",
                 "Agent(name=)",
@@ -1754,7 +1760,7 @@ PROGRAMS: dict[str, Program] = {
         Program(
             "sac_pendulum",
             sac_pendulum,
-            ("TR-10", "RB-3", "WS-6", "WS-9", "AG-2", "AG-5", *_ROWS),
+            ("TR-10", "RB-3", "WS-6", "WS-9", "AG-2", "AG-5", "AG-11", "AG-17", *_BEYOND),
             (
                 "ws[name, name, ...]",
                 "with_prefix",
@@ -1767,14 +1773,25 @@ PROGRAMS: dict[str, Program] = {
         Program(
             "ppo_cartpole_select_batch",
             ppo_cartpole_select_batch,
-            ("TR-2", "TR-3", "TR-10", "WS-6", "WS-9", "WS-11", "AG-5", *_ROWS),
+            ("TR-3", "TR-10", "WS-6", "WS-9", "WS-11", "AG-5", "AG-11", "WS-28", *_BEYOND_PPO),
             ("ws[name, name, ...]", "with_prefix", "select_batch", "make_env(wrappers=)"),
             "PPO-clip: old policy and critic, GAE, minibatches by select_batch",
         ),
         Program(
             "ppo_cartpole_time_windows",
             ppo_cartpole_time_windows,
-            ("TR-2", "TR-3", "TR-10", "WS-6", "WS-9", "WS-11", "AG-5", *_ROWS),
+            (
+                "TR-2",
+                "TR-3",
+                "TR-10",
+                "WS-6",
+                "WS-9",
+                "WS-11",
+                "AG-5",
+                "AG-11",
+                "WS-32",
+                *_BEYOND_PPO,
+            ),
             (
                 "ws[name, name, ...]",
                 "with_prefix",
@@ -1786,7 +1803,7 @@ PROGRAMS: dict[str, Program] = {
         Program(
             "save_and_load_agent",
             save_and_load_agent,
-            ("AG-5",),
+            ("AG-5", "AG-8", "AG-9", "AG-14", "AG-15"),
             ("Agent(name=)", "Agent.name", "save_model", "load_model"),
             "a trained agent saved with save_model and loaded with load_model",
         ),

@@ -5,7 +5,7 @@ written the way bbrl's notebooks 01-03 and the course algorithms (DQN, DDPG, SAC
 every result checked against a model (the envs' own record of what they did, losses and
 gradients recomputed without the workspace, buffer sizes, target networks, episode returns,
 saved-and-loaded agents). The clauses a test cites are those its checks name; checks of calls
-the core spec does not cover yet name the closest clause (``programs.CLAUSE_FOR``).
+beyond the core name the clause of that call (``programs.CLAUSE_FOR``).
 """
 
 from __future__ import annotations
