@@ -245,6 +245,8 @@ class Pending:
 
 def _entry(values: dict[int, Any], *index: object) -> Callable[[Subject], object]:
     """A getter of ``values[id(subject)][index]``: one subject's part of a shared read."""
+    if not index:
+        return lambda s: values[id(s)]
     return lambda s: values[id(s)][index if len(index) != 1 else index[0]]
 
 
@@ -1218,19 +1220,17 @@ class ProgramMachine(RuleBasedStateMachine):
         got = calls_of(self.subjects[0])
         clause = "TA-1"
         if got != expected:
-            if len(got) != len(expected):
+            pairs = zip(got, expected, strict=False)
+            first = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
+            if first is None:  # one is a prefix of the other: too few or too many steps
                 stop, steps = "stop_variable" in kwargs, "n_steps" in kwargs
                 clause = "TA-3" if stop and steps else "TA-2" if stop else "TA-1"
+            elif got[first][1] != expected[first][1]:
+                clause = "TA-1"
+            elif got[first][0] != expected[first][0]:
+                clause = "AG-4"
             else:
-                first = next(
-                    i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b
-                )
-                if got[first][1] != expected[first][1]:
-                    clause = "TA-1"
-                elif got[first][0] != expected[first][0]:
-                    clause = "AG-4"
-                else:
-                    clause = "AG-2"
+                clause = "AG-2"
         self.judge.value(
             clause,
             f"the calls (agent, t, kwargs) the agents of {tree} received in {code}",
@@ -1451,18 +1451,16 @@ class ProgramMachine(RuleBasedStateMachine):
         self.new_env_tree(data, agent)
 
     def seed_agent(self, agent: str, seed: int) -> None:
+        """DET-4: every seed s >= 0 is accepted; AG-6: seed() returns the agent."""
         code = f"{agent}.seed({seed})"
-        if self.enabled("AG-6"):
-            self.judge.value(
-                "AG-6",
-                f"{code} is {agent}",
-                f"{code} is {agent}",
-                lambda s: s[agent].seed(seed) is s[agent],
-                True,
-            )
-        else:
-            self.judge.succeeded("DET-1", code, code, self.each(lambda s: s[agent].seed(seed)))
+        outcomes = self.each(lambda s: s[agent].seed(seed) is s[agent])
+        self.judge.succeeded("DET-4", code, code, outcomes)
         self.emit(code)
+        if self.enabled("AG-6"):
+            returned = {id(s): o.value for s, o in zip(self.subjects, outcomes, strict=True)}
+            self.judge.value(
+                "AG-6", f"{code} is {agent}", f"{code} is {agent}", _entry(returned), True
+            )
 
     def new_env_tree(self, data: st.DataObject, agent: str) -> None:
         model = self.envs[agent].model

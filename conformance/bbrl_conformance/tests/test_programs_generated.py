@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from bbrl_conformance._clauses import clause
@@ -35,11 +35,20 @@ CI_STEPS = 30
 
 
 def _settings() -> settings:
-    """The profile's settings, scaled down for ``ci`` (derandomized, the default profile)."""
-    current = settings.default
+    """The profile's settings; in ``ci`` (derandomized) a fixed share of the run, and no
+    shrinking: a failing program is reported as generated (shrinking a long program can take
+    minutes; the ``dev`` and ``nightly`` profiles shrink it). Only the first bug is reported."""
+    current = settings()  # the loaded profile
     if current.derandomize and current.max_examples <= 100:
-        return settings(current, max_examples=CI_EXAMPLES, stateful_step_count=CI_STEPS)
-    return current
+        phases = [p for p in current.phases if p != Phase.shrink]
+        return settings(
+            current,
+            max_examples=CI_EXAMPLES,
+            stateful_step_count=CI_STEPS,
+            phases=phases,
+            report_multiple_bugs=False,
+        )
+    return settings(current, report_multiple_bugs=False)
 
 
 @clause(*CLAUSES)
