@@ -109,8 +109,8 @@ REQUIRED = (
 NAMED_ERRORS = ("WS-4", "WS-5", "ERR-3", "ERR-8", "TR-6", "WS-17")
 
 NAMES = ("x", "obs", "agent/q", "logp", "env/done", "y")
-MAX_WS = 6
-MAX_TREES = 4
+MAX_WS = 4
+MAX_TREES = 3  # trees without an env agent (each env agent has its own tree besides)
 MAX_ENVS = 2
 MAX_BUFFERS = 3
 #: a buffer check samples this many items per stored item (a stored item is missed with
@@ -141,8 +141,9 @@ ROW_CLAUSES = {
 
 item_shapes = st.lists(st.integers(1, 3), max_size=3).map(tuple)
 seeds = st.integers(0, 2**32 - 1)
-#: env-agent seeds: small, large, and beyond 64 bits (DET-4: every s >= 0)
-agent_seeds = st.one_of(st.integers(0, 3), st.integers(0, 2**64 + 5), st.integers(0, 2**100))
+#: env-agent seeds: at the bounds of 32- and 64-bit integers and beyond (DET-4: every s >= 0)
+BOUNDARY_SEEDS = (0, 1, 2**31 - 1, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**100)
+agent_seeds = st.one_of(st.sampled_from(BOUNDARY_SEEDS), st.integers(0, 2**128))
 extra_kwargs = st.dictionaries(
     st.sampled_from(["epoch", "stochastic", "tag"]),
     st.one_of(st.integers(-3, 3), st.booleans(), st.sampled_from(["a", "b"])),
@@ -386,9 +387,17 @@ class ProgramMachine(RuleBasedStateMachine):
         return bool(data.draw(st.sampled_from([False] * (one_in - 1) + [True]), label=label))
 
     def perturbation(self, data: st.DataObject, options: dict[str, str]) -> str:
-        """``none`` (5 times in 6 or more), or a failing variant whose clause is enabled."""
-        choices = ["none"] * 5 + [k for k, c in options.items() if self.enabled(c)]
+        """``none`` (2 times in 3), or a failing variant whose clause is enabled."""
+        failing = [k for k, c in options.items() if self.enabled(c)]
+        choices = ["none"] * (2 * len(failing) or 1) + failing
         return str(_choose(data, choices, "perturbation"))
+
+    @staticmethod
+    def draw_time(data: st.DataObject, size: int, label: str) -> int:
+        """A time index for a variable of time size ``size``: the first, middle and last rows,
+        the next one (growth) and one further away (growth with zero-filled rows)."""
+        options = {0, size // 2, size - 1, size, size + 1, size + 3}
+        return int(_choose(data, sorted(t for t in options if t >= 0), label))
 
     def draw_dtype(self, data: st.DataObject, name: str) -> str:
         pool = ("bool",) * 4 + DTYPES if name in ("env/done", "stop") else DTYPES
@@ -423,22 +432,25 @@ class ProgramMachine(RuleBasedStateMachine):
         self,
         data: st.DataObject,
         full: bool,
+        ws: str | None = None,
+        valid: bool = False,
     ) -> None:
         """``set`` (``full=False``) or ``set_full`` of a value drawn from the whole domain,
-        valid or broken in one way."""
-        ws = self.pick_ws(data)
+        valid or (unless ``valid``) broken in one way; into ``ws`` or a drawn workspace."""
+        ws = ws or self.pick_ws(data)
         if ws is None:
             return
         model = self.ws[ws]
-        name = str(_choose(data, NAMES + tuple(model.vars), "name"))
+        names = tuple(model.vars) if valid and model.vars else NAMES + tuple(model.vars)
+        name = str(_choose(data, names, "name"))
         var = model.vars.get(name)
         options = SET_FULL_PERTURBATIONS if full else SET_PERTURBATIONS
-        perturbation = self.perturbation(data, options)
+        perturbation = "none" if valid else self.perturbation(data, options)
         dtype = var.dtype if var else self.draw_dtype(data, name)
         shape = var.item_shape if var else data.draw(item_shapes, label="item shape")
         batch = model.batch_size() if model.vars else data.draw(st.integers(1, 4), label="B")
         size = var.time_size if var else 0
-        t = data.draw(st.integers(0, size + 3), label="t")
+        t = self.draw_time(data, size, "t")
         if perturbation == "t<0":
             t = data.draw(st.integers(-3, -1), label="t<0")
         elif perturbation == "batch":
@@ -449,7 +461,8 @@ class ProgramMachine(RuleBasedStateMachine):
             dtype = self.other(data, DTYPES, dtype)
         value_shape: tuple[int, ...] = (batch, *shape)
         if full:
-            value_shape = (data.draw(st.integers(1, 5), label="T"), batch, *shape)
+            time_size = int(_choose(data, [1, 2, 3, 4, 6], "T"))
+            value_shape = (time_size, batch, *shape)
             if perturbation == "1-dim":
                 value_shape = (batch,)
         elif perturbation == "0-dim":
@@ -523,12 +536,15 @@ class ProgramMachine(RuleBasedStateMachine):
             return
         model = self.ws[ws]
         floats = [n for n, v in model.vars.items() if v.dtype in ("float32", "float64")]
-        name = str(_choose(data, [*floats, "logp", "value"], "grad variable"))
+        fresh = [n for n in ("logp", "value") if n not in model.vars]
+        if not floats + fresh:
+            return
+        name = str(_choose(data, floats + fresh, "grad variable"))
         var = model.vars.get(name)
         dtype = var.dtype if var else _choose(data, ["float32", "float64"], "dtype")
         shape = var.item_shape if var else data.draw(item_shapes, label="item shape")
         batch = model.batch_size() if model.vars else data.draw(st.integers(1, 4), label="B")
-        t = data.draw(st.integers(0, (var.time_size if var else 0) + 2), label="t")
+        t = self.draw_time(data, var.time_size if var else 0, "t")
         seed = data.draw(seeds, label="seed")
         full_shape = (batch, *shape)
         argument = grad_mvalue(dtype, full_shape, seed)
@@ -563,7 +579,7 @@ class ProgramMachine(RuleBasedStateMachine):
             name = str(_choose(data, sorted(model.vars), "name"))
         size = model.vars[name].time_size if name in model.vars else 1
         mode = _choose(data, ["get", "get_full", "getitem"], "read")
-        t = data.draw(st.integers(0, max(size - 1, 0)), label="t")
+        t = int(_choose(data, sorted({0, size // 2, max(size - 1, 0)}), "t"))
         if perturbation == "t<0":
             t = data.draw(st.integers(-3, -1), label="t<0")
         elif perturbation == "t>=T":
@@ -671,12 +687,17 @@ class ProgramMachine(RuleBasedStateMachine):
         known = sorted(model.vars)
         var_names: list[str] | None = None
         if perturbation == "unknown" or data.draw(st.booleans(), label="var_names given"):
-            var_names = data.draw(st.lists(st.sampled_from(known), max_size=4), label="names")
+            var_names = data.draw(st.lists(st.sampled_from(known), max_size=3), label="names")
+            repeat = data.draw(st.booleans(), label="repeat a name")
+            if var_names and repeat:
+                var_names.append(_choose(data, var_names, "repeated name"))
             if perturbation == "unknown":
                 var_names.insert(data.draw(st.integers(0, len(var_names))), "nope")
         selected = known if var_names is None else [v for v in var_names if v in model.vars]
         smallest = min((model.vars[v].time_size for v in selected), default=3)
-        n = data.draw(st.integers(0, smallest), label="n")
+        half = smallest // 2
+        n = int(_choose(data, sorted({0, 1, half, half + 1, smallest - 1, smallest}), "n"))
+        n = min(max(n, 0), smallest)
         if perturbation == "n<0":
             n = data.draw(st.integers(-3, -1), label="n<0")
         elif perturbation == "n>T":
@@ -691,10 +712,14 @@ class ProgramMachine(RuleBasedStateMachine):
         if ws is None:
             return
         model = self.ws[ws]
-        options: list[str | None] = [None, *sorted(model.vars)]
+        options: list[str | None] = [*sorted(model.vars)]
         if self.enabled("ERR-3"):
             options.append("nope")
-        name = _choose(data, options, "name")
+        name = (
+            None
+            if not options or self.rare(data, "clear all", 4)
+            else _choose(data, options, "name")
+        )
         code = f"{ws}.clear()" if name is None else f"{ws}.clear({name!r})"
         done = self.apply(
             code,
@@ -789,21 +814,71 @@ class ProgramMachine(RuleBasedStateMachine):
             self.blame[(out, name)] = clause
         return out
 
+    def write_one_side(self, data: st.DataObject, one: str, other: str) -> None:
+        """Check both objects now, then write into one of them through a drawn path (set,
+        set_full, copy_n_last_steps, clear, an in-place change of a returned tensor): the
+        other must keep its values (TR-8, RB-11, RB-12: copies promised are copies)."""
+        for name in (one, other):
+            if name in self.ws:
+                self.check_workspace(name)
+            if name in self.rbs:
+                self.check_buffer(name)
+        self.blame.clear()
+        sides = [n for n in (one, other) if n in self.ws and self.ws[n].vars]
+        if not sides:
+            return
+        side = _choose(data, sides, "written side")
+        paths = ["set", "set_full", "copy_n_last_steps", "clear", "a returned tensor"]
+        path = _choose(data, paths, "write path")
+        if path == "a returned tensor":
+            self.mutate_returned(data, side)
+        elif path in ("set", "set_full"):
+            self._write(data, path == "set_full", ws=side, valid=True)
+        elif path == "copy_n_last_steps":
+            size = min(v.time_size for v in self.ws[side].vars.values())
+            self.copy_n_last_steps(side, int(_choose(data, sorted({1, size}), "n")), None)
+        else:
+            name = _choose(data, sorted(self.ws[side].vars), "cleared variable")
+            model = self.ws[side]
+            self.apply(
+                f"{side}.clear({name!r})",
+                lambda: model.clear(name),
+                lambda s: s[side].clear(name),
+                "WS-19",
+            )
+            self.touched(side, "WS-19")
+
     @precondition(lambda self: any(m.vars for m in self.ws.values()))
     @rule(data=st.data())
     def ws_get_transitions(self, data: st.DataObject) -> None:
+        """TR-1..TR-8, mostly of workspaces whose variables share one time size."""
+        uniform = [
+            n for n, m in self.ws.items() if len({v.time_size for v in m.vars.values()}) == 1
+        ]
         ws = self.pick_ws(data, nonempty=True)
+        if uniform and not self.rare(data, "any workspace", 4):
+            ws = _choose(data, sorted(uniform), "workspace")
         if ws is None:
             return
         model = self.ws[ws]
         if not self.enabled("TR-7") and len({v.time_size for v in model.vars.values()}) > 1:
             return
-        options: list[str | None] = [None, "env/done", *sorted(model.vars)]
+        others: list[str | None] = [*sorted(model.vars)]
         if self.enabled("TR-6"):
-            options.append("nope")
+            others.append("nope")
         else:
-            options = [o for o in options if o is None or self._good_filter(model, o)]
-        self.get_transitions(ws, _choose(data, options, "filter_key"))
+            others = [o for o in others if o is not None and self._good_filter(model, o)]
+        kind = _choose(
+            data, ["None", "env/done", "another"] if others else ["None", "env/done"], "filter"
+        )
+        filter_key = {"None": None, "env/done": "env/done"}.get(kind)
+        if kind == "another":
+            filter_key = _choose(data, others, "filter_key")
+        if not self.enabled("TR-6") and filter_key and not self._good_filter(model, filter_key):
+            return
+        out = self.get_transitions(ws, filter_key)
+        if out is not None and ws in self.ws and not self.rare(data, "no write after", 2):
+            self.write_one_side(data, ws, out)
 
     @staticmethod
     def _good_filter(model: WorkspaceModel, name: str) -> bool:
@@ -825,19 +900,10 @@ class ProgramMachine(RuleBasedStateMachine):
         self.emit(f"mutate({source})")
         self.blame[self.sources[source]] = "WS-8"
 
-    @precondition(lambda self: bool(self.links))
-    @rule(data=st.data())
-    def mutate_returned(self, data: st.DataObject) -> None:
-        """TR-8, RB-11, RB-12: a tensor returned by an object, changed in place. Whether the
-        object changes is not specified (views or copies); the objects it must share no
-        storage with keep their values. The object is forgotten afterwards."""
-        linked = sorted(
-            {n for a, b, c in self.links for n in (a, b) if self.enabled(c)} & set(self.ws)
-        )
-        linked = [n for n in linked if self.ws[n].vars]
-        if not linked:
-            return
-        ws = _choose(data, linked, "workspace")
+    def mutate_returned(self, data: st.DataObject, ws: str) -> None:
+        """TR-8, RB-11: a tensor returned by ``ws`` changed in place. Whether ``ws`` changes
+        is not specified (views or copies); the objects it must share no storage with keep
+        their values. ``ws`` is forgotten afterwards."""
         name = _choose(data, sorted(self.ws[ws].vars), "variable")
         how = _choose(data, ["get_full", "get"], "read")
         t = data.draw(st.integers(0, self.ws[ws].vars[name].time_size - 1), label="t")
@@ -997,7 +1063,7 @@ class ProgramMachine(RuleBasedStateMachine):
 
         self.judge.verdict("AG-5", f"{tree}.parameters()", f"list({tree}.parameters())", included)
 
-    @precondition(lambda self: len(self.trees) < MAX_TREES)
+    @precondition(lambda self: sum(not i.env for i in self.trees.values()) < MAX_TREES)
     @rule(data=st.data())
     def new_tree(self, data: st.DataObject) -> None:
         """AG-5, AG-6: a random tree of agents."""
@@ -1081,6 +1147,8 @@ class ProgramMachine(RuleBasedStateMachine):
         t: int | None
         if info.env is not None:
             env = self.envs[info.env]
+            if env.model.started and self.enabled("ERR-8") and self.rare(data, "no action", 8):
+                self.env_call_without_action(data, info.env)
             starts = [0]
             if not env.needs_reset:
                 size = max((v.time_size for v in model_ws.vars.values()), default=0)
@@ -1385,7 +1453,7 @@ class ProgramMachine(RuleBasedStateMachine):
 
     # -- env agents ----------------------------------------------------------------------
 
-    @precondition(lambda self: len(self.envs) < MAX_ENVS and len(self.trees) < MAX_TREES)
+    @precondition(lambda self: len(self.envs) < MAX_ENVS)
     @rule(data=st.data())
     def new_env_agent(self, data: st.DataObject) -> None:
         """ENV-1, ENV-15, ERR-7, AG-6: an env agent over a generated env, built through the
@@ -1480,40 +1548,45 @@ class ProgramMachine(RuleBasedStateMachine):
 
     def bad_env_call(self, agent: str, model: EnvAgentModel, t: int) -> None:
         """ENV-15 (a call at t > 0 before t = 0) or ERR-8 (no ``action``), on a new workspace
-        holding at most an ``action``: the workspace stays unchanged (ERR-5)."""
-        self.make_room(self.ws, MAX_WS)
-        ws = self.new_name("ws")
-        self.apply(
-            "impl.Workspace()", lambda: None, lambda s: s.impl.Workspace(), "WS-1", assign=ws
-        )
-        self.add_workspace(ws, WorkspaceModel())
+        holding at most an ``action``, which the failed call leaves unchanged (ERR-5). The
+        workspace is not kept: the program's workspaces stay as they were."""
+        scratch = WorkspaceModel()
+        setup = f"{agent}_ws = impl.Workspace()"
+        action: MValue | None = None
         if not model.started:
             spec = model.setup.config.action
-            row = MValue(spec.dtype, action_row(spec, 0, t - 1, model.num_envs))
-            made = f"torch.tensor({row.array.tolist()}, dtype=torch.{spec.dtype})"
-            code = f"{ws}.set('action', {t - 1}, {made})"
-            self.apply(
-                code,
-                lambda: self.ws[ws].set("action", t - 1, row),
-                lambda s: s[ws].set("action", t - 1, from_model(row)),
-                "WS-2",
-            )
+            action = MValue(spec.dtype, action_row(spec, 0, t - 1, model.num_envs))
+            made = f"torch.tensor({action.array.tolist()}, dtype=torch.{spec.dtype})"
+            setup += f"; {agent}_ws.set('action', {t - 1}, {made})"
+            scratch.set("action", t - 1, action)
+        workspaces: dict[int, Any] = {}
+
+        def call(s: Subject) -> object:
+            w = s.impl.Workspace()
+            if action is not None:
+                w.set("action", t - 1, from_model(action))
+            workspaces[id(s)] = w
+            return s[agent](w, t=t)
+
+        self.emit(setup)
+        code = f"{agent}({agent}_ws, t={t})"
         self.apply(
-            f"{agent}({ws}, t={t})",
-            lambda: model.copy().call(self.ws[ws].copy(), t, lambda tt, b: 0),
-            lambda s: s[agent](s[ws], t=t),
+            code,
+            lambda: model.copy().call(scratch.copy(), t, lambda tt, b: 0),
+            call,
             "ENV-4",
-            touched=[ws],
             names=["action"],
         )
+        self.judge.value(
+            "ERR-5",
+            f"the variables of {agent}_ws after the failed {code}",
+            f"sorted({agent}_ws.keys())",
+            lambda s: set(workspaces[id(s)].keys()),
+            scratch.keys(),
+        )
 
-    @precondition(lambda self: any(e.model.started for e in self.envs.values()))
-    @rule(data=st.data())
-    def env_call_without_action(self, data: st.DataObject) -> None:
-        """ERR-8."""
-        if not self.enabled("ERR-8"):
-            return
-        agent = _choose(data, sorted(k for k, e in self.envs.items() if e.model.started), "env")
+    def env_call_without_action(self, data: st.DataObject, agent: str) -> None:
+        """ERR-8: a call at t > 0 on a workspace without ``action``."""
         self.bad_env_call(agent, self.envs[agent].model, data.draw(st.integers(1, 3)))
         self.envs[agent].needs_reset = True
 
@@ -1579,7 +1652,7 @@ class ProgramMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def new_buffer(self, data: st.DataObject) -> None:
         """RB-1."""
-        max_size: object = data.draw(st.integers(1, 12), label="max_size")
+        max_size: object = _choose(data, [1, 2, 3, 5, 8, 12], "max_size")
         if self.enabled("RB-1") and self.rare(data, "another max_size"):
             max_size = _choose(data, [1000, 0, -2, "8", None], "max_size")
         name = self.new_name("rb")
@@ -1596,7 +1669,7 @@ class ProgramMachine(RuleBasedStateMachine):
         self.rbs[name] = holder[0]
         self.blame[name] = "RB-1"
         accepted = self.accepting(name)
-        put_now = data.draw(st.booleans(), label="put at once")
+        put_now = not self.rare(data, "no put at once", 5)
         if accepted and put_now:
             self.put(name, _choose(data, accepted, "workspace"))
             return
@@ -1617,7 +1690,38 @@ class ProgramMachine(RuleBasedStateMachine):
             accepted.append(name)
         return accepted
 
-    def put(self, rb: str, ws: str) -> None:
+    def set_full_values(
+        self, ws: str, name: str, dtype: str, shape: tuple[int, ...], seed: int
+    ) -> None:
+        """``ws.set_full(name, value(dtype, shape, seed))``, a valid call."""
+        argument = MValue(dtype, make_array(dtype, shape, seed, "wide"))
+        code = f"{ws}.set_full({name!r}, value({dtype!r}, {shape}, seed={seed}))"
+        self.apply(
+            code,
+            lambda: self.ws[ws].set_full(name, argument),
+            lambda s: s[ws].set_full(name, value(dtype, shape, seed)),
+            "WS-11",
+        )
+
+    def fitting_workspace(self, data: st.DataObject, rb: str) -> str | None:
+        """A new workspace of random values with the schema of ``rb`` (so that puts, and the
+        wrap-arounds they cause, do not depend on finding one)."""
+        schema = self.rbs[rb].schema
+        if schema is None:
+            return None
+        self.make_room(self.ws, MAX_WS)
+        ws = self.new_name("ws")
+        self.apply(
+            "impl.Workspace()", lambda: None, lambda s: s.impl.Workspace(), "WS-1", assign=ws
+        )
+        self.add_workspace(ws, WorkspaceModel())
+        items = int(_choose(data, [1, 2, 3, 5], "items"))
+        for name, (dtype, time_size, shape) in sorted(schema.items()):
+            seed = data.draw(seeds, label="seed")
+            self.set_full_values(ws, name, dtype, (time_size, items, *shape), seed)
+        return ws
+
+    def put(self, rb: str, ws: str) -> bool:
         model = self.rbs[rb]
         items = self.ws[ws].batch_size()
         clause = "RB-5" if items > model.max_size else "RB-2"
@@ -1632,6 +1736,7 @@ class ProgramMachine(RuleBasedStateMachine):
         if done is not None:
             self.links.append((ws, rb, "RB-11"))
             self.blame[rb] = clause if clause == "RB-5" else "RB-4"
+        return done is not None
 
     @precondition(lambda self: bool(self.rbs) and any(m.vars for m in self.ws.values()))
     @rule(data=st.data())
@@ -1640,10 +1745,16 @@ class ProgramMachine(RuleBasedStateMachine):
         error raises, changing nothing)."""
         rb = _choose(data, sorted(self.rbs), "buffer")
         accepted = self.accepting(rb)
+        if self.rbs[rb].schema is not None and (not accepted or self.rare(data, "new items", 3)):
+            made = self.fitting_workspace(data, rb)
+            accepted = [made] if made else accepted
         if accepted and (not self.enabled("RB-6") or not self.rare(data, "any workspace", 5)):
-            self.put(rb, _choose(data, accepted, "workspace"))
-            if self.rbs[rb].size() and data.draw(st.booleans(), label="sample at once"):
+            ws = _choose(data, accepted, "workspace")
+            follow = _choose(data, ["nothing", "sample", "write the source"], "then")
+            if self.put(rb, ws) and follow == "sample":
                 self.draw_sample(data, rb)
+            elif follow == "write the source" and ws in self.ws:
+                self.write_one_side(data, ws, rb)
         elif self.enabled("RB-6"):
             ws = self.pick_ws(data, nonempty=True)
             if ws is not None:
@@ -1770,6 +1881,8 @@ class ProgramMachine(RuleBasedStateMachine):
         self.subjects[0].objects[out] = sample
         self.add_workspace(out, learned)
         self.links.append((rb, out, "RB-11"))
+        if not self.rare(data, "no write after", 2):
+            self.write_one_side(data, out, rb)
 
     @staticmethod
     def same_samples(a: Any, b: Any, model: ReplayBufferModel) -> str | None:
@@ -1784,7 +1897,10 @@ class ProgramMachine(RuleBasedStateMachine):
         """RB-12: state_dict, then load_state_dict on a new buffer of the same max_size."""
         if not self.enabled("RB-12"):
             return
+        full = sorted(k for k, m in self.rbs.items() if m.size() == m.max_size)
         rb = _choose(data, sorted(k for k, m in self.rbs.items() if m.size()), "buffer")
+        if full and not self.rare(data, "any buffer", 3):
+            rb = _choose(data, full, "full buffer")
         model = self.rbs[rb]
         self.make_room(self.rbs, MAX_BUFFERS)
         if rb not in self.rbs:
@@ -1817,6 +1933,15 @@ class ProgramMachine(RuleBasedStateMachine):
                     self.sample(s, rb, n, seed), self.sample(s, new, n, seed), model
                 ),
             )
+        if data.draw(st.booleans(), label="write the restored buffer alone"):
+            accepted = self.accepting(new)
+            made = (
+                None
+                if accepted and self.rare(data, "new items", 2)
+                else self.fitting_workspace(data, new)
+            )
+            if made or accepted:
+                self.put(new, made or _choose(data, accepted, "workspace"))
 
     def check_buffer(self, rb: str) -> None:
         model = self.rbs[rb]

@@ -30,8 +30,8 @@ from bbrl_conformance._judge import Subject
 from bbrl_conformance._machine import CLAUSES, make_program_machine
 
 #: the ci profile's share: its programs take about 20-30 s on a loaded 2-core machine
-CI_EXAMPLES = 40
-CI_STEPS = 30
+CI_EXAMPLES = 60
+CI_STEPS = 50
 
 
 def _settings() -> settings:
