@@ -157,44 +157,55 @@ Kwargs = tuple[tuple[str, object], ...]
 
 
 @st.composite
-def leaf_obs(draw: st.DrawFn) -> Leaf:
-    """A Box (any dtype, rank 0 to 3) or a Discrete (any start) observation space."""
+def leaf_obs(draw: st.DrawFn, floats_only: bool = False) -> Leaf:
+    """A Box (any dtype, rank 0 to 3) or a Discrete (any start) observation space; with
+    ``floats_only`` (a run looking past ENV-9) only float32 and float64 Boxes."""
+    if floats_only:
+        return BoxObs(draw(st.sampled_from(["float32", "float64"])), draw(item_shapes))
     if draw(st.sampled_from(["box", "box", "discrete"])) == "box":
         return BoxObs(draw(st.sampled_from(BOX_DTYPES)), draw(item_shapes))
     return DiscreteObs(draw(st.integers(1, 12)), draw(st.integers(-5, 5)), draw(st.booleans()))
 
 
 @st.composite
-def obs_specs(draw: st.DrawFn, noisy: bool) -> ObsSpec:
+def obs_specs(
+    draw: st.DrawFn, noisy: bool, floats_only: bool = False, dicts: bool = True
+) -> ObsSpec:
     if noisy and draw(st.booleans()):
         shape = draw(st.sampled_from([(2,), (3,), (2, 2), (1, 2, 2)]))
         return BoxObs(draw(st.sampled_from(NOISY_DTYPES)), shape)
-    if draw(st.sampled_from(["leaf", "leaf", "leaf", "dict"])) == "dict":
+    if dicts and draw(st.sampled_from(["leaf", "leaf", "leaf", "dict"])) == "dict":
         pool = ["pos", "img", "flag", "count", "z", "a_b"]
         keys = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
-        entries = tuple((k, draw(leaf_obs())) for k in keys)
+        entries = tuple((k, draw(leaf_obs(floats_only))) for k in keys)
         return DictObs(entries, tuple(draw(st.permutations(keys))))
-    return draw(leaf_obs())
+    return draw(leaf_obs(floats_only))
 
 
 @st.composite
-def action_specs(draw: st.DrawFn) -> ActionSpec:
+def action_specs(draw: st.DrawFn, rank0_box: bool = True) -> ActionSpec:
     n = draw(st.integers(4, 9))
     if draw(st.booleans()):
         start = draw(st.integers(-3, 3))
         dtypes = ["int64", "int32"] + (["uint8"] if start >= 0 else [])
         return ActionSpec("discrete", n, start, (), draw(st.sampled_from(dtypes)))
-    shape = draw(st.sampled_from([(), (1,), (2,), (2, 2)]))
+    shape = draw(st.sampled_from([(), (1,), (2,), (2, 2)] if rank0_box else [(1,), (2,), (2, 2)]))
     return ActionSpec("box", n, 0, shape, draw(st.sampled_from(["float32", "float64"])))
 
 
 @st.composite
-def env_setups(draw: st.DrawFn, noisy: bool) -> EnvSetup:
+def env_setups(
+    draw: st.DrawFn,
+    noisy: bool,
+    floats_only: bool = False,
+    dicts: bool = True,
+    rank0_box_action: bool = True,
+) -> EnvSetup:
     """An env of the family, with its time limits (from the env, a wrapper, both, none)."""
     noise = noisy and draw(st.booleans())
     config = EnvConfig(
-        obs=draw(obs_specs(noise)),
-        action=draw(action_specs()),
+        obs=draw(obs_specs(noise, floats_only, dicts)),
+        action=draw(action_specs(rank0_box_action)),
         reward=draw(st.sampled_from(["int", "float", "np_int64", "np_float32"])),
         own_limit=draw(st.one_of(st.none(), st.integers(1, 6))),
         noisy=noise,
@@ -251,6 +262,29 @@ def _entry(values: dict[int, Any], *index: object) -> Callable[[Subject], object
     return lambda s: values[id(s)][index if len(index) != 1 else index[0]]
 
 
+def _calls_clause(
+    got: list[tuple[str, int, Kwargs]],
+    expected: list[tuple[str, int, Kwargs]],
+    kwargs: dict[str, object],
+) -> str:
+    """The clause a wrong sequence of agent calls breaks: the steps run (TA-1..TA-3) when
+    the time indices differ, else the order or number of the calls within a step (AG-4),
+    else the keyword arguments (AG-2)."""
+    if got == expected:
+        return "TA-1"
+    if [t for _, t, _ in got] != [t for _, t, _ in expected] and sorted(
+        {t for _, t, _ in got}
+    ) != sorted({t for _, t, _ in expected}):
+        stop, steps = "stop_variable" in kwargs, "n_steps" in kwargs
+        return "TA-3" if stop and steps else "TA-2" if stop else "TA-1"
+    for t in sorted({t for _, t, _ in expected}):
+        mine = [(k, kw) for k, tt, kw in got if tt == t]
+        want = [(k, kw) for k, tt, kw in expected if tt == t]
+        if mine != want:
+            return "AG-4" if [k for k, _ in mine] != [k for k, _ in want] else "AG-2"
+    return "AG-4"
+
+
 def _gradient(p: torch.Tensor) -> float:
     """``p.grad`` as a float (0 when backward() reached nothing)."""
     grad: torch.Tensor | None = p.grad
@@ -277,7 +311,7 @@ class ProgramMachine(RuleBasedStateMachine):
         super().__init__()
         self.subjects = type(self).make_subjects()
         self.lines: list[str] = []
-        self.judge = Judge(self.subjects, self.lines)
+        self.judge = Judge(self.subjects, self.lines, frozenset(type(self).skip))
         self.p = torch.ones((), dtype=torch.float64, requires_grad=True)
         self.ws: dict[str, WorkspaceModel] = {}
         self.rbs: dict[str, ReplayBufferModel] = {}
@@ -291,6 +325,8 @@ class ProgramMachine(RuleBasedStateMachine):
         #: the clause a mismatch found by the next check is reported under
         self.blame: dict[str | tuple[str, str], str] = {}
         self.counter = itertools.count()
+        #: workspaces the implementation made itself (transitions, samples)
+        self.derived: set[str] = set()
         for subject in self.subjects:
             missing = [n for n in REQUIRED if not hasattr(subject.impl, n)]
             if missing:
@@ -441,16 +477,22 @@ class ProgramMachine(RuleBasedStateMachine):
         if ws is None:
             return
         model = self.ws[ws]
-        names = tuple(model.vars) if valid and model.vars else NAMES + tuple(model.vars)
+        existing = bool(model.vars) and (valid or not self.rare(data, "a new name", 3))
+        names = tuple(sorted(model.vars)) if existing else NAMES + tuple(sorted(model.vars))
         name = str(_choose(data, names, "name"))
         var = model.vars.get(name)
         options = SET_FULL_PERTURBATIONS if full else SET_PERTURBATIONS
         perturbation = "none" if valid else self.perturbation(data, options)
+        if full and var is not None and not self.enabled("WS-11"):
+            return  # a run looking past WS-11 replaces no variable with set_full
         dtype = var.dtype if var else self.draw_dtype(data, name)
         shape = var.item_shape if var else data.draw(item_shapes, label="item shape")
         batch = model.batch_size() if model.vars else data.draw(st.integers(1, 4), label="B")
         size = var.time_size if var else 0
         t = self.draw_time(data, size, "t")
+        if perturbation not in ("none", "t<0"):
+            # a failing call where a valid one would write a row or grow the variable
+            t = int(_choose(data, sorted({max(size - 1, 0), size, size + 2}), "t"))
         if perturbation == "t<0":
             t = data.draw(st.integers(-3, -1), label="t<0")
         elif perturbation == "batch":
@@ -468,7 +510,8 @@ class ProgramMachine(RuleBasedStateMachine):
         elif perturbation == "0-dim":
             value_shape = ()
         kind = _choose(data, VALUE_KINDS, "kind")
-        layout = _choose(data, LAYOUTS, "layout")
+        layouts = LAYOUTS if not full or self.enabled("WS-11.views") else ("contiguous",)
+        layout = _choose(data, layouts, "layout")
         seed = data.draw(seeds, label="seed")
         made = f"value({dtype!r}, {value_shape}, seed={seed}, kind={kind!r}, layout={layout!r})"
         argument: MValue | NotTensor
@@ -657,6 +700,11 @@ class ProgramMachine(RuleBasedStateMachine):
         model = self.ws[ws]
         known = sorted(model.vars)
         selected = known if var_names is None else [v for v in var_names if v in model.vars]
+        sizes = {model.vars[v].time_size for v in known}
+        if not self.enabled("WS-16") and var_names is not None:
+            return False  # a run looking past WS-16 (B1) selects every variable
+        if not self.enabled("WS-15") and (len(sizes) > 1 or 2 * n > min(sizes, default=0)):
+            return False  # ... or past WS-15 (B2): no overlapping copy, one time size
         code = f"{ws}.copy_n_last_steps({n}, var_names={var_names!r})"
         unknown = [v for v in var_names or [] if v not in model.vars]
         done = self.apply(
@@ -768,13 +816,13 @@ class ProgramMachine(RuleBasedStateMachine):
     def get_transitions(self, ws: str, filter_key: str | None) -> str | None:
         """TR-1..TR-8: the result joins the program's workspaces; returns its name."""
         model = self.ws[ws]
-        code = f"{ws}.get_transitions({filter_key!r})"
+        code = f"{ws}.get_transitions(filter_key={filter_key!r})"
         try:
             result = model.get_transitions(filter_key)
         except Unspecified:
             return None
         except ModelError as err:
-            outcomes = self.each(lambda s: s[ws].get_transitions(filter_key))
+            outcomes = self.each(lambda s: s[ws].get_transitions(filter_key=filter_key))
             names = [filter_key] if err.clause == "TR-6" and filter_key else []
             self.judge.failed(err, code, code, outcomes, names)
             self.emit(f"raises(lambda: {code})")
@@ -784,11 +832,12 @@ class ProgramMachine(RuleBasedStateMachine):
         if ws not in self.ws:
             return None
         out = self.new_name("ws")
-        outcomes = self.each(lambda s: s[ws].get_transitions(filter_key))
+        outcomes = self.each(lambda s: s[ws].get_transitions(filter_key=filter_key))
         self.judge.succeeded("TR-1", code, code, outcomes)
         self.emit(f"{out} = {code}")
         self.store(out, outcomes)
         self.add_workspace(out, result)
+        self.derived.add(out)
         self.links.append((ws, out, "TR-8"))
         self.blame[ws] = "TR-8"
         flags = model.vars.get(filter_key) if filter_key else None
@@ -876,6 +925,8 @@ class ProgramMachine(RuleBasedStateMachine):
             filter_key = _choose(data, others, "filter_key")
         if not self.enabled("TR-6") and filter_key and not self._good_filter(model, filter_key):
             return
+        if filter_key is None and ws in self.derived and not self.enabled("TR-4.derived"):
+            return  # a run looking past get_transitions(None) on workspaces it did not make
         out = self.get_transitions(ws, filter_key)
         if out is not None and ws in self.ws and not self.rare(data, "no write after", 2):
             self.write_one_side(data, ws, out)
@@ -1285,20 +1336,7 @@ class ProgramMachine(RuleBasedStateMachine):
         def calls_of(s: Subject) -> list[tuple[str, int, Kwargs]]:
             return [(k, t, kw) for k, t, kw, _ in s.calls]
 
-        got = calls_of(self.subjects[0])
-        clause = "TA-1"
-        if got != expected:
-            pairs = zip(got, expected, strict=False)
-            first = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
-            if first is None:  # one is a prefix of the other: too few or too many steps
-                stop, steps = "stop_variable" in kwargs, "n_steps" in kwargs
-                clause = "TA-3" if stop and steps else "TA-2" if stop else "TA-1"
-            elif got[first][1] != expected[first][1]:
-                clause = "TA-1"
-            elif got[first][0] != expected[first][0]:
-                clause = "AG-4"
-            else:
-                clause = "AG-2"
+        clause = _calls_clause(calls_of(self.subjects[0]), expected, kwargs)
         self.judge.value(
             clause,
             f"the calls (agent, t, kwargs) the agents of {tree} received in {code}",
@@ -1317,15 +1355,16 @@ class ProgramMachine(RuleBasedStateMachine):
             ),
         )
         want = run.reads
+        errors = [e for _, _, e in want if isinstance(e, ModelError)]
 
-        def reads_ok(s: Subject) -> str | None:
+        def reads_ok(s: Subject, errors_only: bool) -> str | None:
             if len(s.reads) != len(want):
                 return f"{len(s.reads)} reads, expected {len(want)}"
             for (key, t, got), (_, _, expect) in zip(s.reads, want, strict=True):
                 if isinstance(expect, ModelError):
-                    if not isinstance(got, expect.allowed):
+                    if errors_only and not isinstance(got, expect.allowed):
                         return f"reader {key} at t={t}: got {got!r}, expected {expect.allowed}"
-                elif not (
+                elif not errors_only and not (
                     isinstance(got, MValue)
                     and (got.dtype, got.shape) == (expect.dtype, expect.shape)
                     and np.array_equal(got.array, expect.array)
@@ -1333,9 +1372,10 @@ class ProgramMachine(RuleBasedStateMachine):
                     return f"reader {key} at t={t}: got {got!r:.300}, expected {expect!r:.300}"
             return None
 
-        self.judge.verdict(
-            "AG-3", f"what self.get returned in the agents during {code}", "reads", reads_ok
-        )
+        what = f"what self.get returned in the agents during {code}"
+        self.judge.verdict("AG-3", what, "reads", lambda s: reads_ok(s, False))
+        if errors:  # the exception self.get raised, under the clause of the error
+            self.judge.verdict(errors[0].clause, what, "reads", lambda s: reads_ok(s, True))
 
     def check_env_rows(self, ws: str, key: str, run: TreeRun) -> None:
         """ENV-2..ENV-10, ENV-14: every row the env agent wrote in this run, env by env."""
@@ -1458,7 +1498,13 @@ class ProgramMachine(RuleBasedStateMachine):
     def new_env_agent(self, data: st.DataObject) -> None:
         """ENV-1, ENV-15, ERR-7, AG-6: an env agent over a generated env, built through the
         implementation's make_env, and a tree stepping it with an action agent."""
-        setup = data.draw(env_setups(self.noisy_envs), label="env")
+        family = env_setups(
+            self.noisy_envs,
+            floats_only=not self.enabled("ENV-9"),
+            dicts=self.enabled("ENV-10"),
+            rank0_box_action=self.enabled("ENV-11.rank0"),
+        )
+        setup = data.draw(family, label="env")
         autoreset = data.draw(st.booleans(), label="autoreset")
         via_args = data.draw(st.booleans(), label="config in make_env_args")
         num_envs = data.draw(st.integers(1, 4), label="num_envs")
@@ -1679,6 +1725,17 @@ class ProgramMachine(RuleBasedStateMachine):
             self.judge.failed(error, code, code, self.each(lambda s: self.sample(s, name, 1, 0)))
             self.emit(f"raises(lambda: {code})")
 
+    def accepts(self, ws: str) -> list[str]:
+        """The buffers that accept a put of ``ws`` (by the model)."""
+        found = []
+        for name, model in self.rbs.items():
+            try:
+                model.copy().put(self.ws[ws])
+            except (ModelError, Unspecified):
+                continue
+            found.append(name)
+        return found
+
     def accepting(self, rb: str) -> list[str]:
         """The workspaces a put into ``rb`` accepts (by the model)."""
         accepted = []
@@ -1725,6 +1782,10 @@ class ProgramMachine(RuleBasedStateMachine):
         model = self.rbs[rb]
         items = self.ws[ws].batch_size()
         clause = "RB-5" if items > model.max_size else "RB-2"
+        if not self.enabled("RB-5") and items > model.max_size:
+            return False  # a run looking past RB-5 makes no put larger than the buffer
+        if not self.enabled("RB-6") and rb not in self.accepts(ws):
+            return False  # ... or past RB-6: no put of another schema
         done = self.apply(
             f"{rb}.put({ws})",
             lambda: model.put(self.ws[ws]),
@@ -1791,7 +1852,8 @@ class ProgramMachine(RuleBasedStateMachine):
                 return f"variables {sorted(sample.keys())}, expected {sorted(schema)}"
             for name, (dtype, time_size, shape) in schema.items():
                 full = sample.get_full(name)
-                got = (to_model(full).dtype, tuple(full.shape), full.is_contiguous())
+                contiguous = full.is_contiguous() or not self.enabled("RB-8.contiguous")
+                got = (to_model(full).dtype, tuple(full.shape), contiguous)
                 want = (dtype, (time_size, batch_size, *shape), True)
                 if got != want:
                     return f"{name!r}: (dtype, shape, contiguous) {got}, expected {want}"
@@ -1880,6 +1942,7 @@ class ProgramMachine(RuleBasedStateMachine):
             learned.set_full(name, to_model(sample.get_full(name)))
         self.subjects[0].objects[out] = sample
         self.add_workspace(out, learned)
+        self.derived.add(out)
         self.links.append((rb, out, "RB-11"))
         if not self.rare(data, "no write after", 2):
             self.write_one_side(data, out, rb)
@@ -1912,11 +1975,11 @@ class ProgramMachine(RuleBasedStateMachine):
             restored.load_state_dict(s[rb].state_dict())
             return restored
 
-        code = (
-            f"{new} = impl.ReplayBuffer({model.max_size}); {new}.load_state_dict({rb}.state_dict())"
-        )
+        code = f"{new} = impl.ReplayBuffer({model.max_size})"
+        code += f"; {new}.load_state_dict({rb}.state_dict())"
+        probe = f"impl.ReplayBuffer({model.max_size}).load_state_dict({rb}.state_dict())"
         outcomes = self.each(restore)
-        self.judge.succeeded("RB-12", code, code, outcomes)
+        self.judge.succeeded("RB-12", code, probe, outcomes)
         self.emit(code)
         self.store(new, outcomes)
         self.rbs[new] = model.copy()

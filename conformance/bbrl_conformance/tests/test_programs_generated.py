@@ -31,7 +31,7 @@ from bbrl_conformance._machine import CLAUSES, make_program_machine
 
 #: the ci profile's share: its programs take about 20-30 s on a loaded 2-core machine
 CI_EXAMPLES = 60
-CI_STEPS = 50
+CI_STEPS = 80
 
 
 def _settings() -> settings:
