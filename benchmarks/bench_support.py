@@ -26,6 +26,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from bbrl_conformance import REQUIRED_NAMES
 
 FULL = os.environ.get("BBRL_BENCH_FULL") == "1"
 
@@ -118,6 +119,84 @@ def bytes_per_transition() -> int:
     return total
 
 
+# ----------------------------------------------------------------------------- what run.py reads
+# run.py finds everything it reports through the benchmarks' extra_info, never through group
+# names: a new benchmark file that calls describe() is picked up by the tables, the headline
+# chart, the scaling charts and the targets without any edit to run.py.
+
+
+def ratio_target(name: str, limit: float, peer: str = "reference") -> dict[str, Any]:
+    """Target: median over runs of ``peer`` / the group's floor, at most ``limit``."""
+    return {"name": name, "kind": "ratio", "peer": peer, "limit": limit, "at_most": True}
+
+
+def paired_target(name: str, slow: str, fast: str, at_least: float | None) -> dict[str, Any]:
+    """Target: median over runs of ``median(slow) / median(fast)`` in the group, at least
+    ``at_least`` (None: shown for information)."""
+    return {
+        "name": name,
+        "kind": "paired",
+        "slow": slow,
+        "fast": fast,
+        "limit": at_least,
+        "at_most": False,
+    }
+
+
+def slope_target(
+    name: str, curve: str, peer: str, minus: str | None = None, limit: float | None = None
+) -> dict[str, Any]:
+    """Target: log-log slope of ``peer``'s points on the curve titled ``curve`` (minus the
+    slope of ``minus`` on the same curve), at most ``limit`` (None: shown for information)."""
+    return {
+        "name": name,
+        "kind": "slope",
+        "curve": curve,
+        "peer": peer,
+        "minus": minus,
+        "limit": limit,
+        "at_most": True,
+    }
+
+
+def extra_target(
+    name: str, key: str, limit: float | None, peer: str = "reference"
+) -> dict[str, Any]:
+    """Target: the value ``peer`` recorded as ``extra_info[key]``, at most ``limit``."""
+    return {
+        "name": name,
+        "kind": "extra",
+        "peer": peer,
+        "key": key,
+        "limit": limit,
+        "at_most": True,
+    }
+
+
+def curve(figure: str, title: str, x: str) -> dict[str, Any]:
+    """A point of the line of this benchmark's peer on panel ``title`` of chart ``figure``,
+    at x = ``extra_info[x]``."""
+    return {"figure": figure, "title": title, "x": x}
+
+
+def describe(
+    benchmark: Any,
+    *,
+    headline: str | None = None,
+    targets: list[dict[str, Any]] | tuple[()] = (),
+    curves: list[dict[str, Any]] | tuple[()] = (),
+) -> None:
+    """Declare what run.py reports about this benchmark's group (stored in ``extra_info``):
+    ``headline``, the label of the group in the headline ratios chart; ``targets`` it checks
+    (``ratio_target`` ...); ``curves`` this point belongs to (``curve``)."""
+    if headline is not None:
+        benchmark.extra_info["headline"] = headline
+    if targets:
+        benchmark.extra_info["targets"] = list(targets)
+    if curves:
+        benchmark.extra_info["curves"] = list(curves)
+
+
 # ----------------------------------------------------------------------------- peers
 _INSTALL_HINT = {
     "bbrl": "bbrl 1.0.1 is not installed (pip install --no-deps bbrl==1.0.1)",
@@ -126,15 +205,7 @@ _INSTALL_HINT = {
     "reference": "bbrl_reference is not importable (pip install -c constraints.txt -e .)",
 }
 
-_API_NAMES = (
-    "Workspace",
-    "Agent",
-    "Agents",
-    "TemporalAgent",
-    "ParallelGymAgent",
-    "make_env",
-    "ReplayBuffer",
-)
+_API_NAMES = REQUIRED_NAMES
 
 
 def load_api(peer: str, *needed: str) -> Any:

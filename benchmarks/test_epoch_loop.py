@@ -20,6 +20,7 @@ from bench_support import (
     CARTPOLE,
     SIZES,
     IndexedFloorRB,
+    describe,
     floor_transitions,
     load_api,
     rollout_agent,
@@ -127,6 +128,7 @@ def test_epoch_loop(benchmark: Any, peer: str) -> None:
         runner = AgentEpochs(load_api(peer), SIZES.n_envs, SIZES.epoch_size, SIZES.epoch_capacity)
     benchmark.group = GROUP
     benchmark.extra_info.update(peer=peer, floor=peer == "floor")
+    describe(benchmark, headline="epoch loop")
     out = benchmark(runner.run, SIZES.n_epochs)
     for name, (shape, dtype) in SCHEMA.items():
         assert out[name].shape == (2, SIZES.batch, *shape), name

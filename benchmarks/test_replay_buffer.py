@@ -27,10 +27,15 @@ from bench_support import (
     IndexedFloorRB,
     PackedFloorRB,
     bytes_per_transition,
+    curve,
+    describe,
+    extra_target,
     held_tensor_bytes,
     import_torchrl,
     load_api,
     make_transition_batches,
+    paired_target,
+    ratio_target,
     to_tensordict,
     to_workspace,
 )
@@ -121,11 +126,19 @@ def _check_sample(case: Case, out: Any, n: int) -> None:
     assert bool(found.all())
 
 
+CHART = "scaling_replay.png"
+
+
 @pytest.mark.parametrize("peer", PEERS)
 def test_rb_fill_memory(benchmark: Any, peer: str) -> None:
     capacity = SIZES.capacity
     benchmark.group = f"rb fill+memory capacity={capacity}"
     benchmark.extra_info.update(peer=peer, capacity=capacity, floor=peer == "floor")
+    describe(
+        benchmark, targets=[extra_target("rb memory: bytes held / raw bytes", "memory_ratio", 1.2)]
+    )
+
+    new_case(peer, 1)  # a peer that is not installed skips here, before the timing starts
 
     def setup() -> tuple[tuple[Case, int], dict[str, Any]]:
         _FILLED.pop((peer, capacity), None)
@@ -147,6 +160,19 @@ def test_rb_put(benchmark: Any, peer: str, capacity: int) -> None:
     items = itertools.cycle(case.items)
     benchmark.group = f"rb put {PUT_N} capacity={capacity}"
     benchmark.extra_info.update(peer=peer, capacity=capacity, floor=peer == "floor")
+    curves = [curve(CHART, f"put {PUT_N} vs capacity", "capacity")]
+    if capacity == SIZES.capacity:
+        targets = [
+            ratio_target("rb put: reference / floor", 1.5),
+            paired_target("rb put: torchrl / reference", "torchrl", "reference", 3),
+            ratio_target("stretch: rb put reference / 5-variable floor", 0.5),
+            paired_target(
+                "rb put: reference / packed floor (one copy)", "reference", "packed floor", None
+            ),
+        ]
+        describe(benchmark, headline="rb put", targets=targets, curves=curves)
+    else:
+        describe(benchmark, curves=curves)
     benchmark(lambda: case.put(next(items)))
     assert case.size() == capacity
     _check_sample(case, case.draw(64), 64)
@@ -166,5 +192,25 @@ def test_rb_get_shuffled(benchmark: Any, peer: str, n: int, capacity: int) -> No
     case = filled_case(peer, capacity)
     benchmark.group = f"rb get_shuffled n={n} capacity={capacity}"
     benchmark.extra_info.update(peer=peer, n=n, capacity=capacity, floor=peer == "floor")
+    curves = []
+    if n == SIZES.batch:
+        curves.append(curve(CHART, f"get_shuffled({SIZES.batch}) vs capacity", "capacity"))
+    if capacity == max(SIZES.capacity_curve):
+        curves.append(curve(CHART, f"get_shuffled(n), capacity={capacity}", "n"))
+    if (n, capacity) == (SIZES.batch, SIZES.capacity):
+        targets = [
+            ratio_target("rb get_shuffled: reference / floor", 1.5),
+            paired_target("rb get_shuffled: torchrl / reference", "torchrl", "reference", 3),
+            ratio_target("stretch: rb get_shuffled reference / floor", 0.5),
+            paired_target(
+                "rb get_shuffled: reference / packed floor (one gather)",
+                "reference",
+                "packed floor",
+                None,
+            ),
+        ]
+        describe(benchmark, headline="rb get_shuffled", targets=targets, curves=curves)
+    else:
+        describe(benchmark, curves=curves)
     out = benchmark(case.draw, n)
     _check_sample(case, out, n)

@@ -23,7 +23,17 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from bench_support import CARTPOLE, SIZES, RawLoop, gym_factory, load_api, rollout_agent
+from bench_support import (
+    CARTPOLE,
+    SIZES,
+    RawLoop,
+    describe,
+    gym_factory,
+    load_api,
+    paired_target,
+    ratio_target,
+    rollout_agent,
+)
 from busy_env import BUSY_ENV
 
 ENV_VARS = {
@@ -59,8 +69,27 @@ def _check_rollout(ws: Any, steps: int, num_envs: int) -> None:
     assert bool((timestep[1:][done[:-1]] == 0).all())
 
 
+ROLLOUT_TARGETS = [
+    ratio_target("rollout: reference / raw loop", 1.6),
+    paired_target("rollout: bbrl / reference", "bbrl", "reference", 4),
+]
+HEAVY_TARGETS = [
+    paired_target(
+        "rollout heavy: reference async / sync", "reference async", "reference sync", None
+    )
+]
+
+
+def _describe_group(benchmark: Any, group: str) -> None:
+    if group == ROLLOUT:
+        describe(benchmark, headline="rollout", targets=ROLLOUT_TARGETS)
+    else:
+        describe(benchmark, headline="rollout heavy", targets=HEAVY_TARGETS)
+
+
 def _bench_loop(benchmark: Any, loop: RawLoop, group: str) -> None:
     benchmark.group = group
+    _describe_group(benchmark, group)
     benchmark.extra_info.update(peer="floor", floor=True)
     n = benchmark(loop.run)
     assert n == (loop.steps - 1) * len(loop.envs)
@@ -77,6 +106,7 @@ def _bench_vector(benchmark: Any, vec: gym.vector.VectorEnv, steps: int, group: 
         return steps - 1
 
     benchmark.group = group
+    _describe_group(benchmark, group)
     try:
         assert benchmark(run) == steps - 1
     finally:
@@ -117,6 +147,7 @@ def test_rollout_agent(benchmark: Any, peer: str) -> None:
     torch.manual_seed(0)
     agent, _ = rollout_agent(api, CARTPOLE, SIZES.n_envs)
     benchmark.group = ROLLOUT
+    _describe_group(benchmark, ROLLOUT)
     benchmark.extra_info["peer"] = peer
     _bench_agent(benchmark, agent, api, SIZES.rollout_steps, SIZES.n_envs)
 
@@ -151,6 +182,7 @@ def test_heavy_reference(benchmark: Any, backend: str) -> None:
     except TypeError as exc:  # an older reference without the backend argument
         pytest.skip(f"reference ParallelGymAgent has no backend={backend!r}: {exc}")
     benchmark.group = HEAVY
+    _describe_group(benchmark, HEAVY)
     benchmark.extra_info["peer"] = f"reference {backend}"
     try:
         _bench_agent(benchmark, agent, api, SIZES.heavy_steps, SIZES.heavy_envs)

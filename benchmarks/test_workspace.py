@@ -15,7 +15,18 @@ from typing import Any
 
 import pytest
 import torch
-from bench_support import SIZES, fill_rowwise, floor_transitions, load_api, make_source
+from bench_support import (
+    SIZES,
+    curve,
+    describe,
+    fill_rowwise,
+    floor_transitions,
+    load_api,
+    make_source,
+    paired_target,
+    ratio_target,
+    slope_target,
+)
 
 PEERS = ["floor", "reference", "bbrl"]
 TB_CASES = sorted({(T, SIZES.B) for T in SIZES.T_curve} | {(SIZES.T, B) for B in SIZES.B_curve})
@@ -32,6 +43,17 @@ def test_get_transitions(benchmark: Any, peer: str, T: int, B: int) -> None:
     expected = floor_transitions(data)
     benchmark.group = f"get_transitions T={T} B={B}"
     benchmark.extra_info.update(peer=peer, T=T, B=B, floor=peer == "floor")
+    chart = "scaling_get_transitions.png"
+    curves = [curve(chart, f"get_transitions vs T (B={SIZES.B})", "T")] if B == SIZES.B else []
+    curves += [curve(chart, f"get_transitions vs B (T={SIZES.T})", "B")] if T == SIZES.T else []
+    if (T, B) == (SIZES.T, SIZES.B):
+        targets = [
+            ratio_target("get_transitions: reference / floor", 1.3),
+            paired_target("get_transitions: bbrl / reference", "bbrl", "reference", 10),
+        ]
+        describe(benchmark, headline="get_transitions", targets=targets, curves=curves)
+    else:
+        describe(benchmark, curves=curves)
     if peer == "floor":
         out = benchmark(floor_transitions, data)
         got = dict(out)
@@ -56,6 +78,19 @@ def test_get_full(benchmark: Any, peer: str, how: str, T: int) -> None:
     name = "env/env_obs"
     benchmark.group = f"get_full T={T} B={SIZES.B}"
     benchmark.extra_info.update(peer=f"{peer} {how}", T=T, floor=peer == "floor")
+    title = "get_full per call vs T"
+    describe(
+        benchmark,
+        curves=[curve("scaling_workspace.png", title, "T")],
+        targets=[
+            slope_target(
+                "get_full: log-log slope in T (0 = O(1), 1 = O(T))",
+                title,
+                "reference get_full",
+                limit=0.25,
+            )
+        ],
+    )
     if peer == "floor":
         out = benchmark(data.__getitem__, name)
     else:
@@ -74,6 +109,23 @@ def test_copy_n_last_steps(benchmark: Any, peer: str, V: int) -> None:
     data = {f"var{k:02d}": torch.randn(T, B, generator=g) for k in range(V)}
     benchmark.group = f"copy_n_last_steps(1) V={V} T={T} B={B}"
     benchmark.extra_info.update(peer=peer, V=V, floor=peer == "floor")
+    title = "copy_n_last_steps(1) vs V"
+    describe(
+        benchmark,
+        curves=[curve("scaling_workspace.png", title, "V")],
+        targets=[
+            slope_target(
+                "copy_n_last_steps(1): log-log slope in V, reference minus floor (V slice copies)",
+                title,
+                "reference",
+                minus="floor",
+                limit=0.25,
+            ),
+            slope_target(
+                "copy_n_last_steps(1): same for bbrl (O(V^2): B1)", title, "bbrl", minus="floor"
+            ),
+        ],
+    )
     if peer == "floor":
         buffers = [value.clone() for value in data.values()]
 

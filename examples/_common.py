@@ -25,6 +25,8 @@ from torch import nn
 ENV_NAME = "CartPole-v1"
 TARGET_RETURN = 400.0
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+#: the env agent backends of the reference (ParallelGymAgent(..., backend=...))
+BACKENDS = ("sync", "async", "vector")
 C = TypeVar("C", bound=Any)
 
 
@@ -44,6 +46,13 @@ def build_parser(description: str, default_steps: int) -> argparse.ArgumentParse
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
         "--hp", nargs="*", default=[], metavar="NAME=VALUE", help="override a hyper-parameter"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="sync",
+        help="how the training env agent steps its envs: a loop (sync, default), worker "
+        "processes (async) or gymnasium's native CartPole vector env (vector)",
     )
     return parser
 
@@ -87,11 +96,13 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
-def train_env_agent(num_envs: int, seed: int) -> ParallelGymAgent:
-    """The training env agent, in the notebook's style (autoreset, next-step layout)."""
-    return ParallelGymAgent(partial(make_env, env_name=ENV_NAME, autoreset=True), num_envs).seed(
-        seed
-    )
+def train_env_agent(num_envs: int, seed: int, backend: str = "sync") -> ParallelGymAgent:
+    """The training env agent, in the notebook's style (autoreset, next-step layout), on
+    ``backend`` (one of :data:`BACKENDS`). Close it when done (worker processes)."""
+    if backend not in BACKENDS:
+        raise SystemExit(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    factory = partial(make_env, env_name=ENV_NAME, autoreset=True)
+    return ParallelGymAgent(factory, num_envs, backend=backend).seed(seed)  # type: ignore[arg-type]
 
 
 class Evaluator:

@@ -60,6 +60,7 @@ class A2CConfig:
     max_grad_norm: float = 0.5
     gae_lambda: float = 0.95
     normalize_advantage: bool = True
+    backend: str = "sync"  # the training env agent's backend (--backend)
     eval_every: int = 5_000
     eval_envs: int = 10
 
@@ -135,7 +136,7 @@ def a2c_losses(cfg: A2CConfig, workspace: Workspace) -> tuple[torch.Tensor, torc
 def train(cfg: A2CConfig, seed: int, quiet: bool = False) -> RunResult:
     """One A2C run; returns the eval curve, steps to the target, losses and wall time."""
     seed_everything(seed)
-    env_agent = train_env_agent(cfg.num_envs, seed)
+    env_agent = train_env_agent(cfg.num_envs, seed, cfg.backend)
     obs_size, n_actions = env_agent.get_obs_and_actions_sizes()
     actor = ActorAgent(obs_size, n_actions, cfg.hidden)
     critic = CriticAgent(obs_size, cfg.hidden)
@@ -176,6 +177,7 @@ def train(cfg: A2CConfig, seed: int, quiet: bool = False) -> RunResult:
             result.record_eval(steps, last_eval)
             next_eval += cfg.eval_every
         progress.update(steps, result.episodes, returns, last_eval)
+    env_agent.close()  # the async backend's worker processes
     result.wall_s = progress.elapsed()
     result.params_changed = not torch.equal(
         initial, torch.cat([flat_params(actor), flat_params(critic)])
@@ -187,7 +189,12 @@ def train(cfg: A2CConfig, seed: int, quiet: bool = False) -> RunResult:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(__doc__.splitlines()[0], A2CConfig.steps).parse_args(argv)
     torch.set_num_threads(1)  # small networks: extra threads only add synchronisation cost
-    cfg = A2CConfig(steps=args.steps, eval_every=args.eval_every, eval_envs=args.eval_envs)
+    cfg = A2CConfig(
+        steps=args.steps,
+        eval_every=args.eval_every,
+        eval_envs=args.eval_envs,
+        backend=args.backend,
+    )
     cfg = apply_overrides(cfg, args.hp)
     results = [train(cfg, seed, quiet=args.quiet) for seed in seeds_of(args)]
     for r in results:

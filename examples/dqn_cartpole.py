@@ -57,6 +57,7 @@ class DQNConfig:
     eps_end: float = 0.04
     eps_decay_steps: int = 10_000  # env steps of linear decay from eps_start to eps_end
     max_grad_norm: float = 10.0
+    backend: str = "sync"  # the training env agent's backend (--backend)
     eval_every: int = 5_000
     eval_envs: int = 10
 
@@ -109,7 +110,7 @@ def dqn_loss(
 def train(cfg: DQNConfig, seed: int, quiet: bool = False) -> RunResult:
     """One DQN run; returns the eval curve, steps to the target, losses and wall time."""
     seed_everything(seed)
-    env_agent = train_env_agent(cfg.num_envs, seed)
+    env_agent = train_env_agent(cfg.num_envs, seed, cfg.backend)
     obs_size, n_actions = env_agent.get_obs_and_actions_sizes()
     q_agent = QAgent(obs_size, n_actions, cfg.hidden)
     target_agent = QAgent(obs_size, n_actions, cfg.hidden, prefix="target/")
@@ -159,6 +160,7 @@ def train(cfg: DQNConfig, seed: int, quiet: bool = False) -> RunResult:
             result.record_eval(steps, last_eval)
             next_eval += cfg.eval_every
         progress.update(steps, result.episodes, returns, last_eval)
+    env_agent.close()  # the async backend's worker processes
     result.wall_s = progress.elapsed()
     result.params_changed = not torch.equal(initial, flat_params(q_agent))
     progress.update(steps, result.episodes, [], last_eval, force=True)
@@ -168,7 +170,12 @@ def train(cfg: DQNConfig, seed: int, quiet: bool = False) -> RunResult:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(__doc__.splitlines()[0], DQNConfig.steps).parse_args(argv)
     torch.set_num_threads(1)  # small networks: extra threads only add synchronisation cost
-    cfg = DQNConfig(steps=args.steps, eval_every=args.eval_every, eval_envs=args.eval_envs)
+    cfg = DQNConfig(
+        steps=args.steps,
+        eval_every=args.eval_every,
+        eval_envs=args.eval_envs,
+        backend=args.backend,
+    )
     cfg = apply_overrides(cfg, args.hp)
     results = [train(cfg, seed, quiet=args.quiet) for seed in seeds_of(args)]
     for r in results:

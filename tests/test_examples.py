@@ -123,6 +123,19 @@ def test_cli_writes_summary(tmp_path: Path) -> None:
     assert not (tmp_path / "a2c_curve.png").exists()
 
 
+@pytest.mark.parametrize("backend", ["vector", "async"])
+def test_cli_backend_flag(tmp_path: Path, backend: str) -> None:
+    """--backend selects the training env agent's backend; the run and its summary work."""
+    dqn = load("dqn_cartpole")
+    argv = shlex.split("--seed 0 --steps 300 --eval-every 300 --eval-envs 2 --quiet --no-plot")
+    argv += ["--backend", backend, "--out", str(tmp_path), "--hp", "num_envs=2", "hidden=16"]
+    argv += ["learning_starts=100", "grad_steps_per_epoch=2"]
+    assert dqn.main(argv) == 0
+    summary = json.loads((tmp_path / "dqn_summary.json").read_text())
+    assert summary["config"]["backend"] == backend
+    assert all(run["all_losses_finite"] for run in summary["runs"])
+
+
 def test_learning_curve_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib", reason="matplotlib is in the 'examples' dependency group")
     common = load("_common")

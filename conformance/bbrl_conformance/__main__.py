@@ -1,10 +1,15 @@
 """Run the conformance suite from anywhere.
 
-    python -m bbrl_conformance --impl MODULE [--profile ci|dev|nightly] [--report DIR]
-                               [--deviations FILE | --no-deviations] [-- PYTEST_ARGS...]
+    python -m bbrl_conformance --impl MODULE [--areas WS,RB,...] [--profile ci|dev|nightly]
+                               [--report DIR] [--deviations FILE | --no-deviations]
+                               [-- PYTEST_ARGS...]
 
-Exit status: 0 when every test passed (known deviations failing as listed); non-zero otherwise,
-including when no test was collected or run (pytest's status 5 is never a success).
+Exit status: 0 when every test passed (known deviations failing as listed); non-zero otherwise:
+4 when the module cannot be imported or lacks a required name of an area it claims (no test is
+run), 5 when no test was collected or run (never a success), 1 when a test failed.
+
+The command line is one parser (``_parser``) and one dispatch (``main``): a new mode adds its
+options to the parser and a branch before the final ``run``.
 """
 
 from __future__ import annotations
@@ -14,110 +19,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from importlib import metadata, resources
-from pathlib import Path
 
-import pytest
-
+from bbrl_conformance._impl import AREAS, parse_areas
 from bbrl_conformance._profiles import PROFILES
+from bbrl_conformance._runner import pytest_args, run
 
-PLUGIN = "bbrl_conformance.plugin"
-
-
-def _plugin_is_autoloaded() -> bool:
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        return False
-    return any(ep.value == PLUGIN for ep in metadata.entry_points(group="pytest11"))
-
-
-def pytest_args(
-    impl: str,
-    *,
-    profile: str | None = None,
-    report: str | os.PathLike[str] | None = None,
-    deviations: Sequence[str] = (),
-    no_deviations: bool = False,
-    max_examples: int | None = None,
-    clauses: Sequence[str] = (),
-    extra: Sequence[str] = (),
-) -> list[str]:
-    """The pytest command line the runner uses (isolated from the current directory's config)."""
-    package_dir = Path(str(resources.files("bbrl_conformance")))
-    args = [
-        # Ignore any pytest configuration of the caller's directory; node ids relative to the
-        # package; no .pytest_cache written into site-packages.
-        "-c",
-        os.devnull,
-        "--rootdir",
-        str(package_dir),
-        "-p",
-        "no:cacheprovider",
-        "--strict-markers",
-        "-ra",
-        # The runner has imported bbrl_conformance before pytest starts, so pytest cannot
-        # rewrite its asserts; the suite asserts through its own helpers, not bare asserts.
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
-        "--impl",
-        impl,
-    ]
-    if not _plugin_is_autoloaded():
-        args[0:0] = ["-p", PLUGIN]
-    if profile is not None:
-        args += ["--profile", profile]
-    if report is not None:
-        args += ["--conformance-report", str(report)]
-    for name in deviations:
-        args += ["--deviations", name]
-    if no_deviations:
-        args.append("--no-deviations")
-    if max_examples is not None:
-        args += ["--max-examples", str(max_examples)]
-    if clauses:
-        args += ["--clauses", ",".join(clauses)]
-    # A module of the suite named in the extra arguments replaces the whole suite.
-    targets = (
-        []
-        if any(a.startswith("bbrl_conformance.tests") for a in extra)
-        else ["bbrl_conformance.tests"]
-    )
-    return [*args, *extra, "--pyargs", *targets]
-
-
-def run(
-    impl: str,
-    *,
-    profile: str | None = None,
-    report: str | os.PathLike[str] | None = None,
-    deviations: Sequence[str] = (),
-    no_deviations: bool = False,
-    max_examples: int | None = None,
-    clauses: Sequence[str] = (),
-    extra: Sequence[str] = (),
-) -> int:
-    """Run the suite in this process against module ``impl``; returns the exit status.
-
-    ``0`` means conformant (up to the listed deviations); pytest's "no tests collected" (5)
-    and every other non-zero status are failures.
-    """
-    args = pytest_args(
-        impl,
-        profile=profile,
-        report=report,
-        deviations=deviations,
-        no_deviations=no_deviations,
-        max_examples=max_examples,
-        clauses=clauses,
-        extra=extra,
-    )
-    status = int(pytest.main(args))
-    if status == pytest.ExitCode.NO_TESTS_COLLECTED:
-        print(
-            "bbrl_conformance: no test was collected or run (pytest exit status 5): the run "
-            "checked nothing and is a failure",
-            file=sys.stderr,
-        )
-    return status
+__all__ = ["main", "pytest_args", "run"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Arguments after '--' go to pytest, e.g. -- -x -k workspace",
     )
     parser.add_argument("--impl", help="module to test (default: $BBRL_CONFORMANCE_IMPL)")
+    parser.add_argument(
+        "--areas",
+        metavar="AREA[,AREA...]",
+        help=f"run only the areas the module implements, of {','.join(AREAS)} (default: the "
+        "module's CONFORMANCE_AREAS, else all); the others are reported as not claimed",
+    )
     parser.add_argument("--profile", choices=PROFILES, help="Hypothesis profile (default ci)")
     parser.add_argument("--report", metavar="DIR", help="write report.json and report.md here")
     parser.add_argument(
@@ -172,13 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.print_report_schema:
         from bbrl_conformance._report import REPORT_SCHEMA
 
-        print(json.dumps(REPORT_SCHEMA, indent=1))
-        return 0
+        return _print(json.dumps(REPORT_SCHEMA, indent=1))
     impl = options.impl or os.environ.get("BBRL_CONFORMANCE_IMPL", "").strip()
     if not impl:
         _parser().error("no implementation chosen: pass --impl MODULE or set BBRL_CONFORMANCE_IMPL")
     if options.deviations and options.no_deviations:
         _parser().error("--deviations and --no-deviations exclude each other")
+    areas = None
+    if options.areas is not None:
+        try:
+            areas = parse_areas(options.areas)
+        except ValueError as exc:
+            _parser().error(f"--{exc}")
     return run(
         impl,
         profile=options.profile,
@@ -187,8 +105,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         no_deviations=options.no_deviations,
         max_examples=options.max_examples,
         clauses=[c for group in options.clauses for c in group.split(",") if c],
+        areas=areas,
         extra=extra,
     )
+
+
+def _print(text: str) -> int:
+    """Print to stdout; a reader that closes the pipe early (``| head``) is not an error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Python would report the failed flush at exit: point stdout at devnull first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":

@@ -61,11 +61,12 @@ class WorkspaceModel:
         """Rows T-n..T-1 of each named variable become rows 0..n-1; T is unchanged.
 
         The source rows are read before anything is written, so overlapping ranges (n > T/2)
-        copy the original values (bbrl B2 gets this wrong).
+        copy the original values (bbrl B2 gets this wrong). A name given twice selects its
+        variable once (WS-16 selects variables, WS-15 copies rows as they were before the call).
         """
         if n < 0:
             raise ValueError(f"n={n} < 0")
-        names = list(self.rows) if var_names is None else list(var_names)
+        names = list(self.rows) if var_names is None else list(dict.fromkeys(var_names))
         for name in names:
             rows = self.rows[name]
             size = len(rows)
@@ -98,10 +99,17 @@ def observe_workspace(workspace: Any) -> dict[str, torch.Tensor]:
 
 
 def same_contents(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> bool:
-    """Same names, and per name the same shape, dtype and values."""
-    return sorted(a) == sorted(b) and all(
-        a[n].shape == b[n].shape and a[n].dtype == b[n].dtype and torch.equal(a[n], b[n]) for n in a
-    )
+    """Same names, and per name the same shape, dtype and values (NaN equal to NaN at the same
+    places: a stored NaN that is still there is unchanged)."""
+    return sorted(a) == sorted(b) and all(_same_tensor(a[n], b[n]) for n in a)
+
+
+def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if not a.dtype.is_floating_point:
+        return torch.equal(a, b)
+    return bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
 def transition_columns(

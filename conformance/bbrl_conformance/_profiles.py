@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 # torch and hypothesis are imported inside the functions: the pytest plugin imports this module
@@ -46,7 +47,9 @@ def register_profiles() -> None:
         return
     common = {
         "deadline": None,
-        "print_blob": True,
+        # Hypothesis' blob is replayed with a decorator on the test, which a suite user cannot
+        # add: failures say how to rerun with the suite's runner instead.
+        "print_blob": False,
         "suppress_health_check": [HealthCheck.too_slow],
     }
     # ci: the default; deterministic and bounded so a run takes well under two minutes.
@@ -86,10 +89,24 @@ def chosen_profile(option: str | None) -> str:
     return name
 
 
+def storage_directory() -> Path:
+    """Where Hypothesis keeps its files for the suite: ``$HYPOTHESIS_STORAGE_DIRECTORY``, else
+    the user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``), never the current directory."""
+    chosen = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY", "").strip()
+    if chosen:
+        return Path(chosen)
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(cache) / "bbrl_conformance" / "hypothesis"
+
+
 def activate(profile: str, max_examples: int | None = None) -> None:
     """Load ``profile`` (optionally with another max_examples) and register torch's RNG."""
     from hypothesis import register_random, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
 
+    # Hypothesis writes .hypothesis/ into the current directory by default (its example
+    # database, its cache of constants): the suite runs from anywhere, so it writes elsewhere.
+    set_hypothesis_home_dir(storage_directory())
     register_profiles()
     if max_examples is not None:
         if max_examples <= 0:

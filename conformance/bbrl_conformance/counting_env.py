@@ -15,9 +15,21 @@ the notebook does::
 
 ``ParallelGymAgent`` calls the factory once per env with no env index, so the plan hands out
 env ids itself: ``plan.factory`` passes ``plan=<key>`` through ``make_env`` to
-``gymnasium.make``, and each construction of :class:`CountingEnv` with that key takes the next
-env id (0, 1, ..., B-1) of the plan registered under the key. The plan keeps the envs, so a
-test can read ``plan.envs[k].actions`` (the ground truth of what reached ``env.step``).
+``gymnasium.make``, and each construction of :class:`CountingEnv` with that key claims the
+lowest free env id (0, 1, ..., B-1) of the plan; an id is free again when its env is closed or
+its process is gone (so a worker that replaces a dead one takes its id over).
+
+The plan lives in a directory (the key is its path), so envs built in worker processes take
+part too: each env appends every event (claim, reset seed, consumed action, close) to its own
+log file there, and the test process reads ``plan.envs[k].actions``, ``.reset_seeds``,
+``.pids`` from those logs (the ground truth of what reached ``env.step``, in any process).
+
+:class:`CountingVectorEnv`, registered as the env's vector entry point, is the same plan as one
+gymnasium ``VectorEnv`` in next-step autoreset mode (what ``gymnasium.make_vec(ENV_ID, n,
+vectorization_mode="vector_entry_point", plan=key)`` builds); its sub-envs log like single envs.
+
+A plan can inject faults at a state ``(env, episode, step)``: ``step`` raises, returns a
+malformed value, sleeps, or ends the worker process (see :data:`FAULTS`).
 
 :func:`simulate` is the pure-Python model of what an env agent must write for one env of a plan
 (spec/env-agent.md), used as the oracle of the row-by-row tests.
@@ -25,22 +37,70 @@ test can read ``plan.envs[k].actions`` (the ground truth of what reached ``env.s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
 ENV_ID = "bbrl_conformance/Counting-v0"
 
 ObsKind = Literal["float", "float64", "uint8", "int32", "bool", "discrete", "dict"]
 ActionKind = Literal["discrete", "box"]
 OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", "discrete", "dict")
+
+#: What a fault at state (env, episode, step) does to the ``step`` from that state (a fault at
+#: step -1 fires in the ``reset`` that starts the episode, for "raise" only). A fault fires once
+#: (the first env to reach its state, in any process):
+#: "raise" raises :class:`CountingEnvFailure` (the action is not consumed); "slow" sleeps
+#: SLOW_S seconds, then steps; "hang" sleeps HANG_S seconds and "exit" ends the process with
+#: ``os._exit(3)`` (both only in a process other than the plan's: in the test process they
+#: raise instead); the others step, then return a malformed value: "obs-shape" (one number
+#: too many), "obs-none" (``None``), "reward-str" (``"1.0"``), "terminated-str" (``"no"``),
+#: "truncated-int" (``1``), "result-short" (a 4-tuple). A vector env makes its whole batch
+#: malformed the same way.
+FAULTS = (
+    "raise",
+    "slow",
+    "hang",
+    "exit",
+    "obs-shape",
+    "obs-none",
+    "reward-str",
+    "terminated-str",
+    "truncated-int",
+    "result-short",
+)
+Fault = Literal[
+    "raise",
+    "slow",
+    "hang",
+    "exit",
+    "obs-shape",
+    "obs-none",
+    "reward-str",
+    "terminated-str",
+    "truncated-int",
+    "result-short",
+]
+SLOW_S = 5.0
+HANG_S = 600.0
 
 #: Encoding limits: ids, episodes and steps must stay below these so that every obs kind
 #: (uint8 included) and the Discrete code represent them exactly.
@@ -54,11 +114,21 @@ MAX_ROLLOUT = 1000
 #: Shape of a Box action.
 BOX_ACTION_SHAPE = (2,)
 
-# key -> plan; a plan is removed by CountingPlan.close().
-_PLANS: dict[str, CountingPlan] = {}
-_keys = itertools.count()
-
 Action = int | tuple[float, ...]
+
+
+class CountingEnvFailure(RuntimeError):
+    """What a "raise" fault raises (a test checks it comes back as the ``__cause__``)."""
+
+
+class PlanKey(str):
+    """A plan's key (its directory). A ``str``; unpickling one in a worker process imports this
+    module, which registers the counting env there too."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PlanKey, (str(self),))
 
 
 def reward(env_id: int, episode: int, step_after: int) -> float:
@@ -155,35 +225,143 @@ def _normalise_action(kind: ActionKind, action: object) -> Action:
     return tuple(float(v) for v in arr.tolist())
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError):
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def _read_plan(key: str) -> dict[str, Any]:
+    path = Path(key) / "plan.json"
+    try:
+        return cast("dict[str, Any]", json.loads(path.read_text()))
+    except (OSError, ValueError):
+        raise KeyError(f"CountingEnv: no counting plan registered under key {key!r}") from None
+
+
+def _claim(directory: Path, num_envs: int, token: str) -> int:
+    """Claim the lowest free env id: never claimed, released by a close, or whose owner
+    process is gone. Claims are files created with O_EXCL, so two processes never share one."""
+    for _ in range(100):
+        for k in range(num_envs):
+            path = directory / f"env-{k}.claim"
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                with contextlib.suppress(OSError, ValueError):
+                    pid = int(path.read_text().split(":")[0])
+                    if not _pid_alive(pid):  # stale: its owner died without closing
+                        os.rename(path, directory / f"env-{k}.stale-{uuid.uuid4().hex}")
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(token)
+            return k
+        time.sleep(0.01)  # a stale claim was just renamed away: look again
+    raise RuntimeError(
+        f"CountingPlan {directory}: planned {num_envs} envs, but env number {num_envs + 1} was "
+        f"constructed while the first {num_envs} are open (build the env agent with "
+        f"num_envs={num_envs}, once per plan)"
+    )
+
+
+class _Log:
+    """Append-only JSON-lines log of one env id (one ``os.write`` per event)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, *event: object) -> None:
+        if self._fd >= 0:
+            os.write(self._fd, (json.dumps(event) + "\n").encode())
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+#: in-process envs of each plan directory, closed by CountingPlan.close()
+_LIVE: dict[str, weakref.WeakSet[CountingEnv]] = {}
+
+
 class CountingEnv(gym.Env[Any, Any]):
     """One env of a :class:`CountingPlan`; build it with ``gymnasium.make(ENV_ID, plan=key)``.
 
-    Attributes a test may read: ``env_id``, ``episode`` (-1 before the first reset), ``step``,
-    ``actions`` (every consumed action as ``(episode, step_before, action)``), ``reset_seeds``
-    (the ``seed`` argument of every reset), ``closed``.
+    Attributes: ``env_id``, ``episode`` (-1 before the first reset), ``step_index``, ``closed``.
+    What it consumed is in the plan's logs (``plan.envs[env_id]``).
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
 
     def __init__(self, plan: str) -> None:
-        if plan not in _PLANS:
-            raise KeyError(f"CountingEnv: no counting plan registered under key {plan!r}")
-        self.plan = _PLANS[plan]
-        self.env_id = self.plan._claim(self)
-        self.observation_space = observation_space(self.plan.obs_kind)
-        self.action_space = action_space(self.plan.action_kind)
+        data = _read_plan(plan)
+        self.key = str(plan)
+        self.lengths: list[list[int]] = data["lengths"]
+        self.truncates: list[bool] = data["truncated"]
+        self.obs_kind: ObsKind = data["obs_kind"]
+        self.action_kind: ActionKind = data["action_kind"]
+        self.owner_pid: int = data["pid"]
+        self.faults = {(e, ep, st): kind for e, ep, st, kind in data["faults"]}
+        directory = Path(plan)
+        self._token = f"{os.getpid()}:{uuid.uuid4().hex}"
+        self.env_id = _claim(directory, len(self.lengths), self._token)
+        self._claim_path = directory / f"env-{self.env_id}.claim"
+        self._log = _Log(directory / f"env-{self.env_id}.log")
+        self._log.write("claim", os.getpid())
+        _LIVE.setdefault(self.key, weakref.WeakSet()).add(self)
+        self.observation_space = observation_space(self.obs_kind)
+        self.action_space = action_space(self.action_kind)
         self.episode = -1
         self.step_index = 0
-        self.actions: list[tuple[int, int, Action]] = []
-        self.reset_seeds: list[int | None] = []
         self.closed = False
 
     def episode_length(self, episode: int) -> int:
         """Length of episode ``episode`` of this env."""
-        return self.plan.episode_length(self.env_id, episode)
+        cycle = self.lengths[self.env_id]
+        return cycle[episode % len(cycle)]
 
     def _obs(self) -> Any:
-        return observation(self.plan.obs_kind, self.env_id, self.episode, self.step_index)
+        return observation(self.obs_kind, self.env_id, self.episode, self.step_index)
+
+    def _fault(self, episode: int, step: int) -> str | None:
+        """The fault planned at (this env, episode, step), once only: a marker file in the plan
+        directory records that it fired (in whichever process), so a replaced env or a retried
+        call does not meet it again."""
+        fault: str | None = self.faults.get((self.env_id, episode, step))
+        if fault is None:
+            return None
+        marker = Path(self.key) / f"fault-{self.env_id}-{episode}-{step}.fired"
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return None
+        except OSError:  # the plan is closed: nothing fires any more
+            return None
+        return fault
+
+    def _stall(self, fault: str | None) -> None:
+        """The faults that fire before anything changes: raise, sleep, end the process."""
+        if fault == "raise":
+            raise CountingEnvFailure("CountingEnv: injected failure in step")
+        if fault == "slow":
+            time.sleep(SLOW_S)
+        elif fault in ("hang", "exit"):
+            if os.getpid() == self.owner_pid:
+                raise RuntimeError(
+                    f"CountingEnv {self.env_id}: fault {fault!r} refused in the test process "
+                    "(it is meant for envs in worker processes)"
+                )
+            if fault == "exit":
+                os._exit(3)
+            time.sleep(HANG_S)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -194,32 +372,217 @@ class CountingEnv(gym.Env[Any, Any]):
                 f"CountingEnv {self.env_id}: more than {MAX_EPISODES} episodes, the "
                 "observation encoding would overflow (use fewer steps or longer episodes)"
             )
-        self.reset_seeds.append(seed)
+        if self._fault(self.episode + 1, -1) == "raise":
+            raise CountingEnvFailure("CountingEnv: injected failure in reset")
+        self._log.write("reset", seed)
         self.episode += 1
         self.step_index = 0
         return self._obs(), {}
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+    def advance(self, action: Any) -> tuple[Any, float, bool, bool, str | None]:
+        """Consume ``action``: ``(obs, reward, terminated, truncated, malformation)``, the last
+        being the fault that must malform what is returned (None for a clean step)."""
         if self.episode < 0:
             raise RuntimeError(f"CountingEnv {self.env_id}: step() called before reset()")
-        logged = _normalise_action(self.plan.action_kind, action)
-        self.actions.append((self.episode, self.step_index, logged))
+        fault = self._fault(self.episode, self.step_index)
+        self._stall(fault)
+        logged = _normalise_action(self.action_kind, action)
         if self.step_index + 1 >= MAX_STEPS:
             raise RuntimeError(
                 f"CountingEnv {self.env_id}: more than {MAX_STEPS - 1} steps in one episode"
             )
+        self._log.write("step", self.episode, self.step_index, logged)
         self.step_index += 1
         # Stepping past the end (a bug of the caller) keeps counting and keeps reporting the
         # end, so the action log shows the extra consumed actions.
         done = self.step_index >= self.episode_length(self.episode)
-        truncated = done and self.plan.truncated[self.env_id]
+        truncated = done and self.truncates[self.env_id]
         terminated = done and not truncated
         r = reward(self.env_id, self.episode, self.step_index)
-        return self._obs(), r, terminated, truncated, {}
+        malformed = fault if fault not in (None, "slow", "hang") else None
+        return self._obs(), r, terminated, truncated, malformed
+
+    def step(self, action: Any) -> Any:
+        obs, r, term, trunc, malformed = self.advance(action)
+        result: tuple[Any, ...] = (obs, r, term, trunc, {})
+        if malformed is not None:
+            result = _malform(malformed, result, batch=None)
+        return result
 
     def close(self) -> None:
-        self.closed = True
+        if not self.closed:
+            self.closed = True
+            self._log.write("close")
+            self._log.close()
+            with contextlib.suppress(OSError):
+                if self._claim_path.read_text() == self._token:
+                    self._claim_path.unlink()  # the id is free again
         super().close()
+
+
+def _malform(fault: str, result: tuple[Any, ...], batch: int | None) -> tuple[Any, ...]:
+    """``result`` made malformed as ``fault`` says (for one env, or a batch of ``batch``)."""
+    obs, r, term, trunc, info = result
+    n = 1 if batch is None else batch
+    if fault == "obs-shape":
+        flat = np.asarray(obs["ids"] if isinstance(obs, dict) else obs)
+        obs = np.concatenate([flat.reshape(n, -1), np.zeros((n, 1), flat.dtype)], axis=1)
+        obs = obs[0] if batch is None else obs
+    elif fault == "obs-none":
+        obs = None
+    elif fault == "reward-str":
+        r = "1.0" if batch is None else np.array(["1.0"] * n)
+    elif fault == "terminated-str":
+        term = "no" if batch is None else np.array(["no"] * n)
+    elif fault == "truncated-int":
+        trunc = 1 if batch is None else np.ones(n, dtype=np.int64)
+    else:  # "result-short"
+        return obs, r, term, trunc
+    return obs, r, term, trunc, info
+
+
+class CountingVectorEnv(VectorEnv[Any, Any, Any]):
+    """The envs of a plan as one gymnasium ``VectorEnv`` in next-step autoreset mode.
+
+    Built by ``gymnasium.make_vec(ENV_ID, num_envs, vectorization_mode="vector_entry_point",
+    plan=key)``. Its sub-envs are :class:`CountingEnv` objects (ids 0..n-1 in order) and log as
+    single envs do; the plan's ``vector.log`` records every ``reset`` seed it is given. An int
+    seed ``s`` resets sub-env ``k`` with ``s + k`` (gymnasium's ``SyncVectorEnv`` convention).
+    """
+
+    metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium's convention)
+        "render_modes": [],
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(self, num_envs: int, plan: str, max_episode_steps: int | None = None) -> None:
+        self.envs: list[CountingEnv] = []
+        try:
+            for _ in range(num_envs):
+                self.envs.append(CountingEnv(plan))
+        except BaseException:
+            for env in self.envs:
+                env.close()
+            raise
+        self.num_envs = num_envs
+        first = self.envs[0]
+        self.single_observation_space = first.observation_space
+        self.single_action_space = first.action_space
+        self.observation_space = batch_space(first.observation_space, num_envs)
+        self.action_space = batch_space(first.action_space, num_envs)
+        self._log = _Log(Path(plan) / "vector.log")
+        self._done = np.zeros(num_envs, dtype=np.bool_)
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        self._log.write("reset", seed)
+        if seed is None or isinstance(seed, int):
+            seeds = [None if seed is None else seed + k for k in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+        obs = [env.reset(seed=s)[0] for env, s in zip(self.envs, seeds, strict=True)]
+        self._done[:] = False
+        return self._stack(obs), {}
+
+    def _stack(self, items: list[Any]) -> Any:
+        if isinstance(items[0], dict):
+            return {key: np.stack([item[key] for item in items]) for key in items[0]}
+        return np.stack(items)
+
+    def step(self, actions: Any) -> Any:
+        actions = np.asarray(actions)
+        want = (
+            (self.num_envs,)
+            if self.envs[0].action_kind == "discrete"
+            else (
+                self.num_envs,
+                *BOX_ACTION_SHAPE,
+            )
+        )
+        if actions.shape != want:
+            raise TypeError(
+                f"CountingVectorEnv.step: actions must have shape {want}, got {actions.shape}"
+            )
+        n = self.num_envs
+        obs: list[Any] = []
+        rewards = np.zeros(n, dtype=np.float64)
+        term = np.zeros(n, dtype=np.bool_)
+        trunc = np.zeros(n, dtype=np.bool_)
+        malformed = None
+        for k, env in enumerate(self.envs):
+            if self._done[k]:  # next-step autoreset: this step resets, the action is ignored
+                obs.append(env.reset()[0])
+                continue
+            o, r, te, tr, fault = env.advance(actions[k])
+            obs.append(o)
+            rewards[k], term[k], trunc[k] = r, te, tr
+            malformed = malformed or fault
+        self._done = term | trunc
+        result: tuple[Any, ...] = (self._stack(obs), rewards, term, trunc, {})
+        if malformed is not None:
+            result = _malform(malformed, result, batch=n)
+        return result
+
+    def close_extras(self, **kwargs: Any) -> None:
+        for env in self.envs:
+            env.close()
+        self._log.close()
+
+
+class EnvRecord:
+    """What the logs say about one env id of a plan (whichever process it ran in)."""
+
+    def __init__(self, plan: CountingPlan, env_id: int) -> None:
+        self.plan = plan
+        self.env_id = env_id
+
+    def events(self) -> list[list[Any]]:
+        return self.plan._events(f"env-{self.env_id}.log")
+
+    @property
+    def actions(self) -> list[tuple[int, int, Action]]:
+        """Every consumed action as ``(episode, step_before, action)``, in order."""
+        out: list[tuple[int, int, Action]] = []
+        for event in self.events():
+            if event[0] == "step":
+                action = event[3]
+                out.append(
+                    (event[1], event[2], tuple(action) if isinstance(action, list) else action)
+                )
+        return out
+
+    @property
+    def reset_seeds(self) -> list[int | None]:
+        """The ``seed`` argument of every reset, in order."""
+        return [event[1] for event in self.events() if event[0] == "reset"]
+
+    @property
+    def pids(self) -> list[int]:
+        """The process of every env that claimed this id, in order."""
+        return [event[1] for event in self.events() if event[0] == "claim"]
+
+    @property
+    def closed(self) -> bool:
+        """Whether the last env that claimed this id was closed."""
+        kinds = [event[0] for event in self.events() if event[0] in ("claim", "close")]
+        return bool(kinds) and kinds[-1] == "close"
+
+    def episode_after(self, position: int) -> int:
+        """The episode that the first reset logged after event ``position`` started (the
+        resets of the env holding the id since it claimed it, before that one)."""
+        count = 0
+        for index, event in enumerate(self.events()):
+            if event[0] == "claim":
+                count = 0
+            elif event[0] == "reset":
+                if index >= position:
+                    return count
+                count += 1
+        return count
+
+    def __repr__(self) -> str:
+        return f"<counting env {self.env_id} of {self.plan.key}>"
 
 
 @dataclass(frozen=True)
@@ -242,12 +605,14 @@ class Row:
 
 
 class CountingPlan:
-    """Episode lengths, endings and spaces of a batch of counting envs, registered by key.
+    """Episode lengths, endings, spaces and faults of a batch of counting envs.
 
     ``lengths[k]`` is env k's episode length, or a sequence of lengths used in turn by its
     episodes (cycled); ``truncated`` (one bool, or one per env) says whether env k's episodes
-    end with ``truncated=True`` instead of ``terminated=True``. Use it as a context manager, or
-    call :meth:`close`, to close its envs and unregister it.
+    end with ``truncated=True`` instead of ``terminated=True``; ``faults`` maps a state
+    ``(env, episode, step)`` to one of :data:`FAULTS`. Use it as a context manager, or call
+    :meth:`close`, to close its in-process envs and delete its directory (the logs are kept in
+    memory, so ``envs`` can still be read).
     """
 
     def __init__(
@@ -257,6 +622,7 @@ class CountingPlan:
         truncated: bool | Sequence[bool] = False,
         obs_kind: ObsKind = "float",
         action_kind: ActionKind = "discrete",
+        faults: Mapping[tuple[int, int, int], Fault] | None = None,
     ) -> None:
         if not 1 <= len(lengths) <= MAX_ENVS:
             raise ValueError(f"CountingPlan: expected 1..{MAX_ENVS} envs, got {len(lengths)}")
@@ -275,13 +641,30 @@ class CountingPlan:
             )
         observation_space(obs_kind)  # validates the kind
         action_space(action_kind)
+        for state, kind in (faults or {}).items():
+            if kind not in FAULTS:
+                raise ValueError(f"CountingPlan: unknown fault {kind!r}, expected one of {FAULTS}")
+            if len(state) != 3:
+                raise ValueError(
+                    f"CountingPlan: a fault state is (env, episode, step), got {state}"
+                )
         self.lengths: tuple[tuple[int, ...], ...] = tuple(cycles)
         self.truncated: tuple[bool, ...] = tuple(bool(f) for f in flags)
         self.obs_kind: ObsKind = obs_kind
         self.action_kind: ActionKind = action_kind
-        self.key = f"plan-{next(_keys)}"
-        self.envs: list[CountingEnv] = []
-        _PLANS[self.key] = self
+        self.faults: dict[tuple[int, int, int], Fault] = dict(faults or {})
+        self.dir = Path(tempfile.mkdtemp(prefix="bbrl-counting-"))
+        self.key = PlanKey(self.dir)
+        data = {
+            "lengths": [list(c) for c in cycles],
+            "truncated": list(self.truncated),
+            "obs_kind": obs_kind,
+            "action_kind": action_kind,
+            "faults": [[*state, kind] for state, kind in self.faults.items()],
+            "pid": os.getpid(),
+        }
+        (self.dir / "plan.json").write_text(json.dumps(data))
+        self._final: dict[str, list[list[Any]]] | None = None
 
     @property
     def num_envs(self) -> int:
@@ -291,15 +674,42 @@ class CountingPlan:
         cycle = self.lengths[env_id]
         return cycle[episode % len(cycle)]
 
-    def _claim(self, env: CountingEnv) -> int:
-        if len(self.envs) >= self.num_envs:
-            raise RuntimeError(
-                f"CountingPlan {self.key}: planned {self.num_envs} envs, but env number "
-                f"{len(self.envs) + 1} was constructed (build the env agent with "
-                f"num_envs={self.num_envs}, once per plan)"
-            )
-        self.envs.append(env)
-        return len(self.envs) - 1
+    def _events(self, name: str) -> list[list[Any]]:
+        if self._final is not None:
+            return self._final.get(name, [])
+        path = self.dir / name
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return []
+        # a line being written by another process may be incomplete: keep whole lines only
+        return [json.loads(line) for line in text.split("\n")[:-1]]
+
+    @property
+    def envs(self) -> list[EnvRecord]:
+        """A record of every env id that was claimed, by id."""
+        if self._final is not None:
+            names = self._final
+        else:
+            names = {p.name: [] for p in self.dir.glob("env-*.log")}
+        ids = sorted(int(name[4:-4]) for name in names if name.startswith("env-"))
+        return [EnvRecord(self, k) for k in ids]
+
+    @property
+    def vectorized(self) -> bool:
+        """Whether a :class:`CountingVectorEnv` of this plan was built."""
+        if self._final is not None:
+            return "vector.log" in self._final
+        return (self.dir / "vector.log").exists()
+
+    @property
+    def vector_reset_seeds(self) -> list[Any]:
+        """The ``seed`` argument of every reset of the plan's vector env, in order."""
+        return [event[1] for event in self._events("vector.log") if event[0] == "reset"]
+
+    def in_process(self) -> bool:
+        """Whether every env of the plan was built in this process."""
+        return all(pid == os.getpid() for record in self.envs for pid in record.pids)
 
     def factory(self, impl: Any, autoreset: bool) -> Callable[[], Any]:
         """``functools.partial(impl.make_env, env_name=ENV_ID, autoreset=..., plan=key)``."""
@@ -318,6 +728,8 @@ class CountingPlan:
             kwargs += f", obs_kind={self.obs_kind!r}"
         if self.action_kind != "discrete":
             kwargs += f", action_kind={self.action_kind!r}"
+        if self.faults:
+            kwargs += f", faults={self.faults!r}"
         return (
             f"from bbrl_conformance.counting_env import {imports}\n"
             f"plan = CountingPlan({kwargs})\n"
@@ -363,11 +775,14 @@ class CountingPlan:
         return rows
 
     def close(self) -> None:
-        """Close every env of the plan and unregister it (idempotent)."""
-        for env in self.envs:
-            if not env.closed:
-                env.close()
-        _PLANS.pop(self.key, None)
+        """Close the plan's envs of this process, keep the logs in memory and delete the
+        directory (idempotent)."""
+        if self._final is not None:
+            return
+        for env in list(_LIVE.pop(str(self.key), ())):
+            env.close()
+        self._final = {path.name: self._events(path.name) for path in self.dir.glob("*.log")}
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> CountingPlan:
         return self
@@ -410,27 +825,38 @@ def action_agent(impl: Any, num_envs: int, kind: ActionKind = "discrete") -> Any
 
 
 def expected_actions(
-    plan: CountingPlan, env_id: int, rows: Sequence[Row], t_offset: int = 0
+    plan: CountingPlan,
+    env_id: int,
+    rows: Sequence[Row],
+    t_offset: int = 0,
+    column: int | None = None,
 ) -> list[tuple[int, int, Action]]:
     """The log entries env ``env_id`` must gain over a rollout with these rows, row ``i`` being
-    time ``t_offset + i``: the action of every row that is consumed, except the last row's."""
+    time ``t_offset + i``: the action of every row that is consumed, except the last row's.
+    ``column`` is the env's batch column (its id unless a worker backend placed it elsewhere)."""
+    b = env_id if column is None else column
     return [
-        (row.episode, row.step, action_value(plan.action_kind, t_offset + i, env_id))
+        (row.episode, row.step, action_value(plan.action_kind, t_offset + i, b))
         for i, row in enumerate(rows[:-1])
         if row.consumed
     ]
 
 
 def rollout_source(
-    plan: CountingPlan, *, autoreset: bool, n_steps: int, seed: int | None = None
+    plan: CountingPlan,
+    *,
+    autoreset: bool,
+    n_steps: int,
+    seed: int | None = None,
+    backend: str = "",
 ) -> str:
     """A standalone snippet (``impl`` = the implementation module) running the rollout that a
-    test ran, for reproducers."""
+    test ran, for reproducers; ``backend`` is extra keyword-argument source for the agent."""
     seed_line = f"env_agent.seed({seed})\n" if seed is not None else ""
     return (
         "import torch\n"
         + plan.factory_source(autoreset, imports="CountingPlan, action_agent")
-        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs})\n"
+        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs}{backend})\n"
         + seed_line
         + "t_agent = impl.TemporalAgent(impl.Agents(env_agent, "
         f"action_agent(impl, {plan.num_envs}, {plan.action_kind!r})))\n"
@@ -453,5 +879,6 @@ if ENV_ID not in gym.registry:
     gym.register(
         id=ENV_ID,
         entry_point="bbrl_conformance.counting_env:CountingEnv",
+        vector_entry_point="bbrl_conformance.counting_env:CountingVectorEnv",
         disable_env_checker=True,
     )

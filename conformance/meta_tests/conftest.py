@@ -103,3 +103,66 @@ def suite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Any:
 def suite_runner() -> Any:
     """``run_suite`` itself, for module- or session-scoped fixtures."""
     return run_suite
+
+
+MUTANTS_DIR = META_DIR / "mutants"
+#: the mutant zoo: every module of meta_tests/mutants/ but the private ones
+MUTANT_NAMES = sorted(p.stem for p in MUTANTS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def import_mutant(name: str) -> Any:
+    """The module ``mutants.<name>`` (meta_tests/ on sys.path while importing)."""
+    import importlib
+
+    if str(META_DIR) not in sys.path:
+        sys.path.insert(0, str(META_DIR))
+    return importlib.import_module(f"mutants.{name}")
+
+
+def mutant_args(name: str) -> list[str]:
+    """The suite's arguments that run the tests meant to kill one mutant: the tests citing its
+    KILLED_BY (or SELECT) clauses in its TESTS module, without shrinking."""
+    mutant = import_mutant(name)
+    selected: list[str] = getattr(mutant, "SELECT", mutant.KILLED_BY)
+    return [
+        "--impl",
+        f"mutants.{name}",
+        "--no-deviations",
+        "--profile",
+        "mutants",
+        "--clauses",
+        ",".join(selected),
+        "--",
+        "-q",
+        "-p",
+        "no:randomly",
+        f"bbrl_conformance.tests.{mutant.TESTS}",
+    ]
+
+
+_MUTANT_RUNS: dict[str, SuiteRun] = {}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test taking ``mutant_name`` runs once per mutant of the zoo."""
+    if "mutant_name" in metafunc.fixturenames:
+        metafunc.parametrize("mutant_name", MUTANT_NAMES)
+
+
+@pytest.fixture(scope="session")
+def mutant_module() -> Any:
+    """``mutant_module(name)``: import ``mutants.<name>``."""
+    return import_mutant
+
+
+@pytest.fixture
+def mutant_run(suite: Any) -> Any:
+    """``mutant_run(name)``: the suite's run against one mutant, made once per session (the zoo
+    test and the reproducer test read the same run)."""
+
+    def _run(name: str) -> SuiteRun:
+        if name not in _MUTANT_RUNS:
+            _MUTANT_RUNS[name] = suite(mutant_args(name))
+        return _MUTANT_RUNS[name]
+
+    return _run

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any
+import multiprocessing
+import os
+import pickle
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -19,9 +22,14 @@ def test_registered_and_ids_handed_out_in_construction_order() -> None:
     with CountingPlan([3, 2, 5]) as plan:
         envs = [gym.make(ENV_ID, plan=plan.key) for _ in range(3)]
         assert [e.unwrapped.env_id for e in envs] == [0, 1, 2]  # type: ignore[attr-defined]
-        assert plan.envs == [e.unwrapped for e in envs]
+        assert [record.env_id for record in plan.envs] == [0, 1, 2]
+        assert all(record.pids == [os.getpid()] for record in plan.envs)
         with pytest.raises(RuntimeError, match="planned 3 envs"):
             gym.make(ENV_ID, plan=plan.key)
+        envs[1].close()  # a closed env frees its id
+        again = gym.make(ENV_ID, plan=plan.key)
+        assert again.unwrapped.env_id == 1  # type: ignore[attr-defined]
+        assert plan.envs[1].pids == [os.getpid(), os.getpid()]
 
 
 def test_unknown_plan_key_is_a_key_error() -> None:
@@ -29,14 +37,18 @@ def test_unknown_plan_key_is_a_key_error() -> None:
         gym.make(ENV_ID, plan="no-such-plan")
 
 
-def test_close_unregisters_and_closes_envs() -> None:
+def test_close_closes_envs_and_keeps_the_logs() -> None:
     plan = CountingPlan([2])
     env = gym.make(ENV_ID, plan=plan.key)
+    env.reset(seed=4)
+    env.step(7)
     plan.close()
-    assert plan.envs[0].closed
-    assert plan.key not in ce._PLANS
+    assert plan.envs[0].closed and plan.envs[0].actions == [(0, 0, 7)]
+    assert plan.envs[0].reset_seeds == [4] and not plan.dir.exists()
     plan.close()  # idempotent
     env.close()
+    with pytest.raises(KeyError, match="no counting plan"):
+        gym.make(ENV_ID, plan=plan.key)
 
 
 def test_bad_plans_are_rejected() -> None:
@@ -91,9 +103,9 @@ def test_stepping_past_the_end_is_logged() -> None:
 
 def test_step_before_reset_fails() -> None:
     with CountingPlan([1]) as plan:
-        plan.factory(_MakeEnvImpl, autoreset=False)()
+        env = plan.factory(_MakeEnvImpl, autoreset=False)()
         with pytest.raises(RuntimeError, match="before reset"):
-            plan.envs[0].step(0)
+            env.unwrapped.step(0)
 
 
 def test_actions_are_type_checked() -> None:
@@ -208,7 +220,7 @@ def test_factory_passes_the_plan_through_make_env() -> None:
         e0, e1 = factory(), factory()
         assert isinstance(e0, Autoreset)
         assert [plan.envs[0].env_id, plan.envs[1].env_id] == [0, 1]
-        assert e1.unwrapped is plan.envs[1]
+        assert e1.unwrapped.env_id == 1
         src = plan.factory_source(autoreset=True)
         assert "CountingPlan([1, 1])" in src and "autoreset=True" in src
 
@@ -273,3 +285,133 @@ def test_action_agent_refuses_a_runaway_rollout() -> None:
     agent(ws, t=ce.MAX_ROLLOUT - 1)
     with pytest.raises(RuntimeError, match="runaway"):
         agent(ws, t=ce.MAX_ROLLOUT)
+
+
+def _build_and_step(key: str) -> None:
+    """In a child process: build one env of the plan, reset it with seed 3, step twice."""
+    env = gym.make(ENV_ID, plan=key)
+    env.reset(seed=3)
+    env.step(11)
+    env.step(12)
+    env.close()
+
+
+def _build_and_exit(key: str) -> None:
+    gym.make(ENV_ID, plan=key)
+    os._exit(0)  # no close: the claim stays behind, stale
+
+
+def test_envs_in_other_processes_log_to_the_plan() -> None:
+    ctx = multiprocessing.get_context("fork")
+    with CountingPlan([2, 3]) as plan:
+        gym.make(ENV_ID, plan=plan.key)  # env 0, here
+        child = ctx.Process(target=_build_and_step, args=(plan.key,))
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0
+        record = plan.envs[1]
+        assert record.actions == [(0, 0, 11), (0, 1, 12)] and record.reset_seeds == [3]
+        assert record.pids == [child.pid] and record.closed and not plan.in_process()
+
+
+def test_an_id_whose_process_died_is_taken_over() -> None:
+    ctx = multiprocessing.get_context("fork")
+    with CountingPlan([2]) as plan:
+        child = ctx.Process(target=_build_and_exit, args=(plan.key,))
+        child.start()
+        child.join(60)
+        env = gym.make(ENV_ID, plan=plan.key)  # the dead child's id 0 is free again
+        assert env.unwrapped.env_id == 0  # type: ignore[attr-defined]
+        assert plan.envs[0].pids == [child.pid, os.getpid()]
+        env.reset()
+        assert plan.envs[0].episode_after(0) == 0  # counted from the new claim
+        env.reset()
+        events = len(plan.envs[0].events())
+        env.reset()
+        assert plan.envs[0].episode_after(events) == 2
+
+
+def test_plan_key_pickles_to_itself() -> None:
+    with CountingPlan([1]) as plan:
+        key = pickle.loads(pickle.dumps(plan.key))
+        assert type(key) is ce.PlanKey and key == plan.key
+
+
+def test_faults_fire_once_and_malform_the_output() -> None:
+    faults: dict[tuple[int, int, int], ce.Fault] = {
+        (0, 0, 0): "raise",
+        (0, 0, 1): "reward-str",
+        (0, 1, -1): "raise",
+        (1, 0, 0): "obs-shape",
+        (1, 0, 1): "obs-none",
+        (1, 0, 2): "terminated-str",
+        (1, 0, 3): "truncated-int",
+        (1, 0, 4): "result-short",
+        (1, 0, 5): "hang",
+    }
+    with CountingPlan([2, 9], faults=faults) as plan:
+        e0, e1 = gym.make(ENV_ID, plan=plan.key), gym.make(ENV_ID, plan=plan.key)
+        e0.reset()
+        with pytest.raises(ce.CountingEnvFailure, match="injected failure in step"):
+            e0.step(1)
+        assert plan.envs[0].actions == []  # a raising step consumed nothing
+        assert e0.step(1)[1] == 1.0  # fired once: the retry steps
+        assert cast(object, e0.step(2)[1]) == "1.0"
+        with pytest.raises(ce.CountingEnvFailure, match="in reset"):
+            e0.reset()
+        assert e0.reset()[0].tolist() == [0.0, 1.0, 0.0]
+        e1.reset()
+        assert e1.step(0)[0].shape == (4,)
+        assert e1.step(0)[0] is None
+        assert cast(object, e1.step(0)[2]) == "no"
+        assert e1.step(0)[3] == 1
+        assert len(e1.step(0)) == 4
+        with pytest.raises(RuntimeError, match="refused in the test process"):
+            e1.step(0)
+    with pytest.raises(ValueError, match="unknown fault"):
+        CountingPlan([1], faults={(0, 0, 0): "boom"})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="fault state"):
+        CountingPlan([1], faults={(0, 0): "raise"})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("kind", ["float", "dict", "discrete"])
+def test_vector_env_is_the_plan_in_next_step_mode(kind: ce.ObsKind) -> None:
+    with CountingPlan([2, 3], obs_kind=kind) as plan:
+        vec = gym.make_vec(ENV_ID, 2, vectorization_mode="vector_entry_point", plan=plan.key)
+        assert vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+        assert vec.single_observation_space == ce.observation_space(kind)
+        vec.reset(seed=5)
+        rows = [plan.simulate(k, 6, autoreset=True) for k in range(2)]
+        for t in range(1, 6):
+            obs, reward, term, _, _ = vec.step(np.array([t, 1000 + t]))
+            for k in range(2):
+                row = rows[k][t]
+                want = ce.observation(kind, k, row.episode, row.step)
+                if kind == "dict":
+                    assert all(np.array_equal(obs[key][k], want[key]) for key in want)
+                else:
+                    assert np.array_equal(obs[k], want)
+                assert (reward[k], bool(term[k])) == (row.reward, row.terminated)
+        vec.close()
+        assert plan.vectorized and plan.vector_reset_seeds == [5]
+        assert [record.reset_seeds[0] for record in plan.envs] == [5, 6]
+        assert [a for _, _, a in plan.envs[0].actions] == [1, 2, 4, 5]  # 3 went to the reset
+        assert all(record.closed for record in plan.envs)
+
+
+def test_vector_env_malforms_whole_batches_and_checks_actions() -> None:
+    with CountingPlan([9, 9], faults={(1, 0, 0): "reward-str", (0, 0, 1): "obs-shape"}) as plan:
+        vec = gym.make_vec(ENV_ID, 2, vectorization_mode="vector_entry_point", plan=plan.key)
+        vec.reset(seed=[1, 2])  # type: ignore[arg-type]  # a list: one seed per env
+        assert plan.vector_reset_seeds == [[1, 2]]
+        assert vec.step(np.array([0, 0]))[1].dtype.kind == "U"
+        assert vec.step(np.array([0, 0]))[0].shape == (2, 4)
+        with pytest.raises(TypeError, match="shape"):
+            vec.step(np.array([0]))
+        vec.close()
+    with CountingPlan([2], action_kind="box") as plan:
+        vec = gym.make_vec(ENV_ID, 1, vectorization_mode="vector_entry_point", plan=plan.key)
+        vec.reset()
+        vec.step(np.array([[0.5, 1.0]], dtype=np.float32))
+        assert plan.envs[0].actions == [(0, 0, (0.5, 1.0))]
+        vec.close()

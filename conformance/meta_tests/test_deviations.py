@@ -13,7 +13,8 @@ from bbrl_conformance._deviations import (
     parse_deviations,
 )
 
-MISSING = ["--impl", "impls.no_make_env", "--clauses", "AG-1"]
+# a module whose make_env does not take the spec's arguments: one test (ENV-1) fails
+MISSING = ["--impl", "impls.broken_make_env", "--clauses", "AG-1"]
 LEDGER_OK = """
 [[deviation]]
 test = "test_surface.py::test_required_name_is_exported[make_env]"
@@ -72,15 +73,25 @@ def test_shipped_bbrl_ledger_parses() -> None:
     assert all(e.reason for e in entries)
 
 
+#: the ledger of impls.broken_make_env
+LEDGER_BROKEN = """
+[[deviation]]
+test = "test_surface.py::test_make_env_is_callable_with_the_spec_call_shape"
+reason = "make_env takes no arguments"
+issue = "https://example.org/issue/1"
+"""
+
+
 def test_listed_failures_make_the_run_pass(suite: Any, tmp_path: Path) -> None:
     assert suite(MISSING).returncode == 1  # the baseline: without a ledger the run fails
-    run = suite([*MISSING, "--deviations", _ledger(tmp_path, LEDGER_OK)])
+    run = suite([*MISSING, "--deviations", _ledger(tmp_path, LEDGER_BROKEN)])
     assert run.returncode == 0, run.output
-    assert run.clause_status("AG-1") == "known-deviation"
+    assert run.clause_status("ENV-1") == "known-deviation"
+    assert run.clause_status("AG-1") == "blocked"  # its test failed on ENV-1 first
 
 
 def test_unexpected_pass_fails_the_run(suite: Any, tmp_path: Path) -> None:
-    text = LEDGER_OK + (
+    text = LEDGER_BROKEN + (
         '\n[[deviation]]\ntest = "test_surface.py::test_required_name_is_exported[Workspace]"\n'
         'reason = "wrongly listed"\n'
     )
@@ -98,7 +109,7 @@ def test_unexpected_pass_fails_the_run(suite: Any, tmp_path: Path) -> None:
     ],
 )
 def test_stale_entry_fails_the_run(suite: Any, tmp_path: Path, entry: str, message: str) -> None:
-    text = LEDGER_OK + f'\n[[deviation]]\n{entry}\nreason = "stale"\n'
+    text = LEDGER_BROKEN + f'\n[[deviation]]\n{entry}\nreason = "stale"\n'
     run = suite([*MISSING, "--deviations", _ledger(tmp_path, text)])
     assert run.returncode == 1, run.output
     assert "STALE DEVIATION (fails the run)" in run.output and message in run.output
@@ -106,6 +117,6 @@ def test_stale_entry_fails_the_run(suite: Any, tmp_path: Path, entry: str, messa
 
 
 def test_no_deviations_ignores_the_default_ledger(suite: Any) -> None:
-    run = suite(["--impl", "impls.no_make_env", "--no-deviations", "--clauses", "AG-1"])
+    run = suite(["--impl", "impls.broken_make_env", "--no-deviations", "--clauses", "AG-1"])
     assert run.report is not None and run.report["deviation_files"] == []
     assert run.returncode == 1

@@ -210,3 +210,22 @@ def test_replay_model_rejects_mixed_widths() -> None:
         rb.put({"a": torch.zeros(2, 2), "b": torch.zeros(2, 3)})
     assert rb.size() == 0
     assert rb.schema is None
+
+
+def test_workspace_model_copy_n_last_steps_repeated_names_copy_once() -> None:
+    ws = _abc_model()
+    ws.copy_n_last_steps(3, ["a", "a"])  # copying twice would give [4, 3, 4, 3, 4]
+    assert ws.get_full("a").flatten().tolist() == [2, 3, 4, 3, 4]
+    ws = _abc_model()
+    ws.copy_n_last_steps(4, ["b", "a", "b"])
+    assert ws.get_full("b").flatten().tolist() == [101, 102, 103, 104, 104]
+    assert ws.get_full("c").flatten().tolist() == [200, 201, 202, 203, 204]
+
+
+def test_same_contents_counts_nan_in_place_as_unchanged() -> None:
+    nan = float("nan")
+    a = {"x": torch.tensor([[nan, 1.0]])}
+    assert same_contents(a, {"x": torch.tensor([[nan, 1.0]])})
+    assert not same_contents(a, {"x": torch.tensor([[1.0, nan]])})  # NaN moved
+    assert not same_contents(a, {"x": torch.tensor([[0.0, 1.0]])})  # NaN replaced
+    assert not same_contents({"i": torch.tensor([2**53 + 1])}, {"i": torch.tensor([2**53])})

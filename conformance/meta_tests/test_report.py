@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from bbrl_conformance._clauses import registry
 from bbrl_conformance._report import (
+    CLAUSE_STATUSES,
     REPORT_SCHEMA,
+    STATUS_LEGEND,
+    FailureInfo,
     TestRecord,
     build_report,
     clause_results,
@@ -29,6 +32,8 @@ def _rec(clauses: list[str], outcome: str | None, failed: str | None = None) -> 
     record = TestRecord(f"test_x.py::t{len(clauses)}{outcome}", clauses)
     if outcome is not None:
         record.update(outcome, failed)
+    if outcome in ("failed", "xfailed"):
+        record.failures = [FailureInfo(failed, f"{failed} (MUST): sentence", "print(1)")]
     return record
 
 
@@ -47,6 +52,40 @@ def test_statuses() -> None:
     assert _status([_rec([A], "xfailed", A), _rec([A], "failed", A)], A) == "fail"
 
 
+def test_not_claimed() -> None:
+    # a clause of an unclaimed area is not-claimed, unless a test failed on it
+    assert _status_of_area("RB-1", [], ["RB"]) == "not-claimed"
+    assert _status_of_area("RB-1", [_rec(["RB-1"], "failed", "RB-1")], ["RB"]) == "fail"
+    assert _status_of_area("WS-1", [], ["RB"]) == "not-tested"
+    # TR-10's tests need the env agent: it is not claimed without ENV
+    assert _status_of_area("TR-10", [], ["ENV"]) == "not-claimed"
+    # cross-cutting clauses belong to no area
+    assert _status_of_area("ERR-1", [], ["WS", "AG", "TA", "ENV", "TR", "RB"]) == "not-tested"
+    assert _status([_rec([A], "not-claimed")], A) == "not-claimed"
+
+
+def _status_of_area(clause_id: str, tests: list[TestRecord], unclaimed: list[str]) -> str:
+    return next(r.status for r in clause_results(tests, unclaimed) if r.id == clause_id)
+
+
+def test_every_status_has_a_meaning() -> None:
+    assert list(STATUS_LEGEND) == list(CLAUSE_STATUSES)
+    lines = summary_table(clause_results([]))
+    for status in CLAUSE_STATUSES:
+        assert any(line.split()[:1] == [status] for line in lines), status
+
+
+def test_records_travel_between_processes() -> None:
+    record = _rec([A, B], "failed", B)
+    record.deviation = "listed"
+    copy = TestRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert copy == record
+    # a worker that did not run the test knows less than the one that did
+    empty = TestRecord(record.id, record.clauses)
+    empty.merge(copy)
+    assert empty == record
+
+
 def test_teardown_failure_after_pass_counts_as_failure() -> None:
     record = _rec([A], "passed")
     record.update("failed", None)
@@ -63,7 +102,8 @@ def test_summary_table_counts() -> None:
     lines = summary_table(clause_results([_rec([A], "passed"), _rec([B], "failed", B)]))
     assert lines[0].startswith("clause")
     assert any(line.startswith(A) and "pass" in line and "1/1" in line for line in lines)
-    assert lines[-1].startswith(f"clauses: {len(registry())}; fail 1, known-deviation 0")
+    totals = next(line for line in lines if line.startswith("clauses: "))
+    assert totals.startswith(f"clauses: {len(registry())}; fail 1, known-deviation 0")
 
 
 def _check_schema(value: Any, schema: dict[str, Any], where: str = "$") -> None:
@@ -123,8 +163,14 @@ def test_report_matches_its_schema(tmp_path: Path) -> None:
         "failed": 1,
         "xfailed": 1,
         "skipped": 0,
+        "not-claimed": 0,
         "not-run": 0,
     }
+    assert reread["triage"][0]["clause"] == B
+    failed = next(t for t in reread["tests"] if t["outcome"] == "failed")
+    assert failed["failures"] == [
+        {"clause": B, "message": f"{B} (MUST): sentence", "reproducer": "print(1)"}
+    ]
 
 
 def test_schema_checker_can_fail() -> None:
@@ -141,3 +187,6 @@ def test_markdown_lists_every_clause_and_first_failures() -> None:
     assert f"### {B} (fail)" in text and "details" in text
     assert "stale deviation (fails the run)" in text
     assert text.count("\n| ") == len(registry()) + 2  # header, separator, one row per clause
+    assert "## Distinct failing clauses (1)" in text
+    assert "```python\nprint(1)\n```" in text  # the reproducer, clean
+    assert "- `not-claimed`: it belongs to an area" in text

@@ -12,7 +12,8 @@ from bbrl_conformance._clauses import registry
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory: pytest.TempPathFactory, suite_runner: Any) -> list[dict[str, Any]]:
     run = suite_runner(
-        ["--impl", "impls.empty", "--", "--collect-only", "-q"], tmp_path_factory.mktemp("collect")
+        ["--impl", "bbrl_reference", "--", "--collect-only", "-q"],
+        tmp_path_factory.mktemp("collect"),
     )
     assert run.report is not None, run.output
     tests: list[dict[str, Any]] = run.report["tests"]

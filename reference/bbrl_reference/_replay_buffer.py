@@ -19,20 +19,26 @@ Both give the same items for the same indices: which one is used changes no resu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import cast
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import NoReturn, cast
 
 import numpy as np
 import torch
 
 from . import _validation as v
 from ._errors import (
+    AllocationError,
     DTypeError,
     EmptyBufferError,
+    FileFormatError,
     InvalidArgumentError,
     ShapeError,
     UnknownVariableError,
 )
+from ._files import DTYPE_NAMES, check_path, item_bytes, read_buffer_file, write_buffer_file
 from ._types import Device, ReplayBufferState
 from ._workspace import _NUMPY_DTYPES, Workspace, _Var
 
@@ -40,11 +46,15 @@ from ._workspace import _NUMPY_DTYPES, Workspace, _Var
 class _Schema:
     """Names, time size, trailing shapes and dtypes fixed by the first put."""
 
-    __slots__ = ("fields", "time_size")
+    __slots__ = ("fields", "item_nbytes", "time_size")
 
     def __init__(self, time_size: int, fields: dict[str, tuple[tuple[int, ...], torch.dtype]]):
         self.time_size = time_size
         self.fields = fields
+        #: the bytes of one item: T * prod(S) * itemsize, summed over the variables
+        self.item_nbytes = time_size * sum(
+            math.prod(trailing) * dtype.itemsize for trailing, dtype in fields.values()
+        )
 
 
 def _tensor(var: _Var) -> torch.Tensor:
@@ -65,11 +75,14 @@ def _new_storage(schema: _Schema, max_size: int, device: torch.device) -> _Colum
     if device.type == "cpu" and all(dtype in _NUMPY_DTYPES for dtype in dtypes):
         # aligned fields (numpy copies them about twice as fast as unaligned ones), widest
         # first so that the only padding is at the end of the row (under 8 bytes)
-        by_width = sorted(schema.fields.items(), key=lambda f: -_NUMPY_DTYPES[f[1][1]].itemsize)
+        # numpy's field names are the variables' positions ("v0", ...): any variable name,
+        # even "" or "f0", is then a valid field
+        fields = [(f"v{i}", shape_dtype) for i, shape_dtype in enumerate(schema.fields.values())]
+        by_width = sorted(fields, key=lambda f: -_NUMPY_DTYPES[f[1][1]].itemsize)
         row = np.dtype(
             [
-                (name, _NUMPY_DTYPES[dtype], (schema.time_size, *trailing))
-                for name, (trailing, dtype) in by_width
+                (field, _NUMPY_DTYPES[dtype], (schema.time_size, *trailing))
+                for field, (trailing, dtype) in by_width
             ],
             align=True,
         )
@@ -111,7 +124,11 @@ class _Columns:
             name: tensor[:, :size].transpose(0, 1).clone() for name, tensor in self.tensors.items()
         }
 
-    def load(self, items: dict[str, torch.Tensor]) -> None:
+    def views(self, size: int) -> dict[str, torch.Tensor]:
+        """Slots ``0..size-1`` as ``[size, T, ...]`` views of the storage."""
+        return {name: tensor[:, :size].transpose(0, 1) for name, tensor in self.tensors.items()}
+
+    def load(self, items: Mapping[str, torch.Tensor]) -> None:
         for name, value in items.items():
             self.tensors[name][:, : value.shape[0]].copy_(value.detach().transpose(0, 1))
 
@@ -123,7 +140,10 @@ class _Packed:
         self.rows = np.zeros(max_size, dtype=row)
         self.bytes = self.rows.view(np.uint8).reshape(max_size, row.itemsize)
         # [max_size, T, ...] views, in the schema's order (the row's may differ)
-        self.fields: dict[str, np.ndarray] = {name: self.rows[name] for name in names}
+        self.keys = {name: f"v{i}" for i, name in enumerate(names)}  # variable -> field
+        self.fields: dict[str, np.ndarray] = {
+            name: self.rows[key] for name, key in self.keys.items()
+        }
 
     def write(self, variables: Mapping[str, _Var], skip: int, start: int, head: int) -> None:
         """:meth:`_Columns.write`, with every source converted to numpy before the first write."""
@@ -143,20 +163,123 @@ class _Packed:
     def gather(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         rows = self.bytes.take(index.numpy(), axis=0).view(self.rows.dtype).reshape(-1)
         return {
-            name: torch.from_numpy(rows[name].swapaxes(0, 1).copy())  # C order, strides too
-            for name in self.fields
+            name: torch.from_numpy(rows[key].swapaxes(0, 1).copy())  # C order, strides too
+            for name, key in self.keys.items()
         }
 
     def items(self, size: int) -> dict[str, torch.Tensor]:
         return {name: torch.from_numpy(field[:size].copy()) for name, field in self.fields.items()}
 
-    def load(self, items: dict[str, torch.Tensor]) -> None:
+    def views(self, size: int) -> dict[str, torch.Tensor]:
+        return {name: torch.from_numpy(field[:size]) for name, field in self.fields.items()}
+
+    def load(self, items: Mapping[str, torch.Tensor]) -> None:
         for name, value in items.items():
             self.fields[name][: value.shape[0]] = value.detach().cpu().resolve_neg().numpy()
 
 
+_CPU = torch.device("cpu")
+#: from this many bytes on, get_shuffled keeps the generator's state to restore it should the
+#: sample fail to allocate (RB-21); smaller samples are not worth the 2 us of a snapshot
+_SNAPSHOT_BYTES = 1 << 20
+
+
+def _check_max_size(value: object) -> int:
+    """``max_size`` as an int >= 1; a float is accepted when integral (``1e6``, RB-1)."""
+    if isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer()):
+            raise TypeError(
+                v.message(
+                    "ReplayBuffer",
+                    "argument 'max_size'",
+                    "an int or a float with an integral value",
+                    value,
+                )
+            )
+        value = int(value)
+    return v.check_int("ReplayBuffer", "max_size", value, 1)
+
+
+def _check_device(op: str, device: object) -> tuple[torch.device, torch.device]:
+    """``(torch.device(device), the device of tensors allocated on it)`` (RB-14).
+
+    Raises ValueError for a name torch does not parse or a device this machine does not have,
+    found by allocating an empty tensor there.
+    """
+    if device is None:
+        return _CPU, _CPU
+    if not isinstance(device, str | torch.device):
+        raise TypeError(
+            v.message(
+                op, "argument 'device'", "None, a str or a torch.device", type(device).__name__
+            )
+        )
+    try:
+        named = torch.device(device)
+    except RuntimeError:
+        raise InvalidArgumentError(
+            v.message(op, "argument 'device'", "a device name such as 'cpu' or 'cuda:0'", device)
+        ) from None
+    try:
+        actual = torch.empty(0, device=named).device
+    except Exception:  # RuntimeError, or AssertionError from a torch built without CUDA
+        raise InvalidArgumentError(
+            v.message(op, "argument 'device'", "a device this machine has", str(named))
+        ) from None
+    return named, actual
+
+
+def _check_generator(op: str, generator: object) -> torch.Generator:
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            v.message(op, "argument 'generator'", "a torch.Generator", type(generator).__name__)
+        )
+    return generator
+
+
+def _memory_bytes(device: torch.device) -> int | None:
+    """The physical memory of the CPU (None where unknown, and for other devices)."""
+    if device.type != "cpu":
+        return None  # their allocators fail cleanly instead (no overcommit)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or no such name
+        return None
+
+
+def _check_memory(op: str, what: str, nbytes: int, device: torch.device) -> None:
+    """Refuse, before allocating, more bytes than the device's physical memory (RB-21, RB-22)."""
+    limit = _memory_bytes(device)
+    if limit is not None and nbytes > limit:
+        raise AllocationError(
+            v.message(op, what, f"at most the {limit} bytes of memory of {device}", nbytes)
+        )
+
+
+def _is_allocation_failure(exc: BaseException) -> bool:
+    """MemoryError, or torch's "can't allocate memory" / "out of memory" RuntimeError."""
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or "memory" in text or "alloc" in text
+
+
+@contextmanager
+def _allocating(op: str, what: str, nbytes: int, device: torch.device) -> Iterator[None]:
+    """Turn an allocation of ``nbytes`` that cannot succeed into AllocationError (RB-22).
+
+    More bytes than the device's physical memory are refused before anything is allocated;
+    an allocator's own failure is converted. Other errors pass through.
+    """
+    _check_memory(op, what, nbytes, device)
+    try:
+        yield
+    except (MemoryError, RuntimeError) as exc:
+        if not _is_allocation_failure(exc):
+            raise
+        raise AllocationError(v.message(op, what, f"{nbytes} bytes on {device}", exc)) from exc
+
+
 class ReplayBuffer:
-    """FIFO ring of at most ``max_size`` items; an item is one column ``[T, ...]`` (RB-1..RB-13).
+    """FIFO ring of at most ``max_size`` items; an item is one column ``[T, ...]`` (RB-1..RB-29).
 
     Examples:
         >>> import torch
@@ -164,17 +287,54 @@ class ReplayBuffer:
         >>> ws.set_full("x", torch.arange(6).reshape(2, 3))
         >>> rb = ReplayBuffer(max_size=2)
         >>> rb.put(ws)
-        >>> rb.size()
-        2
+        >>> rb.size(), rb.is_full
+        (2, True)
     """
 
-    def __init__(self, max_size: int, device: Device | None = None) -> None:
-        self.max_size = v.check_int("ReplayBuffer", "max_size", max_size, 1)
-        self.device = torch.device("cpu") if device is None else torch.device(device)
+    def __init__(
+        self,
+        max_size: int | float,
+        device: Device | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self._max_size = _check_max_size(max_size)
+        # the device as given (RB-14), and the one tensors get there ("cuda" -> "cuda:0")
+        self._device, self._storage_device = _check_device("ReplayBuffer", device)
+        if generator is None:  # seeded from torch's global generator, as DataLoader does
+            generator = torch.Generator()
+            generator.manual_seed(int(torch.empty((), dtype=torch.int64).random_()))
+        self._generator = _check_generator("ReplayBuffer", generator)
         self._schema: _Schema | None = None
         self._storage: _Columns | _Packed | None = None
         self._position = 0  # next slot to write
         self._size = 0
+
+    # -------------------------------------------------------------- read-only views
+    @property
+    def max_size(self) -> int:
+        """The capacity (RB-15)."""
+        return self._max_size
+
+    @property
+    def device(self) -> torch.device:
+        """The device the items are stored and sampled on (RB-14, RB-17)."""
+        return self._device
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The generator :meth:`get_shuffled` draws from when given none (RB-19)."""
+        return self._generator
+
+    @property
+    def is_full(self) -> bool:
+        """``size() == max_size`` (RB-15)."""
+        return self._size == self._max_size
+
+    @property
+    def variables(self) -> dict[str, torch.Tensor]:
+        """Per variable the stored items by slot, ``[size, T, ...]`` views (RB-16)."""
+        return {} if self._storage is None else self._storage.views(self._size)
 
     def size(self) -> int:
         """The number of stored items, ``min(items put, max_size)`` (RB-3)."""
@@ -199,19 +359,15 @@ class ReplayBuffer:
                 raise InvalidArgumentError(
                     v.message(op, "argument 'workspace'", "at least one variable", "none")
                 )
+            for name, var in variables.items():
+                if var.dtype not in DTYPE_NAMES:
+                    raise DTypeError(
+                        v.message(op, v.variable(name), f"a dtype of {_DOMAIN}", var.dtype)
+                    )
             fields = {name: (var.trailing, var.dtype) for name, var in variables.items()}
             return variables, _Schema(time_size, fields)
         if variables.keys() != schema.fields.keys():
-            missing = [name for name in schema.fields if name not in variables]
-            extra = [name for name in variables if name not in schema.fields]
-            raise UnknownVariableError(
-                v.message(
-                    op,
-                    "variables",
-                    f"exactly {sorted(schema.fields)}",
-                    f"missing {missing}, extra {extra}",
-                )
-            )
+            _raise_names(op, schema, variables.keys())
         if time_size != schema.time_size:
             raise ShapeError(v.message(op, "variables", f"time size {schema.time_size}", time_size))
         for name, (want_shape, want_dtype) in schema.fields.items():
@@ -224,6 +380,12 @@ class ReplayBuffer:
                 raise DTypeError(v.message(op, v.variable(name), f"dtype {want_dtype}", var.dtype))
         return variables, schema
 
+    def _allocate(self, op: str, schema: _Schema, device: torch.device) -> _Columns | _Packed:
+        """New storage for ``max_size`` items of ``schema`` on ``device`` (RB-22)."""
+        nbytes = self._max_size * schema.item_nbytes
+        with _allocating(op, f"storage for {self._max_size} items", nbytes, device):
+            return _new_storage(schema, self._max_size, device)
+
     def put(self, workspace: Workspace) -> None:
         """Append the ``N`` columns of ``workspace`` in order, evicting the oldest (RB-2..RB-7).
 
@@ -233,9 +395,9 @@ class ReplayBuffer:
         variables, schema = self._check_put(workspace)
         storage = self._storage
         if storage is None:
-            storage = _new_storage(schema, self.max_size, self.device)
+            storage = self._allocate("put", schema, self._storage_device)
         count = workspace.batch_size()
-        capacity = self.max_size
+        capacity = self._max_size
         if count > 0:
             skip = max(count - capacity, 0)  # leading columns that the later ones would evict
             start = (self._position + skip) % capacity
@@ -249,26 +411,51 @@ class ReplayBuffer:
     def get_shuffled(self, batch_size: int, generator: torch.Generator | None = None) -> Workspace:
         """``batch_size`` items drawn uniformly with replacement, as ``[T, batch_size, ...]``.
 
-        The indices come from ``torch.randint(size, (batch_size,), generator=generator)``
-        (RB-8, RB-9, RB-10, DET-7); the returned tensors are contiguous copies.
+        The indices are ``torch.randint(size(), (batch_size,), generator=g)`` with ``g`` the
+        given generator, else the buffer's own (RB-8..RB-10, RB-19, RB-21, DET-7); the returned
+        tensors are contiguous copies.
         """
         op = "get_shuffled"
         batch_size = v.check_int(op, "batch_size", batch_size, 1)
+        gen = self._generator if generator is None else _check_generator(op, generator)
         if self._size == 0:
             raise EmptyBufferError(v.message(op, "replay buffer", "at least one item", "0 items"))
-        if generator is None:  # torch's global CPU generator, as bbrl
-            index = torch.randint(self._size, (batch_size,))
-            if self.device.type != "cpu":
-                index = index.to(self.device)
-        else:
-            index = torch.randint(
-                self._size, (batch_size,), generator=generator, device=generator.device
-            ).to(self.device)
         schema = cast(_Schema, self._schema)  # set by the put that made the buffer non-empty
-        gathered = cast("_Columns | _Packed", self._storage).gather(index)
+        storage = cast("_Columns | _Packed", self._storage)
+        device = self._storage_device
+        snapshot = None
+        nbytes = batch_size * (schema.item_nbytes + 8)  # the sample and its indices
+        if nbytes >= _SNAPSHOT_BYTES:  # a large sample: checked first, the generator kept
+            _check_memory(op, f"a sample of {batch_size} items", nbytes, device)
+            snapshot = gen.get_state()
+        try:
+            index = torch.randint(self._size, (batch_size,), generator=gen, device=gen.device)
+            if index.device != device:
+                index = index.to(device)
+            gathered = storage.gather(index)
+        except (MemoryError, RuntimeError) as exc:
+            if not _is_allocation_failure(exc):
+                raise
+            if snapshot is not None:
+                gen.set_state(snapshot)
+            raise AllocationError(
+                v.message(op, f"a sample of {batch_size} items", f"{nbytes} bytes", exc)
+            ) from exc
         out = Workspace()
-        out._install_samples(gathered, (schema.time_size, batch_size), schema.fields, self.device)
+        out._install_samples(gathered, (schema.time_size, batch_size), schema.fields, device)
         return out
+
+    # ------------------------------------------------------------------ device
+    def to(self, device: Device) -> ReplayBuffer:
+        """Move the stored items to ``device`` and return the buffer (RB-17)."""
+        named, actual = _check_device("to", device)
+        storage = self._storage
+        if storage is not None and actual != self._storage_device:
+            moved = self._allocate("to", cast(_Schema, self._schema), actual)
+            moved.load(storage.views(self._size))
+            self._storage = moved
+        self._device, self._storage_device = named, actual
+        return self
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> ReplayBufferState:
@@ -278,7 +465,7 @@ class ReplayBuffer:
         ``[size, T, ...]`` tensors.
         """
         return {
-            "max_size": self.max_size,
+            "max_size": self._max_size,
             "position": self._position,
             "size": self._size,
             "variables": {} if self._storage is None else self._storage.items(self._size),
@@ -295,21 +482,13 @@ class ReplayBuffer:
                 v.message(op, "argument 'state'", f"keys {sorted(keys)}", sorted(map(str, state)))
             )
         max_size = v.check_int(op, "max_size", state["max_size"], 1)
-        if max_size != self.max_size:
+        if max_size != self._max_size:
             raise InvalidArgumentError(
-                v.message(op, "state 'max_size'", f"this buffer's {self.max_size}", max_size)
+                v.message(op, "state 'max_size'", f"this buffer's {self._max_size}", max_size)
             )
         size = v.check_int(op, "size", state["size"], 0)
         position = v.check_int(op, "position", state["position"], 0)
-        if size > max_size or position >= max_size or (size < max_size and position != size):
-            raise InvalidArgumentError(
-                v.message(
-                    op,
-                    "state 'position'/'size'",
-                    f"size <= {max_size}, position == size unless full",
-                    f"position {position}, size {size}",
-                )
-            )
+        _check_ring(op, "state 'position'/'size'", max_size, size, position)
         variables = state["variables"]
         if not isinstance(variables, Mapping):
             raise TypeError(v.message(op, "state 'variables'", "a mapping", type(variables)))
@@ -321,6 +500,10 @@ class ReplayBuffer:
             tensor = v.check_tensor(op, name, value, 2)
             if tensor.shape[0] != size:
                 raise ShapeError(v.message(op, v.variable(name), f"{size} items", tensor.shape[0]))
+            if tensor.dtype not in DTYPE_NAMES:
+                raise DTypeError(
+                    v.message(op, v.variable(name), f"a dtype of {_DOMAIN}", tensor.dtype)
+                )
             time_sizes.add(tensor.shape[1])
             fields[name] = (tuple(tensor.shape[2:]), tensor.dtype)
             items[name] = tensor
@@ -333,9 +516,124 @@ class ReplayBuffer:
         schema = _Schema(time_sizes.pop(), fields) if items else None
         storage = None
         if schema is not None:  # validated: build the new storage, then switch to it
-            storage = _new_storage(schema, max_size, self.device)
+            storage = self._allocate(op, schema, self._storage_device)
             storage.load(items)
         self._schema = schema
         self._storage = storage
         self._position = position
         self._size = size
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the whole state to ``path`` atomically, in the format of RB-27 (RB-23, RB-24).
+
+        The file holds the items by slot, the ring position and the state of
+        :attr:`generator`, so that :meth:`load` resumes sampling exactly.
+        """
+        path = check_path("save", path)
+        schema = self._schema
+        state = self._generator.get_state()
+        fields = {} if schema is None else schema.fields
+        views = {} if self._storage is None else self._storage.views(self._size)
+        header: dict[str, object] = {
+            "max_size": self._max_size,
+            "size": self._size,
+            "position": self._position,
+            "time_size": None if schema is None else schema.time_size,
+            "variables": [
+                {"name": name, "dtype": DTYPE_NAMES[dtype], "shape": list(trailing)}
+                for name, (trailing, dtype) in fields.items()
+            ],
+            "generator": {"device": self._generator.device.type, "nbytes": state.numel()},
+        }
+        arrays = [item_bytes(views[name]) for name in fields] + [state.numpy()]
+        write_buffer_file(path, header, arrays)
+
+    def load(self, path: str | os.PathLike[str]) -> ReplayBuffer:
+        """Replace the state by the file's (RB-25), checking all of it first (RB-26)."""
+        op = "load"
+        path = check_path(op, path)
+        file = read_buffer_file(path)
+        if file.max_size != self._max_size:
+            raise InvalidArgumentError(
+                v.message(op, "file 'max_size'", f"this buffer's {self._max_size}", file.max_size)
+            )
+        state = file.generator_state
+        if state is not None:
+            own = self._generator
+            want = (own.device.type, own.get_state().numel())
+            if (file.generator_device, state.numel()) != want:
+                raise InvalidArgumentError(
+                    v.message(
+                        op,
+                        "file 'generator'",
+                        f"the state of a {want[0]} generator ({want[1]} bytes)",
+                        f"a {file.generator_device} state of {state.numel()} bytes",
+                    )
+                )
+            try:  # torch checks the state's consistency; try it on a scratch generator
+                torch.Generator(device=own.device).set_state(state)
+            except RuntimeError as exc:
+                raise FileFormatError(
+                    v.message(op, "file 'generator'", "a state torch accepts", exc)
+                ) from None
+        schema, storage = self._schema, self._storage
+        if file.time_size is not None:
+            fields = {var.name: (var.shape, var.dtype) for var in file.variables}
+            if schema is None:
+                schema = _Schema(file.time_size, fields)
+                storage = self._allocate(op, schema, self._storage_device)
+            else:
+                _check_same_schema(op, schema, file.time_size, fields)
+            cast("_Columns | _Packed", storage).load(file.items)  # validated: cannot fail
+        self._schema, self._storage = schema, storage
+        self._position, self._size = file.position, file.size
+        if state is not None:
+            self._generator.set_state(state)
+        return self
+
+
+_DOMAIN = ", ".join(DTYPE_NAMES.values())
+
+
+def _check_ring(op: str, what: str, max_size: int, size: int, position: int) -> None:
+    if size > max_size or position >= max_size or (size < max_size and position != size):
+        raise InvalidArgumentError(
+            v.message(
+                op,
+                what,
+                f"size <= {max_size}, position == size unless full",
+                f"position {position}, size {size}",
+            )
+        )
+
+
+def _raise_names(op: str, schema: _Schema, names: Iterable[str]) -> NoReturn:
+    """The KeyError of a missing or extra variable (RB-6, RB-26)."""
+    given = list(names)
+    missing = [name for name in schema.fields if name not in given]
+    extra = [name for name in given if name not in schema.fields]
+    raise UnknownVariableError(
+        v.message(
+            op, "variables", f"exactly {sorted(schema.fields)}", f"missing {missing}, extra {extra}"
+        )
+    )
+
+
+def _check_same_schema(
+    op: str,
+    schema: _Schema,
+    time_size: int,
+    fields: Mapping[str, tuple[tuple[int, ...], torch.dtype]],
+) -> None:
+    """Raise as a put would (RB-6) unless ``fields`` and ``time_size`` are ``schema``'s."""
+    if fields.keys() != schema.fields.keys():
+        _raise_names(op, schema, fields)
+    if time_size != schema.time_size:
+        raise ShapeError(v.message(op, "variables", f"time size {schema.time_size}", time_size))
+    for name, (want_shape, want_dtype) in schema.fields.items():
+        shape, dtype = fields[name]
+        if shape != want_shape:
+            raise ShapeError(v.message(op, v.variable(name), f"item shape {want_shape}", shape))
+        if dtype != want_dtype:
+            raise DTypeError(v.message(op, v.variable(name), f"dtype {want_dtype}", dtype))

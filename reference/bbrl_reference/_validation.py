@@ -100,3 +100,95 @@ def check_like(
         raise DTypeError(message(op, variable(var_name), f"dtype {dtype}", value.dtype))
     if value.device != device:
         raise DTypeError(message(op, variable(var_name), f"device {device}", value.device))
+
+
+#: the time size bound of every variable (WS-23): rows 0 .. MAX_TIME_SIZE - 1
+MAX_TIME_SIZE = 2**31
+
+#: the dtypes every workspace operation accepts (WS-21)
+VALUE_DTYPES = frozenset(
+    {
+        torch.bool,
+        torch.uint8,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.uint16,
+        torch.uint32,
+        torch.uint64,
+        torch.float16,
+        torch.bfloat16,
+        torch.float32,
+        torch.float64,
+        torch.complex64,
+        torch.complex128,
+    }
+)
+
+#: the dtypes of a position tensor (select_batch, select_subtime): torch's own index dtypes
+#: but uint8, which torch reads as a mask
+INDEX_DTYPES = frozenset({torch.int32, torch.int64})
+
+
+def check_new_name(op: str, var_name: object) -> str:
+    """Return ``var_name`` if it can name a new variable: a non-empty str (WS-20)."""
+    name = check_name(op, var_name)
+    if not name:
+        raise InvalidArgumentError(message(op, "variable name", "a non-empty str", "''"))
+    return name
+
+
+def check_value(op: str, var_name: str, value: object, min_ndim: int) -> torch.Tensor:
+    """:func:`check_tensor`, and a strided tensor with data of a dtype of WS-21 (WS-22)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(message(op, variable(var_name), "a torch.Tensor", type(value).__name__))
+    kind = _unsupported_kind(value)
+    if kind is not None:
+        raise TypeError(message(op, variable(var_name), "a strided tensor with data", kind))
+    if value.dtype not in VALUE_DTYPES:
+        raise DTypeError(message(op, variable(var_name), "a dtype of WS-21", value.dtype))
+    return check_tensor(op, var_name, value, min_ndim)
+
+
+def _unsupported_kind(value: torch.Tensor) -> str | None:
+    """What makes ``value`` unstorable (WS-22), or None for a strided tensor with data."""
+    if value.is_nested:  # before the layout: a nested tensor may report torch.strided
+        return "a nested tensor"
+    if value.layout != torch.strided:
+        return f"layout {value.layout}"
+    if value.is_quantized:
+        return f"a quantized tensor ({value.dtype})"
+    if value.is_meta:
+        return "a tensor on the meta device (no data)"
+    return None
+
+
+def check_write_time(op: str, var_name: str, t: object) -> int:
+    """Return ``t`` as the row of a write: ``0 <= t < MAX_TIME_SIZE`` (ERR-2, WS-23)."""
+    t_int = t if type(t) is int and 0 <= t < MAX_TIME_SIZE else check_time(op, var_name, t)
+    if t_int >= MAX_TIME_SIZE:
+        raise TimeIndexError(message(op, variable(var_name), "a time index t < 2**31", t_int))
+    return t_int
+
+
+def check_device(op: str, device: object) -> torch.device:
+    """Return ``device`` as a ``torch.device`` with data that this machine can use (WS-39)."""
+    subject = "argument 'device'"
+    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
+        raise TypeError(message(op, subject, "a str, int or torch.device", type(device).__name__))
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            message(op, subject, "a device torch knows", repr(device))
+        ) from exc
+    if parsed.type == "meta":
+        raise InvalidArgumentError(message(op, subject, "a device with data", "meta"))
+    try:  # torch raises RuntimeError, or AssertionError when built without that backend
+        torch.empty(0, device=parsed)
+    except (RuntimeError, AssertionError) as exc:
+        raise InvalidArgumentError(
+            message(op, subject, "a device this machine can use", f"{parsed} ({exc})")
+        ) from exc
+    return parsed

@@ -11,6 +11,8 @@ from bbrl_reference import (
     DTypeError,
     InvalidArgumentError,
     TemporalAgent,
+    TimeIndexError,
+    UnknownVariableError,
     Workspace,
 )
 
@@ -126,7 +128,7 @@ def test_bad_arguments() -> None:
 
     class BadSet(Agent):
         def forward(self, t: int, **kwargs: object) -> None:
-            self.set("x", torch.zeros(2))  # type: ignore[arg-type]
+            self.set(("x", t, 0), torch.zeros(2))  # type: ignore[arg-type]
 
     with pytest.raises(TypeError, match="tuple"):
         BadSet()(Workspace(), t=0)
@@ -188,10 +190,49 @@ def test_bad_step_arguments_run_nothing() -> None:
     assert a.calls == [] and list(ws.keys()) == []
 
 
-def test_stop_variable_must_be_bool() -> None:
-    """TA-2: the stop variable is a bool variable; another dtype raises TypeError."""
-    with pytest.raises(DTypeError):
-        TemporalAgent(Writer())(Workspace(), stop_variable="x0")
+def test_stop_variable_truth_is_nonzero() -> None:
+    """TA-2, TA-6: a real stop variable stops when every entry is nonzero (NaN included)."""
+
+    class FloatStop(Agent):
+        def __init__(self, values: list[list[float]], dtype: torch.dtype) -> None:
+            super().__init__()
+            self.values, self.dtype = values, dtype
+
+        def forward(self, t: int, **kwargs: object) -> None:
+            self.set(("stop", t), torch.tensor(self.values[t]).to(self.dtype))
+
+    nan = float("nan")
+    for dtype in (torch.float32, torch.bfloat16, torch.int64, torch.uint8):
+        ws = Workspace()
+        TemporalAgent(FloatStop([[0, 0], [1, 0], [2, -1], [0, 0]], dtype))(ws, stop_variable="stop")
+        assert ws.time_size() == 3, dtype
+    ws = Workspace()
+    TemporalAgent(FloatStop([[0.0], [nan]], torch.float32))(ws, stop_variable="stop")
+    assert ws.time_size() == 2
+
+
+def test_stop_variable_checks_before_and_after_steps() -> None:
+    """TA-7, TA-8: a held stop variable of a bad dtype raises before any step; a missing one,
+    one without row t, or one of a bad dtype written by the step raise after it."""
+    ws = Workspace()
+    ws.set("s", 0, torch.zeros(2, dtype=torch.complex64))
+    writer = Writer()
+    with pytest.raises(DTypeError, match="before the first step"):
+        TemporalAgent(writer)(ws, stop_variable="s")
+    assert writer.calls == [] and "x0" not in ws
+    with pytest.raises(UnknownVariableError, match=r"'nope'.*t=0"):
+        TemporalAgent(writer)(Workspace(), stop_variable="nope")
+    assert [t for t, _ in writer.calls] == [0]
+
+    class Ahead(Agent):  # writes 'stop' at t + 3 only: no row t = 0 ... before
+        def forward(self, t: int, **kwargs: object) -> None:
+            self.set(("late", 0), torch.zeros(1, dtype=torch.bool))
+            self.set(("bad", t), torch.zeros(1, dtype=torch.complex64))
+
+    with pytest.raises(TimeIndexError, match=r"'late'.*t=2"):
+        TemporalAgent(Ahead())(Workspace(), t=2, stop_variable="late")
+    with pytest.raises(DTypeError, match="after the step at t=0"):
+        TemporalAgent(Ahead())(Workspace(), stop_variable="bad")
 
 
 def test_never_shrinks() -> None:

@@ -36,6 +36,10 @@ def test_errors_subclass_builtins() -> None:
         (m.EmptyBufferError, ValueError),
         (m.InvalidStateError, RuntimeError),
         (m.AgentNotBoundError, RuntimeError),
+        (m.MissingKeyError, KeyError),
+        (m.FileFormatError, ValueError),
+        (m.AllocationError, MemoryError),
+        (m.ClassNotFoundError, ImportError),
     ]
     for cls, builtin in pairs:
         assert issubclass(cls, m.BBRLError)
@@ -44,3 +48,5 @@ def test_errors_subclass_builtins() -> None:
         "get: variable 'x': no such variable"
     )
     assert str(m.UnknownVariableError()) == ""
+    assert str(m.MissingKeyError("load_model: state dict keys")) == "load_model: state dict keys"
+    assert str(m.MissingKeyError()) == ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import deque
 
 import pytest
 import torch
 from bbrl_reference import (
+    AllocationError,
     DTypeError,
     EmptyBufferError,
     InvalidArgumentError,
@@ -16,6 +18,7 @@ from bbrl_reference import (
     UnknownVariableError,
     Workspace,
 )
+from bbrl_reference import _replay_buffer as rb_module
 from bbrl_reference._replay_buffer import _Columns, _Packed
 
 #: "packed" or "columns": the storage the buffers of the running test use (see ``layout``)
@@ -84,13 +87,16 @@ def stored(rb: ReplayBuffer) -> list[int]:
 
 
 def test_construction() -> None:
-    """RB-1: starts empty; max_size < 1 ValueError; non-integer TypeError."""
+    """RB-1: starts empty; max_size < 1 ValueError; integral floats taken, others TypeError."""
     rb = ReplayBuffer(5)
     assert rb.size() == 0 and type(rb.size()) is int
-    with pytest.raises(ValueError):
-        ReplayBuffer(0)
-    with pytest.raises(TypeError):
-        ReplayBuffer(2.5)  # type: ignore[arg-type]
+    assert ReplayBuffer(1e6).max_size == 1_000_000 and type(ReplayBuffer(4.0).max_size) is int
+    for bad in (0, -1.0):
+        with pytest.raises(ValueError):
+            ReplayBuffer(bad)
+    for wrong in (2.5, float("nan"), float("inf"), True, "4"):
+        with pytest.raises(TypeError):
+            ReplayBuffer(wrong)  # type: ignore[arg-type]
 
 
 def test_fifo_ring_against_a_deque() -> None:
@@ -296,3 +302,221 @@ def test_storage_on_another_device() -> None:
     assert out["obs"].device.type == "meta" and tuple(out["obs"].shape) == (2, 5, 2)
     out = rb.get_shuffled(2, generator=torch.Generator().manual_seed(0))
     assert out["x"].device.type == "meta"
+
+
+def test_device_argument() -> None:
+    """RB-14: None, str or torch.device of this machine; bad names and devices ValueError."""
+    assert ReplayBuffer(2).device == torch.device("cpu")
+    assert ReplayBuffer(2, device="cpu").device == torch.device("cpu")
+    assert ReplayBuffer(2, device=torch.device("meta")).device == torch.device("meta")
+    for bad in ("foo", "cuda:x"):
+        with pytest.raises(InvalidArgumentError, match="device"):
+            ReplayBuffer(2, device=bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidArgumentError, match="this machine"):
+            ReplayBuffer(2, device="cuda")
+    with pytest.raises(TypeError, match="device"):
+        ReplayBuffer(2, device=0)  # type: ignore[arg-type]
+
+
+def test_views_is_full_and_slots() -> None:
+    """RB-15, RB-16: is_full, max_size, and variables by slot (item i at slot i mod max)."""
+    rb = ReplayBuffer(4)
+    assert rb.variables == {} and rb.is_full is False
+    rb.put(items([0, 1, 2]))
+    assert (rb.variables["x"][:, 0].tolist(), rb.is_full) == ([0, 1, 2], False)
+    rb.put(items([3, 4, 5, 6, 7, 8]))
+    assert (rb.variables["x"][:, 0].tolist(), rb.is_full) == ([8, 5, 6, 7], True)
+    assert rb.variables["obs"].shape == (4, 2, 2)
+    empty_schema = ReplayBuffer(3)
+    empty_schema.put(items([]))
+    assert empty_schema.variables["x"].shape == (0, 2)
+
+
+def bits(value: torch.Tensor) -> torch.Tensor:
+    """The raw bits of a tensor, so that NaN payloads and signed zeros compare exactly."""
+    value = value.contiguous()
+    if value.dtype.is_complex:
+        value = torch.view_as_real(value).contiguous()
+    if value.dtype.is_floating_point:
+        value = value.view({2: torch.int16, 4: torch.int32, 8: torch.int64}[value.dtype.itemsize])
+    return value
+
+
+def test_dtype_domain() -> None:
+    """RB-18: every dtype of the domain round-trips bit for bit; others TypeError, no change."""
+    values = {
+        torch.bool: torch.tensor([[True, False]]),
+        torch.uint8: torch.tensor([[255, 0]]),
+        torch.int8: torch.tensor([[-128, 127]]),
+        torch.int16: torch.tensor([[-(2**15), 2**15 - 1]]),
+        torch.int32: torch.tensor([[-(2**31), 2**31 - 1]]),
+        torch.int64: torch.tensor([[-(2**63), 2**63 - 1]]),
+        torch.float16: torch.tensor([[-0.0, float("nan")]]),
+        torch.bfloat16: torch.tensor([[-0.0, float("inf")]]),
+        torch.float32: torch.tensor([[-0.0, 1e-45]]),
+        torch.float64: torch.tensor([[-0.0, 5e-324]]),
+        torch.complex64: torch.tensor([[complex(-0.0, 1.0), complex(float("nan"), 0)]]),
+        torch.complex128: torch.tensor([[complex(1e-300, -0.0), complex(0, 3)]]),
+    }
+    for dtype, value in values.items():
+        ws = Workspace()
+        ws.set_full("v", value.to(dtype))
+        rb = ReplayBuffer(2)
+        rb.put(ws)
+        stored = rb.variables["v"].transpose(0, 1)
+        assert torch.equal(bits(stored), bits(value.to(dtype))), dtype
+    # a workspace holds uint16/32/64 (WS-21), a buffer does not; float8 reaches a buffer only
+    # through load_state_dict (no workspace holds it)
+    for dtype in (torch.uint16, torch.uint32, torch.uint64, torch.float8_e4m3fn):
+        rb = ReplayBuffer(2)
+        if dtype != torch.float8_e4m3fn:
+            ws = Workspace()
+            ws.set_full("v", torch.zeros(2, 2, dtype=dtype))
+            with pytest.raises(DTypeError):
+                rb.put(ws)
+            assert rb.variables == {}
+        with pytest.raises(DTypeError):
+            rb.load_state_dict(
+                {
+                    "max_size": 2,
+                    "size": 1,
+                    "position": 1,
+                    "variables": {"v": torch.zeros(1, 2, dtype=dtype)},
+                }
+            )
+
+
+def test_own_generator() -> None:
+    """RB-19, RB-20: samples come from rb.generator unless one is given; the default is seeded
+    from torch's global generator."""
+    g = torch.Generator().manual_seed(5)
+    a = ReplayBuffer(8, generator=g)
+    b = ReplayBuffer(8, generator=torch.Generator().manual_seed(5))
+    assert a.generator is g
+    for rb in (a, b):
+        rb.put(items(list(range(8))))
+    torch.manual_seed(0)
+    first = a.get_shuffled(16)["x"]
+    torch.manual_seed(1)
+    assert torch.equal(first, b.get_shuffled(16)["x"])
+    state = a.generator.get_state()
+    a.get_shuffled(4, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(a.generator.get_state(), state)
+    torch.manual_seed(3)
+    c = ReplayBuffer(8)
+    torch.manual_seed(3)
+    d = ReplayBuffer(8)
+    for rb in (c, d):
+        rb.put(items(list(range(8))))
+    assert torch.equal(c.get_shuffled(16)["x"], d.get_shuffled(16)["x"])
+    with pytest.raises(TypeError, match="generator"):
+        ReplayBuffer(2, generator=42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="generator"):
+        a.get_shuffled(2, generator=42)  # type: ignore[arg-type]
+
+
+def test_to_moves_items() -> None:
+    """RB-17: to() keeps items, slots, position and generator; works empty; bad device."""
+    rb = ReplayBuffer(4)
+    assert rb.to("cpu") is rb and rb.to("meta") is rb and rb.device.type == "meta"
+    rb = ReplayBuffer(3, generator=torch.Generator().manual_seed(1))
+    rb.put(items([1, 2, 3, 4]))
+    before = rb.state_dict()
+    with pytest.raises(InvalidArgumentError):
+        rb.to("nope")
+    assert rb.to(torch.device("cpu")) is rb and stored(rb) == [2, 3, 4]
+    moved = rb.to("meta")
+    assert moved.device == torch.device("meta") and rb.variables["x"].device.type == "meta"
+    assert rb.get_shuffled(2)["obs"].device.type == "meta"
+    assert rb.state_dict()["position"] == before["position"] and rb.size() == 3
+
+
+def test_allocation_failures_are_typed_and_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RB-21, RB-22: storage or samples beyond memory raise MemoryError, nothing changes."""
+    huge = ReplayBuffer(2**46)
+    with pytest.raises(AllocationError, match="storage"):
+        huge.put(items([1, 2]))
+    assert huge.size() == 0 and huge.variables == {}
+    rb = ReplayBuffer(4, generator=torch.Generator().manual_seed(0))
+    rb.put(items([1, 2]))
+    state = rb.generator.get_state()
+    with pytest.raises(MemoryError):
+        rb.get_shuffled(2**46)
+    assert torch.equal(rb.generator.get_state(), state)
+
+    def failing(self: object, index: torch.Tensor) -> object:
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+
+    storage = type(rb._storage)
+    monkeypatch.setattr(storage, "gather", failing)
+    for n in (4, 2**16):  # a small sample keeps no snapshot; a large one restores it
+        with pytest.raises(AllocationError):
+            rb.get_shuffled(n)
+    assert not torch.equal(rb.generator.get_state(), state)  # the small one drew
+    drawn = rb.generator.get_state()
+    with pytest.raises(AllocationError):
+        rb.get_shuffled(2**16)
+    assert torch.equal(rb.generator.get_state(), drawn)
+
+    def other(self: object, index: torch.Tensor) -> object:
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(storage, "gather", other)
+    with pytest.raises(RuntimeError, match="something else"):
+        rb.get_shuffled(2)
+
+    def oom(self: object, index: torch.Tensor) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(storage, "gather", oom)
+    with pytest.raises(AllocationError):
+        rb.get_shuffled(2)
+
+
+def test_memory_limit_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The physical-memory bound: the CPU's via sysconf, none elsewhere or without sysconf."""
+    assert rb_module._memory_bytes(torch.device("meta")) is None
+    assert (rb_module._memory_bytes(torch.device("cpu")) or 0) > 0
+
+    def no_sysconf(name: str) -> int:
+        raise ValueError(name)
+
+    monkeypatch.setattr(os, "sysconf", no_sysconf)
+    assert rb_module._memory_bytes(torch.device("cpu")) is None
+    rb = ReplayBuffer(4)  # no bound known: the allocation itself decides
+    rb.put(items([1]))
+    assert rb.size() == 1
+
+
+def test_storage_allocator_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RB-22: an allocator's failure at the first put is a MemoryError; nothing changes."""
+    for error in (MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory")):
+
+        def failing(*args: object, exc: BaseException = error) -> object:
+            raise exc
+
+        monkeypatch.setattr(rb_module, "_new_storage", failing)
+        rb = ReplayBuffer(4)
+        with pytest.raises(AllocationError):
+            rb.put(items([1]))
+        assert rb.size() == 0 and rb.variables == {}
+
+    def other(*args: object) -> object:
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(rb_module, "_new_storage", other)
+    with pytest.raises(RuntimeError, match="something else"):
+        ReplayBuffer(4).put(items([1]))
+
+
+def test_any_variable_name_is_stored() -> None:
+    """RB-8: names that numpy would treat specially ('f0', ' ') are stored like any other."""
+    ws = items([1, 2])
+    for i, name in enumerate([" ", "f0", "v0", "v1"]):
+        ws.set_full(name, torch.full((2, 2), float(i)))
+    rb = ReplayBuffer(3)
+    rb.put(ws)
+    sample = rb.get_shuffled(4)
+    for i, name in enumerate([" ", "f0", "v0", "v1"]):
+        assert torch.equal(sample[name], torch.full((2, 4), float(i))), name

@@ -99,3 +99,29 @@ def test_large_rollout_matches_masking() -> None:
     keep = ~done[:-1].reshape(-1)
     assert torch.equal(out["obs"][0], obs[:-1].reshape(-1, 3)[keep])
     assert torch.equal(out["obs"][1], obs[1:].reshape(-1, 3)[keep])
+
+
+def test_no_final_state_is_bbrls_spelling_of_no_filter() -> None:
+    """TR-11: no_final_state=True keeps every pair and never reads the filter."""
+    ws = rollout(dones=((0, 0),))
+    expected = ws.get_transitions(filter_key=None)["x"]
+    for filter_key in ("env/done", "missing", "x", None):
+        out = ws.get_transitions(filter_key, no_final_state=True)
+        assert torch.equal(out["x"], expected)
+    assert ws.get_transitions(no_final_state=False)["x"].shape == (2, 8)
+    with pytest.raises(TypeError, match="no_final_state"):
+        ws.get_transitions(no_final_state=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="filter_key"):
+        ws.get_transitions(True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("dtype", [torch.uint16, torch.uint32, torch.uint64, torch.complex64])
+def test_transitions_of_every_dtype(dtype: torch.dtype) -> None:
+    """TR-1, WS-21: uint16/32/64 pairs (no 1-d index_select kernel in torch) and complex."""
+    ws = rollout(T=3, B=2, dones=((1, 1),))
+    ws.set_full("u", ws["x"].to(dtype))
+    ws.set_full("v", ws["obs"].abs().to(dtype))
+    out = ws.get_transitions()
+    u = out["u"].real if dtype.is_complex else out["u"]
+    assert out["u"].dtype == dtype and torch.equal(u.to(torch.int64), out["x"])
+    assert torch.equal(out["v"].real.to(torch.int64), out["obs"].abs().to(torch.int64))

@@ -7,8 +7,17 @@ from typing import cast
 import pytest
 
 from bbrl_conformance import _profiles
-from bbrl_conformance._impl import Implementation, LoadedImplementation
+from bbrl_conformance._backends import Backend, BackendDeclarationError, declared_backends
+from bbrl_conformance._impl import (
+    Implementation,
+    ImplementationError,
+    LoadedImplementation,
+    chosen_module_name,
+    load_implementation,
+)
 from bbrl_conformance.plugin import STATE_KEY
+
+_BACKENDS_KEY = pytest.StashKey[list[Backend]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,3 +40,36 @@ def impl(request: pytest.FixtureRequest) -> Implementation:
     if loaded is None:  # the plugin loads it at collection; absent only if it is disabled
         raise pytest.UsageError("bbrl_conformance: the plugin did not load an implementation")
     return cast(Implementation, loaded)
+
+
+def _backends(config: pytest.Config) -> list[Backend]:
+    """The env agent backends the implementation declares (ENV-16), read once per session."""
+    if _BACKENDS_KEY not in config.stash:
+        name = chosen_module_name(config.getoption("impl"))
+        backends = [Backend("default")]
+        if name is not None:
+            try:
+                module = load_implementation(name).module
+            except ImplementationError:
+                pass  # the plugin reports it
+            else:
+                try:
+                    backends = declared_backends(module)
+                except BackendDeclarationError as exc:
+                    raise pytest.UsageError(f"bbrl_conformance: {name}: {exc}") from exc
+        config.stash[_BACKENDS_KEY] = backends
+    return config.stash[_BACKENDS_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test taking the ``backend`` fixture runs once per declared backend, the backend's
+    name first in the test ID (``test_x[async-...]``)."""
+    if "backend" in metafunc.fixturenames:
+        backends = _backends(metafunc.config)
+        metafunc.parametrize("backend", backends, ids=[b.name for b in backends])
+
+
+@pytest.fixture(scope="session")
+def all_backends(request: pytest.FixtureRequest) -> list[Backend]:
+    """Every env agent backend the implementation declares, in declaration order."""
+    return _backends(request.config)

@@ -1,7 +1,8 @@
 """Conformance tests of spec/determinism.md (DET): seeding of the env agent and of sampling.
 
 CartPole-v1 (autoreset) gives real, seed-dependent initial states; the counting env logs the
-seed of every reset it receives (DET-5). Rollouts are short so the module stays fast.
+seed of every reset it receives (DET-5; the seed its vector env receives, DET-8). Rollouts are
+short so the module stays fast. The env agent tests run once per declared backend (ENV-16).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors
+from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
 from bbrl_conformance.counting_env import CountingPlan, action_agent, close_agent, episodes_used
 
@@ -31,10 +33,10 @@ class RandomAgent(impl.Agent):
         self.num_envs = num_envs
     def forward(self, t, **kwargs):
         self.set(("action", t), torch.randint(0, 2, (self.num_envs,)))
-def cartpole(num_envs, seed):
+def cartpole(num_envs, seed, **backend):
     env_agent = impl.ParallelGymAgent(
         functools.partial(impl.make_env, env_name="CartPole-v1", autoreset=True),
-        num_envs=num_envs)
+        num_envs=num_envs, **backend)
     env_agent.seed(seed)
     return env_agent
 """
@@ -51,14 +53,15 @@ def random_agent(impl: Any, num_envs: int) -> Any:
 
 
 @contextlib.contextmanager
-def agents() -> Iterator[Any]:
+def agents(backend: Backend) -> Iterator[Any]:
     """Yields ``make(num_envs, seed)`` building seeded CartPole env agents, closed afterwards."""
     with contextlib.ExitStack() as stack, torch.random.fork_rng():
 
         def make(impl: Any, num_envs: int, seed: int) -> Any:
-            env_agent = impl.ParallelGymAgent(
+            env_agent = backend.agent(
+                impl,
                 functools.partial(impl.make_env, env_name=CARTPOLE, autoreset=True),
-                num_envs=num_envs,
+                num_envs,
             )
             stack.callback(close_agent, env_agent)
             env_agent.seed(seed)
@@ -88,16 +91,16 @@ def first_obs(impl: Any, env_agent: Any, n_rollouts: int) -> list[torch.Tensor]:
 
 @clause("DET-1", "DET-4")
 @pytest.mark.parametrize("seed", [0, 2139])
-def test_same_seed_same_rollouts(impl: Any, seed: int) -> None:
+def test_same_seed_same_rollouts(impl: Any, backend: Backend, seed: int) -> None:
     num_envs, n_steps, n_rollouts = 3, 25, 3
-    with agents() as make:
+    with agents(backend) as make:
         a, b = make(impl, num_envs, seed), make(impl, num_envs, seed)
         for r in range(n_rollouts):
             ws_a = rollout(impl, a, num_envs, n_steps, torch_seed=100 + r)
             ws_b = rollout(impl, b, num_envs, n_steps, torch_seed=100 + r)
             repro = (
-                SETUP_SOURCE
-                + f"a, b = cartpole({num_envs}, {seed}), cartpole({num_envs}, {seed})\n"
+                SETUP_SOURCE + f"a = cartpole({num_envs}, {seed}{backend.source()})\n"
+                f"b = cartpole({num_envs}, {seed}{backend.source()})\n"
                 f"for r in range({r + 1}):\n    out = []\n    for env_agent in (a, b):\n"
                 "        torch.manual_seed(100 + r)\n        ws = impl.Workspace()\n"
                 "        impl.TemporalAgent(impl.Agents(env_agent, RandomAgent("
@@ -120,9 +123,9 @@ def test_same_seed_same_rollouts(impl: Any, seed: int) -> None:
 
 @clause("DET-2")
 @pytest.mark.parametrize("seed", [0, 1, 2139])
-def test_envs_get_distinct_initial_states(impl: Any, seed: int) -> None:
+def test_envs_get_distinct_initial_states(impl: Any, backend: Backend, seed: int) -> None:
     num_envs = 4
-    with agents() as make:
+    with agents(backend) as make:
         obs = first_obs(impl, make(impl, num_envs, seed), 1)[0]
     same = [
         (i, j) for i, j in itertools.combinations(range(num_envs), 2) if torch.equal(obs[i], obs[j])
@@ -132,16 +135,19 @@ def test_envs_get_distinct_initial_states(impl: Any, seed: int) -> None:
         "DET-2",
         f"CartPole, {num_envs} envs, seed({seed}): first observations {obs.tolist()}; envs "
         f"{same} start from the same state",
-        SETUP_SOURCE + f"ws = impl.Workspace()\ncartpole({num_envs}, {seed})(ws, t=0)\n"
+        SETUP_SOURCE + f"ws = impl.Workspace()\ncartpole({num_envs}, {seed}{backend.source()})"
+        "(ws, t=0)\n"
         "print(ws.get_full('env/env_obs')[0])",
     )
 
 
 @clause("DET-3")
 @pytest.mark.parametrize("seed", [0, 5])
-def test_successive_rollouts_draw_new_initial_states(impl: Any, seed: int) -> None:
+def test_successive_rollouts_draw_new_initial_states(
+    impl: Any, backend: Backend, seed: int
+) -> None:
     num_envs, n_rollouts = 2, 4
-    with agents() as make:
+    with agents(backend) as make:
         obs = first_obs(impl, make(impl, num_envs, seed), n_rollouts)
     for r, k in itertools.product(range(1, n_rollouts), range(num_envs)):
         repeats = [
@@ -155,7 +161,7 @@ def test_successive_rollouts_draw_new_initial_states(impl: Any, seed: int) -> No
             f"CartPole, {num_envs} envs, seed({seed}), {n_rollouts} successive calls at t=0: "
             f"rollout {r} env {k} starts from {obs[r][k].tolist()}, the same state as "
             f"(rollout, env) {repeats}",
-            SETUP_SOURCE + f"env_agent = cartpole({num_envs}, {seed})\n"
+            SETUP_SOURCE + f"env_agent = cartpole({num_envs}, {seed}{backend.source()})\n"
             f"for r in range({n_rollouts}):\n    ws = impl.Workspace()\n"
             "    env_agent(ws, t=0)\n    print(ws.get_full('env/env_obs')[0])",
         )
@@ -163,9 +169,11 @@ def test_successive_rollouts_draw_new_initial_states(impl: Any, seed: int) -> No
 
 @clause("DET-4")
 @pytest.mark.parametrize("num_envs", [1, 2, 3])
-def test_neighbouring_seeds_do_not_reproduce_each_other(impl: Any, num_envs: int) -> None:
+def test_neighbouring_seeds_do_not_reproduce_each_other(
+    impl: Any, backend: Backend, num_envs: int
+) -> None:
     seeds, n_rollouts = range(5), 3
-    with agents() as make:
+    with agents(backend) as make:
         obs = {s: first_obs(impl, make(impl, num_envs, s), n_rollouts) for s in seeds}
     for s in seeds[:-1]:
         clashes = [
@@ -180,56 +188,91 @@ def test_neighbouring_seeds_do_not_reproduce_each_other(impl: Any, num_envs: int
             f"CartPole, {num_envs} envs, {n_rollouts} rollouts each: seed {s} (rollout, env) "
             f"and seed {s + 1} (rollout, env) start from the same state for "
             f"{[((r, k), (r2, k2)) for r, k, r2, k2 in clashes]}",
-            SETUP_SOURCE + f"for s in ({s}, {s + 1}):\n    env_agent = cartpole({num_envs}, s)\n"
+            SETUP_SOURCE + f"for s in ({s}, {s + 1}):\n"
+            f"    env_agent = cartpole({num_envs}, s{backend.source()})\n"
             f"    for r in range({n_rollouts}):\n        ws = impl.Workspace()\n"
             "        env_agent(ws, t=0)\n        print(s, r, ws.get_full('env/env_obs')[0])",
         )
 
 
-@clause("DET-5")
+@clause("DET-5", "DET-8")
 @pytest.mark.parametrize("seed", [0, 1, 12345])
-def test_reset_seeds_come_from_seed_sequence(impl: Any, seed: int) -> None:
+def test_reset_seeds_come_from_seed_sequence(impl: Any, backend: Backend, seed: int) -> None:
+    """DET-5 for backends that reset their envs one by one, DET-8 for vector backends."""
     lengths, n_steps, n_rollouts = [2, 3, 1], 5, 3
     with CountingPlan(lengths) as plan, contextlib.ExitStack() as stack:
-        env_agent = impl.ParallelGymAgent(plan.factory(impl, autoreset=True), num_envs=3)
+        env_agent = backend.agent(impl, plan.factory(impl, autoreset=True), 3)
         stack.callback(close_agent, env_agent)
         env_agent.seed(seed)
         t_agent = impl.TemporalAgent(impl.Agents(env_agent, action_agent(impl, 3)))
         want: list[list[int | None]] = [[] for _ in lengths]
+        vector_want: list[int] = []
         episode = [0] * len(lengths)
+        columns = list(range(3))
         for r in range(n_rollouts):
-            t_agent(impl.Workspace(), t=0, n_steps=n_steps)
+            ws = impl.Workspace()
+            t_agent(ws, t=0, n_steps=n_steps)
+            if r == 0 and not plan.in_process():  # worker processes: env ids by column
+                columns = [int(v) for v in ws.get_full("env/env_obs")[0, :, 0].tolist()]
             state = np.random.SeedSequence(entropy=seed, spawn_key=(r,)).generate_state(3)
-            for k in range(len(lengths)):
+            vector_seed = int(
+                np.random.SeedSequence(entropy=seed, spawn_key=(r,)).generate_state(1)[0]
+            )
+            vector_want.append(vector_seed)
+            for b, k in enumerate(columns):
                 rows = plan.simulate(k, n_steps, autoreset=True, first_episode=episode[k])
                 resets = episodes_used(rows)
-                want[k] += [int(state[k])] + [None] * (resets - 1)
+                first = vector_seed + b if backend.vector else int(state[b])
+                want[k] += [first] + [None] * (resets - 1)
                 episode[k] += resets
         got = [env.reset_seeds for env in plan.envs]
-        expect(
-            got == want,
-            "DET-5",
-            f"seed({seed}), 3 counting envs of lengths {lengths}, {n_rollouts} autoreset "
-            f"rollouts of {n_steps} steps: reset seeds received per env {got}, expected "
-            f"{want} (SeedSequence(entropy={seed}, spawn_key=(r,)).generate_state(3)[k] at "
-            "each t=0, None for autoresets)",
+        source = (
             plan.factory_source(True, imports="CountingPlan, action_agent")
-            + f"env_agent = impl.ParallelGymAgent(factory, num_envs=3)\nenv_agent.seed({seed})\n"
+            + f"env_agent = impl.ParallelGymAgent(factory, num_envs=3{backend.source()})\n"
+            f"env_agent.seed({seed})\n"
             "t_agent = impl.TemporalAgent(impl.Agents(env_agent, action_agent(impl, 3)))\n"
             f"for r in range({n_rollouts}):\n    t_agent(impl.Workspace(), t=0, "
-            f"n_steps={n_steps})\nprint([env.reset_seeds for env in plan.envs])",
+            f"n_steps={n_steps})\nprint([env.reset_seeds for env in plan.envs], "
+            "plan.vector_reset_seeds)"
+        )
+        if backend.vector and plan.vectorized:
+            expect(
+                plan.vector_reset_seeds == vector_want,
+                "DET-8",
+                f"vector backend {backend.name!r}, seed({seed}), {n_rollouts} rollouts: the "
+                f"vector env was reset with seeds {plan.vector_reset_seeds}, expected "
+                f"{vector_want} (SeedSequence(entropy={seed}, spawn_key=(r,)).generate_state(1)"
+                "[0] at each t=0)",
+                source,
+            )
+            return
+        expect(
+            got == want,
+            "DET-8" if backend.vector else "DET-5",
+            f"backend {backend.name!r}, seed({seed}), 3 counting envs of lengths {lengths}, "
+            f"{n_rollouts} autoreset rollouts of {n_steps} steps: reset seeds received per env "
+            f"{got}, expected {want} ("
+            + (
+                f"SeedSequence(entropy={seed}, spawn_key=(r,)).generate_state(1)[0] + b "
+                if backend.vector
+                else f"SeedSequence(entropy={seed}, spawn_key=(r,)).generate_state(3)[b] "
+            )
+            + "at each t=0, None for autoresets)",
+            source,
         )
 
 
 @clause("DET-6")
 @pytest.mark.parametrize("env", ["cartpole", "counting"])
-def test_env_agent_does_not_draw_from_torch_global_rng(impl: Any, env: str) -> None:
+def test_env_agent_does_not_draw_from_torch_global_rng(
+    impl: Any, backend: Backend, env: str
+) -> None:
     num_envs, n_steps = 2, 12
-    with agents() as make, CountingPlan([3, 4]) as plan, contextlib.ExitStack() as stack:
+    with agents(backend) as make, CountingPlan([3, 4]) as plan, contextlib.ExitStack() as stack:
         if env == "cartpole":
             env_agent = make(impl, num_envs, 3)
         else:
-            env_agent = impl.ParallelGymAgent(plan.factory(impl, autoreset=True), num_envs=2)
+            env_agent = backend.agent(impl, plan.factory(impl, autoreset=True), 2)
             stack.callback(close_agent, env_agent)
             env_agent.seed(3)
         ws = rollout(impl, env_agent, num_envs, n_steps, torch_seed=9)
@@ -244,7 +287,7 @@ def test_env_agent_does_not_draw_from_torch_global_rng(impl: Any, env: str) -> N
         f"({num_envs},)) each step: the actions differ from the same {n_steps} draws made "
         "without any env agent",
         SETUP_SOURCE + "torch.manual_seed(9)\nws = impl.Workspace()\n"
-        f"impl.TemporalAgent(impl.Agents(cartpole({num_envs}, 3), RandomAgent("
+        f"impl.TemporalAgent(impl.Agents(cartpole({num_envs}, 3{backend.source()}), RandomAgent("
         f"{num_envs})))(ws, t=0, n_steps={n_steps})\ntorch.manual_seed(9)\n"
         f"print(ws.get_full('action'), [torch.randint(0, 2, ({num_envs},)) for _ in "
         f"range({n_steps})])",
@@ -295,3 +338,108 @@ def test_get_shuffled_draws_from_the_given_generator_only(impl: Any) -> None:
                 f"seeds: {name!r} differs",
                 repro,
             )
+
+
+def _seeded(impl: Any, backend: Backend, seed: object, how: str) -> Any:
+    factory = functools.partial(impl.make_env, env_name=CARTPOLE, autoreset=True)
+    if how == "keyword":
+        return backend.agent(impl, factory, 2, seed=seed)
+    agent = backend.agent(impl, factory, 2)
+    try:
+        agent.seed(seed)
+    except BaseException:
+        close_agent(agent)
+        raise
+    return agent
+
+
+def _seeded_into(out: list[Any], impl: Any, backend: Backend, seed: object, how: str) -> None:
+    out.append(_seeded(impl, backend, seed, how))
+
+
+@clause("DET-9")
+@pytest.mark.parametrize("how", ["method", "keyword"])
+def test_seed_domain(impl: Any, backend: Backend, how: str) -> None:
+    """0 and 2**64 - 1 (as int and numpy integers) are seeds; -1, 2**64, bool, float, str not."""
+    call = "env_agent.seed(s)" if how == "method" else "ParallelGymAgent(..., seed=s)"
+    setup = (
+        "import functools, numpy as np\n"
+        "factory = functools.partial(impl.make_env, env_name='CartPole-v1', autoreset=True)\n"
+    )
+
+    def build_src(s: str) -> str:
+        if how == "keyword":
+            return f"impl.ParallelGymAgent(factory, 2{backend.source()}, seed={s})"
+        return f"impl.ParallelGymAgent(factory, 2{backend.source()}).seed({s})"
+
+    top = 2**64 - 1
+    first: dict[str, torch.Tensor] = {}
+    with contextlib.ExitStack() as stack:
+        tops: list[tuple[str, object]] = [
+            ("2**64 - 1", top),
+            ("np.uint64(2**64 - 1)", np.uint64(top)),
+            ("2**64 - 2", top - 1),
+        ]
+        for label, value in tops:
+            src = setup + f"env_agent = {build_src(label)}\nenv_agent(impl.Workspace(), t=0)"
+            try:
+                env_agent = _seeded(impl, backend, value, how)
+            except Exception as exc:
+                expect(False, "DET-9", f"{call} with s = {label} raised {exc!r}", src)
+            stack.callback(close_agent, env_agent)
+            ws = impl.Workspace()
+            env_agent(ws, t=0)
+            first[label] = ws.get_full("env/env_obs")[0].clone()
+        more: list[tuple[str, object]] = [
+            ("0", 0),
+            ("np.int64(5)", np.int64(5)),
+            ("np.uint8(3)", np.uint8(3)),
+        ]
+        for label, other in more:
+            src = setup + f"env_agent = {build_src(label)}\nenv_agent(impl.Workspace(), t=0)"
+            try:
+                if how == "method":
+                    env_agent.seed(other)
+                else:
+                    stack.callback(close_agent, _seeded(impl, backend, other, how))
+            except Exception as exc:
+                expect(False, "DET-9", f"{call} with s = {label} raised {exc!r}", src)
+        bad: list[tuple[str, object, type[Exception]]] = [
+            ("-1", -1, ValueError),
+            ("2**64", 2**64, ValueError),
+            ("np.int64(-1)", np.int64(-1), ValueError),
+            ("True", True, TypeError),
+            ("1.0", 1.0, TypeError),
+            ("'3'", "3", TypeError),
+        ]
+        for label, wrong, error in bad:
+            made: list[Any] = []
+            expect_raises(
+                error,
+                "DET-9",
+                f"{call} with s = {label}",
+                functools.partial(env_agent.seed, wrong)
+                if how == "method"
+                else functools.partial(_seeded_into, made, impl, backend, wrong, how),
+                setup + f"{build_src(label)}  # expected {error.__name__}",
+            )
+            for agent in made:
+                close_agent(agent)
+    expect_equal_tensors(
+        first["np.uint64(2**64 - 1)"],
+        first["2**64 - 1"],
+        "DET-9",
+        f"{call}: s = np.uint64(2**64 - 1) and s = 2**64 - 1 give different first observations",
+        setup + "for s in (2**64 - 1, np.uint64(2**64 - 1)):\n"
+        f"    env_agent = {build_src('s')}\n    ws = impl.Workspace()\n    env_agent(ws, t=0)\n"
+        "    print(ws.get_full('env/env_obs')[0])",
+    )
+    expect(
+        not torch.equal(first["2**64 - 1"], first["2**64 - 2"]),
+        "DET-9",
+        f"{call}: s = 2**64 - 1 and s = 2**64 - 2 give the same first observations "
+        f"{first['2**64 - 1'].tolist()} (the top seed is not used as given)",
+        setup + "for s in (2**64 - 1, 2**64 - 2):\n"
+        f"    env_agent = {build_src('s')}\n    ws = impl.Workspace()\n    env_agent(ws, t=0)\n"
+        "    print(ws.get_full('env/env_obs')[0])",
+    )

@@ -2,225 +2,66 @@
 
 The env agent is checked row by row against the counting env shipped with the suite
 (`bbrl_conformance.counting_env`): its observations say (env, episode, step), its rewards are a
-known function of them, and it logs every action it consumes, so the expected rows and the
-expected action log come from `CountingPlan.simulate`, never from the implementation.
-CartPole-v1 and MountainCarContinuous-v0 serve `get_obs_and_actions_sizes`.
+known function of them, and it logs every action it consumes (in any process), so the expected
+rows and the expected action log come from `CountingPlan.simulate`, never from the
+implementation. CartPole-v1 and MountainCarContinuous-v0 serve `get_obs_and_actions_sizes`.
+
+Every test that builds an env agent runs once per backend the implementation declares
+(`backend` fixture, ENV-16); the failure tests of ENV-19..ENV-26 are in test_env_failures.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, SupportsFloat
 
+import gymnasium as gym
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
+from bbrl_conformance._rollouts import (
+    TABLE,
+    check_actions,
+    check_rows,
+    counting,
+    env_ids_in_row0,
+    examples_for,
+    full,
+    refused_by_vector,
+)
 from bbrl_conformance.counting_env import (
     ENV_ID,
     MAX_ACTION,
     MAX_ENVS,
+    ActionKind,
     CountingPlan,
     ObsKind,
     Row,
-    action_agent,
     action_row,
+    action_space,
     close_agent,
     discrete_code,
     episodes_used,
-    expected_actions,
-    rollout_source,
+    observation_space,
+    reward,
 )
 
-#: name -> (trailing shape, dtype) for the float obs of the counting env (spec table).
-TABLE: dict[str, tuple[tuple[int, ...], torch.dtype]] = {
-    "env/env_obs": ((3,), torch.float32),
-    "env/reward": ((), torch.float32),
-    "env/terminated": ((), torch.bool),
-    "env/truncated": ((), torch.bool),
-    "env/done": ((), torch.bool),
-    "env/cumulated_reward": ((), torch.float32),
-    "env/timestep": ((), torch.int64),
-}
 
-
-class Rollout:
-    """An env agent over a counting plan, chained with the counting action agent."""
-
-    def __init__(
-        self, impl: Any, plan: CountingPlan, stack: contextlib.ExitStack, *, autoreset: bool
-    ) -> None:
-        self.impl = impl
-        self.plan = plan
-        self.autoreset = autoreset
-        self.env_agent = impl.ParallelGymAgent(
-            plan.factory(impl, autoreset=autoreset), num_envs=plan.num_envs
-        )
-        stack.callback(close_agent, self.env_agent)
-        self.t_agent = impl.TemporalAgent(
-            impl.Agents(self.env_agent, action_agent(impl, plan.num_envs, plan.action_kind))
-        )
-
-    def run(self, n_steps: int, ws: Any = None, **kwargs: Any) -> Any:
-        ws = self.impl.Workspace() if ws is None else ws
-        self.t_agent(ws, t=0, n_steps=n_steps, **kwargs)
-        return ws
-
-    def repro(self, n_steps: int) -> str:
-        return rollout_source(self.plan, autoreset=self.autoreset, n_steps=n_steps)
-
-
-@contextlib.contextmanager
-def counting(
-    impl: Any,
-    lengths: Sequence[int | Sequence[int]],
-    *,
-    autoreset: bool,
-    truncated: bool | Sequence[bool] = False,
-    obs_kind: ObsKind = "float",
-    action_kind: Any = "discrete",
-) -> Iterator[Rollout]:
-    """A Rollout over a fresh plan; the agent and the envs are closed afterwards."""
-    with contextlib.ExitStack() as stack:
-        plan = stack.enter_context(
-            CountingPlan(lengths, truncated=truncated, obs_kind=obs_kind, action_kind=action_kind)
-        )
-        yield Rollout(impl, plan, stack, autoreset=autoreset)
-
-
-def full(ws: Any, name: str, clause_id: str, repro: str) -> torch.Tensor:
-    """``ws.get_full(name)``, failing ``clause_id`` if the variable is missing."""
-    __tracebackhide__ = True
-    keys = sorted(ws.keys())
-    expect(name in keys, clause_id, f"variable {name!r} not written; keys are {keys}", repro)
-    value = ws.get_full(name)
-    expect(
-        isinstance(value, torch.Tensor),
-        clause_id,
-        f"ws.get_full({name!r}) returned {type(value)}",
-        repro,
-    )
-    return value  # type: ignore[no-any-return]
-
-
-def row_kind(rows: Sequence[Row], t: int, autoreset: bool) -> tuple[str, str]:
-    """(clause, description) of row ``t`` of one env."""
-    row = rows[t]
-    if t == 0:
-        return "ENV-3", "first row of the rollout (reset)"
-    if rows[t - 1].done:
-        if autoreset:
-            return "ENV-6", f"first row of episode {row.episode}, after the done row t={t - 1}"
-        return "ENV-7", "frozen copy of the done row (autoreset=False), reward 0"
-    if row.done and autoreset:
-        return "ENV-5", f"done row: last step {row.step} of episode {row.episode}"
-    return "ENV-4", f"step {row.step} of episode {row.episode}"
-
-
-def expected_values(rows: Sequence[Row], t: int, b: int) -> dict[str, torch.Tensor]:
-    row = rows[t]
-    return {
-        "env/env_obs": torch.tensor([b, row.episode, row.step], dtype=torch.float32),
-        "env/reward": torch.tensor(row.reward, dtype=torch.float32),
-        "env/terminated": torch.tensor(row.terminated),
-        "env/truncated": torch.tensor(row.truncated),
-        "env/done": torch.tensor(row.done),
-        "env/cumulated_reward": torch.tensor(row.cumulated_reward, dtype=torch.float32),
-        "env/timestep": torch.tensor(row.timestep, dtype=torch.int64),
-    }
-
-
-def check_rows(
-    ws: Any,
-    rollout: Rollout,
-    n_rows: int,
-    repro: str,
-    *,
-    first_episodes: Sequence[int] | None = None,
-    clause_id: str | None = None,
-) -> list[list[Row]]:
-    """Every row of every env against the model; returns the model rows per env.
-
-    ``clause_id`` replaces the per-row clause (ENV-3..ENV-7) when given (used by ENV-8).
-    """
-    __tracebackhide__ = True
-    plan = rollout.plan
-    num_envs = plan.num_envs
-    setting = f"autoreset={rollout.autoreset}, lengths={plan.lengths_spec()}"
-    if any(plan.truncated):
-        setting += f", truncated={list(plan.truncated)}"
-    tensors: dict[str, torch.Tensor] = {}
-    for name, (shape, dtype) in TABLE.items():
-        value = full(ws, name, clause_id or "ENV-2", repro)
-        expect(
-            tuple(value.shape) == (n_rows, num_envs, *shape) and value.dtype == dtype,
-            clause_id or "ENV-2",
-            f"{n_rows}-step rollout of {num_envs} envs ({setting}): ws.get_full({name!r}) has "
-            f"shape {tuple(value.shape)} dtype {value.dtype}, expected shape "
-            f"{(n_rows, num_envs, *shape)} dtype {dtype}",
-            repro,
-        )
-        tensors[name] = value
-    all_rows = []
-    for b in range(num_envs):
-        first = 0 if first_episodes is None else first_episodes[b]
-        rows = plan.simulate(b, n_rows, autoreset=rollout.autoreset, first_episode=first)
-        all_rows.append(rows)
-        for t in range(n_rows):
-            kind, description = row_kind(rows, t, rollout.autoreset)
-            for name, want in expected_values(rows, t, b).items():
-                got = tensors[name][t, b]
-                expect_equal_tensors(
-                    got,
-                    want,
-                    clause_id or kind,
-                    f"{n_rows}-step rollout ({setting}): row t={t}, env b={b}, {name}: got "
-                    f"{got.tolist()}, expected {want.tolist()} [{description}; obs is "
-                    f"(env, episode, step)]" + (f" (row rule {kind})" if clause_id else ""),
-                    repro,
-                )
-    return all_rows
-
-
-def check_actions(
-    rollout: Rollout,
-    all_rows: Sequence[Sequence[Row]],
-    repro: str,
-    *,
-    log_start: Sequence[int] | None = None,
-    clause_id: str | None = None,
-) -> None:
-    """Each env consumed exactly the actions of its non-done rows, except the last row's."""
-    __tracebackhide__ = True
-    plan = rollout.plan
-    for b, rows in enumerate(all_rows):
-        start = 0 if log_start is None else log_start[b]
-        got = plan.envs[b].actions[start:]
-        want = expected_actions(plan, b, rows)
-        if got == want:
-            continue
-        done_rows = [t for t, row in enumerate(rows) if row.done]
-        extra = [entry for entry in got if entry not in want]
-        if not rollout.autoreset:
-            kind = "ENV-7"
-        elif any(e[:2] == (rows[t].episode, rows[t].step) for e in extra for t in done_rows):
-            kind = "ENV-6"
-        else:
-            kind = "ENV-4"
-        formula = "1000*b + t" if plan.action_kind == "discrete" else "(b + t/4, -t/8)"
-        expect(
-            False,
-            clause_id or kind,
-            f"env b={b} consumed (episode, step_before, action) = {got}\nexpected {want}\n"
-            f"(action[t, b] = {formula}"
-            f"; done rows t={done_rows}, whose actions must not be sent; extra {extra}, "
-            f"missing {[entry for entry in want if entry not in got]})",
-            repro,
+def refuses_no_autoreset(impl: Any, backend: Backend, plan_lengths: list[int]) -> bool:
+    """True when ``backend`` is a vector backend that refuses ``autoreset=False`` (ENV-17)."""
+    with CountingPlan(plan_lengths) as plan:
+        return refused_by_vector(
+            backend,
+            lambda: backend.agent(impl, plan.factory(impl, autoreset=False), plan.num_envs),
+            "autoreset=False",
+            f"{plan.factory_source(False)}impl.ParallelGymAgent(factory, "
+            f"num_envs={plan.num_envs}{backend.source()})  # expected: works, or ValueError",
         )
 
 
@@ -233,11 +74,13 @@ def test_make_env_builds_through_gymnasium_make(impl: Any) -> None:
     with CountingPlan([3]) as plan:
         env = impl.make_env(ENV_ID, plan=plan.key)
         try:
+            ids = [record.env_id for record in plan.envs]
             expect(
-                len(plan.envs) == 1 and env.unwrapped is plan.envs[0],
+                ids == [0] and getattr(env.unwrapped, "env_id", None) == 0,
                 "ENV-1",
-                f"impl.make_env({ENV_ID!r}, plan=...) returned {env!r}, whose unwrapped env is "
-                f"not the one gymnasium.make built with the keyword argument plan=...",
+                f"impl.make_env({ENV_ID!r}, plan=...) returned {env!r}; the plan's env ids are "
+                f"{ids}: its unwrapped env is not the one gymnasium.make built with the keyword "
+                "argument plan=...",
                 f"{plan.factory_source(False)}env = impl.make_env({ENV_ID!r}, plan=plan.key)\n"
                 "print(env.unwrapped, plan.envs)",
             )
@@ -259,47 +102,60 @@ def test_make_env_builds_through_gymnasium_make(impl: Any) -> None:
         env.close()
 
 
-@clause("ENV-1")
+@clause("ENV-1", "ENV-13")
 @pytest.mark.parametrize("num_envs", [1, 3])
-def test_env_agent_builds_its_envs_in_order(impl: Any, num_envs: int) -> None:
-    with counting(impl, [2] * num_envs, autoreset=True) as rollout:
+def test_env_agent_builds_its_envs_in_order(impl: Any, backend: Backend, num_envs: int) -> None:
+    with counting(impl, backend, [2] * num_envs, autoreset=True) as rollout:
         repro = rollout.repro(1)
-        expect(
-            len(rollout.plan.envs) == num_envs,
-            "ENV-1",
-            f"ParallelGymAgent(factory, num_envs={num_envs}) called the factory "
-            f"{len(rollout.plan.envs)} times, expected {num_envs}",
-            repro,
-        )
         ws = rollout.run(1)
-        ids = full(ws, "env/env_obs", "ENV-1", repro)[0, :, 0].tolist()
+        built = len(rollout.plan.envs)
         expect(
-            ids == [float(b) for b in range(num_envs)],
+            built == num_envs,
             "ENV-1",
-            f"env ids in row 0 of env/env_obs by batch column: {ids}, expected "
-            f"{list(range(num_envs))} (column b is the b-th env built)",
+            f"ParallelGymAgent(factory, num_envs={num_envs}{backend.source()}) built {built} "
+            f"counting envs, expected {num_envs}",
             repro,
         )
+        ids = [int(v) for v in full(ws, "env/env_obs", "ENV-1", repro)[0, :, 0].tolist()]
+        if rollout.plan.in_process():
+            expect(
+                ids == list(range(num_envs)),
+                "ENV-1",
+                f"env ids in row 0 of env/env_obs by batch column: {ids}, expected "
+                f"{list(range(num_envs))} (column b is the b-th env built)",
+                repro,
+            )
+        else:
+            expect(
+                sorted(ids) == list(range(num_envs)),
+                "ENV-13",
+                f"envs built in worker processes: env ids in row 0 by batch column {ids}, "
+                f"expected each of the {num_envs} envs in one column",
+                repro,
+            )
 
 
 @clause("ENV-1")
-def test_make_env_args_are_passed_to_the_factory(impl: Any) -> None:
+def test_make_env_args_are_passed_to_the_factory(impl: Any, backend: Backend) -> None:
     with CountingPlan([1, 2]) as plan, contextlib.ExitStack() as stack:
-        env_agent = impl.ParallelGymAgent(
+        env_agent = backend.agent(
+            impl,
             functools.partial(impl.make_env, env_name=ENV_ID, autoreset=True),
-            num_envs=2,
+            2,
             make_env_args={"plan": plan.key},
         )
         stack.callback(close_agent, env_agent)
+        env_agent(impl.Workspace(), t=0)
         expect(
-            [env.env_id for env in plan.envs] == [0, 1],
+            sorted(record.env_id for record in plan.envs) == [0, 1],
             "ENV-1",
             f"ParallelGymAgent(partial(make_env, env_name=..., autoreset=True), num_envs=2, "
-            f"make_env_args={{'plan': key}}) built {len(plan.envs)} counting envs, expected 2",
+            f"make_env_args={{'plan': key}}{backend.source()}) built {len(plan.envs)} counting "
+            "envs, expected 2",
             f"import functools\n{plan.factory_source(True)}"
             "env_agent = impl.ParallelGymAgent(functools.partial("
             f"impl.make_env, env_name={ENV_ID!r}, autoreset=True), num_envs=2, "
-            "make_env_args={'plan': plan.key})\nprint(plan.envs)",
+            f"make_env_args={{'plan': plan.key}}{backend.source()})\nprint(plan.envs)",
         )
 
 
@@ -309,8 +165,8 @@ def test_make_env_args_are_passed_to_the_factory(impl: Any) -> None:
 
 @clause("ENV-2", "ENV-3", "ENV-4")
 @pytest.mark.parametrize("n_steps", [1, 4])
-def test_every_call_writes_every_variable(impl: Any, n_steps: int) -> None:
-    with counting(impl, [2, 3], autoreset=True) as rollout:
+def test_every_call_writes_every_variable(impl: Any, backend: Backend, n_steps: int) -> None:
+    with counting(impl, backend, [2, 3], autoreset=True) as rollout:
         ws = rollout.run(n_steps)
         repro = rollout.repro(n_steps)
         written = set(ws.keys())
@@ -324,24 +180,26 @@ def test_every_call_writes_every_variable(impl: Any, n_steps: int) -> None:
         check_rows(ws, rollout, n_steps, repro)
 
 
-@clause("ENV-3", "ENV-4")
+@clause("ENV-3", "ENV-4", "ENV-17")
 @pytest.mark.parametrize("autoreset", [True, False])
-def test_call_at_t0_resets_every_env(impl: Any, autoreset: bool) -> None:
-    with counting(impl, [1, 2, 3], autoreset=autoreset) as rollout:
+def test_call_at_t0_resets_every_env(impl: Any, backend: Backend, autoreset: bool) -> None:
+    if not autoreset and refuses_no_autoreset(impl, backend, [1, 2, 3]):
+        return
+    with counting(impl, backend, [1, 2, 3], autoreset=autoreset) as rollout:
         ws = rollout.run(1)
         check_rows(ws, rollout, 1, rollout.repro(1))
-        seeds = [len(env.reset_seeds) for env in rollout.plan.envs]
+        resets = [len(record.reset_seeds) for record in rollout.plan.envs]
         expect(
-            seeds == [1, 1, 1],
+            resets == [1, 1, 1],
             "ENV-3",
-            f"resets per env after one call at t=0: {seeds}, expected [1, 1, 1]",
+            f"resets per env after one call at t=0: {resets}, expected [1, 1, 1]",
             rollout.repro(1),
         )
 
 
 @clause("ENV-4", "ENV-11", "ENV-3")
-def test_steps_within_episodes(impl: Any) -> None:
-    with counting(impl, [10, 9], autoreset=True) as rollout:
+def test_steps_within_episodes(impl: Any, backend: Backend) -> None:
+    with counting(impl, backend, [10, 9], autoreset=True) as rollout:
         ws = rollout.run(6)
         repro = rollout.repro(6)
         rows = check_rows(ws, rollout, 6, repro)
@@ -350,8 +208,8 @@ def test_steps_within_episodes(impl: Any) -> None:
 
 @clause("ENV-5", "ENV-6", "ENV-3", "ENV-4")
 @pytest.mark.parametrize("truncated", [False, True], ids=["terminated", "truncated"])
-def test_autoreset_done_row_then_reset_row(impl: Any, truncated: bool) -> None:
-    with counting(impl, [3, 2], autoreset=True, truncated=truncated) as rollout:
+def test_autoreset_done_row_then_reset_row(impl: Any, backend: Backend, truncated: bool) -> None:
+    with counting(impl, backend, [3, 2], autoreset=True, truncated=truncated) as rollout:
         ws = rollout.run(8)
         repro = rollout.repro(8)
         rows = check_rows(ws, rollout, 8, repro)
@@ -359,8 +217,8 @@ def test_autoreset_done_row_then_reset_row(impl: Any, truncated: bool) -> None:
 
 
 @clause("ENV-5", "ENV-3", "ENV-4")
-def test_terminated_and_truncated_are_reported_per_env(impl: Any) -> None:
-    with counting(impl, [2, 2], autoreset=True, truncated=[False, True]) as rollout:
+def test_terminated_and_truncated_are_reported_per_env(impl: Any, backend: Backend) -> None:
+    with counting(impl, backend, [2, 2], autoreset=True, truncated=[False, True]) as rollout:
         ws = rollout.run(3)
         repro = rollout.repro(3)
         check_rows(ws, rollout, 3, repro)
@@ -368,18 +226,22 @@ def test_terminated_and_truncated_are_reported_per_env(impl: Any) -> None:
             full(ws, name, "ENV-5", repro)[2].tolist()
             for name in ("env/terminated", "env/truncated", "env/done")
         ]
+        want = [[True, False], [False, True], [True, True]]
+        if rollout.columns != [0, 1]:  # a worker backend put env 1 in column 0
+            want = [row[::-1] for row in want]
         expect(
-            flags == [[True, False], [False, True], [True, True]],
+            flags == want,
             "ENV-5",
-            f"row 2 (both envs end, env 0 terminated, env 1 truncated): [terminated, truncated, "
-            f"done] by env = {flags}, expected [[True, False], [False, True], [True, True]]",
+            f"row 2 (both envs end, env 0 terminated, env 1 truncated; env ids by column "
+            f"{rollout.columns}): [terminated, truncated, done] by column = {flags}, expected "
+            f"{want}",
             repro,
         )
 
 
 @clause("ENV-6")
-def test_done_row_action_is_not_sent(impl: Any) -> None:
-    with counting(impl, [2], autoreset=True) as rollout:
+def test_done_row_action_is_not_sent(impl: Any, backend: Backend) -> None:
+    with counting(impl, backend, [2], autoreset=True) as rollout:
         rollout.run(8)
         log = rollout.plan.envs[0].actions
         # Rows 2 and 5 are done rows: their actions (2 and 5) must never reach env.step.
@@ -394,20 +256,24 @@ def test_done_row_action_is_not_sent(impl: Any) -> None:
         )
 
 
-@clause("ENV-7", "ENV-3", "ENV-4")
+@clause("ENV-7", "ENV-3", "ENV-4", "ENV-17")
 @pytest.mark.parametrize("truncated", [False, True], ids=["terminated", "truncated"])
-def test_no_autoreset_rows_freeze_after_done(impl: Any, truncated: bool) -> None:
-    with counting(impl, [3, 1], autoreset=False, truncated=truncated) as rollout:
+def test_no_autoreset_rows_freeze_after_done(impl: Any, backend: Backend, truncated: bool) -> None:
+    if refuses_no_autoreset(impl, backend, [3, 1]):
+        return
+    with counting(impl, backend, [3, 1], autoreset=False, truncated=truncated) as rollout:
         ws = rollout.run(7)
         repro = rollout.repro(7)
         rows = check_rows(ws, rollout, 7, repro)
         check_actions(rollout, rows, repro)
 
 
-@clause("ENV-7", "TA-2", "ENV-3", "ENV-4")
-def test_no_autoreset_stop_on_done(impl: Any) -> None:
-    with counting(impl, [4, 2], autoreset=False) as rollout:
-        ws = rollout.impl.Workspace()
+@clause("ENV-7", "TA-2", "ENV-3", "ENV-4", "ENV-17")
+def test_no_autoreset_stop_on_done(impl: Any, backend: Backend) -> None:
+    if refuses_no_autoreset(impl, backend, [4, 2]):
+        return
+    with counting(impl, backend, [4, 2], autoreset=False) as rollout:
+        ws = impl.Workspace()
         rollout.t_agent(ws, t=0, stop_variable="env/done")
         repro = rollout.repro(5).replace("n_steps=5", "stop_variable='env/done'")
         size = full(ws, "env/done", "TA-2", repro).shape[0]
@@ -427,43 +293,53 @@ def test_no_autoreset_stop_on_done(impl: Any) -> None:
 # ENV-8: independent envs, ENV-14: successive rollouts
 
 
-@clause("ENV-8", "ENV-3", "ENV-4")
-@given(
-    lengths=st.lists(
-        st.one_of(
-            st.integers(1, 5),
-            st.lists(st.integers(1, 4), min_size=1, max_size=3),
-        ),
+@clause("ENV-8", "ENV-3", "ENV-4", "ENV-17")
+def test_envs_are_independent(impl: Any, backend: Backend) -> None:
+    lengths_strategy = st.lists(
+        st.one_of(st.integers(1, 5), st.lists(st.integers(1, 4), min_size=1, max_size=3)),
         min_size=1,
         max_size=4,
-    ),
-    data=st.data(),
-)
-def test_envs_are_independent(impl: Any, lengths: list[int | list[int]], data: Any) -> None:
-    truncated = data.draw(
-        st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths)), label="truncated"
     )
-    autoreset = data.draw(st.booleans(), label="autoreset")
-    n_steps = data.draw(st.integers(1, 12), label="n_steps")
-    with counting(impl, lengths, autoreset=autoreset, truncated=truncated) as rollout:
-        ws = rollout.run(n_steps)
-        repro = rollout.repro(n_steps)
-        rows = check_rows(ws, rollout, n_steps, repro, clause_id="ENV-8")
-        check_actions(rollout, rows, repro, clause_id="ENV-8")
+
+    @settings(max_examples=examples_for(impl, backend))
+    @given(lengths=lengths_strategy, data=st.data())
+    def check(lengths: list[int | list[int]], data: Any) -> None:
+        truncated = data.draw(
+            st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths)),
+            label="truncated",
+        )
+        autoreset = data.draw(st.booleans(), label="autoreset")
+        n_steps = data.draw(st.integers(1, 12), label="n_steps")
+        if not autoreset and refuses_no_autoreset(impl, backend, [1] * len(lengths)):
+            return
+        with counting(impl, backend, lengths, autoreset=autoreset, truncated=truncated) as rollout:
+            ws = rollout.run(n_steps)
+            repro = rollout.repro(n_steps)
+            rows = check_rows(ws, rollout, n_steps, repro, clause_id="ENV-8")
+            check_actions(rollout, rows, repro, clause_id="ENV-8")
+
+    check()
 
 
-@clause("ENV-14", "ENV-3", "ENV-4")
+@clause("ENV-14", "ENV-3", "ENV-4", "ENV-17")
 @pytest.mark.parametrize("autoreset", [True, False])
 @pytest.mark.parametrize("same_workspace", [False, True], ids=["new-ws", "same-ws"])
-def test_second_rollout_from_t0(impl: Any, autoreset: bool, same_workspace: bool) -> None:
-    with counting(impl, [3, 2], autoreset=autoreset) as rollout:
+def test_second_rollout_from_t0(
+    impl: Any, backend: Backend, autoreset: bool, same_workspace: bool
+) -> None:
+    if not autoreset and refuses_no_autoreset(impl, backend, [3, 2]):
+        return
+    with counting(impl, backend, [3, 2], autoreset=autoreset) as rollout:
         ws = rollout.run(5)
+        repro = rollout.repro(5)
+        first = check_rows(ws, rollout, 5, repro)
+        starts = [0, 0]
+        for b, env_id in enumerate(rollout.columns):
+            starts[env_id] = episodes_used(first[b])
         plan = rollout.plan
-        first = [plan.simulate(b, 5, autoreset=autoreset) for b in range(2)]
-        starts = [episodes_used(rows) for rows in first]
-        log_start = [len(env.actions) for env in plan.envs]
+        log_start = [len(record.actions) for record in plan.envs]
         ws2 = rollout.run(5, ws if same_workspace else None)
-        repro = rollout.repro(5) + (
+        repro += (
             f"ws2 = {'ws' if same_workspace else 'impl.Workspace()'}\n"
             "t_agent(ws2, t=0, n_steps=5)  # second rollout: each env starts a new episode\n"
             "for name in sorted(ws2.keys()):\n"
@@ -475,19 +351,19 @@ def test_second_rollout_from_t0(impl: Any, autoreset: bool, same_workspace: bool
 
 
 @clause("ENV-15")
-def test_call_at_t_positive_before_reset_raises(impl: Any) -> None:
-    with counting(impl, [3], autoreset=True) as rollout:
+def test_call_at_t_positive_before_reset_raises(impl: Any, backend: Backend) -> None:
+    with counting(impl, backend, [3], autoreset=True) as rollout:
         ws = impl.Workspace()
         ws.set("action", 0, action_row("discrete", 0, 1))
         expect_raises(
             RuntimeError,
             "ENV-15",
-            "env_agent(ws, t=1) on a fresh ParallelGymAgent (never called at t=0), with "
-            "action[0] written",
+            f"env_agent(ws, t=1) on a fresh ParallelGymAgent({backend.source()[2:]}) (never "
+            "called at t=0), with action[0] written",
             lambda: rollout.env_agent(ws, t=1),
             f"import torch\n{rollout.plan.factory_source(True)}"
-            "env_agent = impl.ParallelGymAgent(factory, num_envs=1)\nws = impl.Workspace()\n"
-            "ws.set('action', 0, torch.tensor([0]))\n"
+            f"env_agent = impl.ParallelGymAgent(factory, num_envs=1{backend.source()})\n"
+            "ws = impl.Workspace()\nws.set('action', 0, torch.tensor([0]))\n"
             "env_agent(ws, t=1)  # expected RuntimeError",
         )
 
@@ -496,8 +372,8 @@ def test_call_at_t_positive_before_reset_raises(impl: Any) -> None:
 # ENV-9 .. ENV-11: observation dtypes, Dict observations, actions
 
 
-def _expected_obs(kind: ObsKind, b: int, row: Row) -> torch.Tensor:
-    ids = [b, row.episode, row.step]
+def _expected_obs(kind: ObsKind, env_id: int, row: Row) -> torch.Tensor:
+    ids = [env_id, row.episode, row.step]
     if kind in ("float", "float64"):
         return torch.tensor(ids, dtype=torch.float32)
     if kind == "uint8":
@@ -511,8 +387,8 @@ def _expected_obs(kind: ObsKind, b: int, row: Row) -> torch.Tensor:
 
 @clause("ENV-9")
 @pytest.mark.parametrize("kind", ["float", "float64", "uint8", "int32", "bool", "discrete"])
-def test_observation_dtypes(impl: Any, kind: ObsKind) -> None:
-    with counting(impl, [2, 3], autoreset=True, obs_kind=kind) as rollout:
+def test_observation_dtypes(impl: Any, backend: Backend, kind: ObsKind) -> None:
+    with counting(impl, backend, [2, 3], autoreset=True, obs_kind=kind) as rollout:
         ws = rollout.run(4)
         repro = rollout.repro(4)
         obs = full(ws, "env/env_obs", "ENV-9", repro)
@@ -521,28 +397,29 @@ def test_observation_dtypes(impl: Any, kind: ObsKind) -> None:
         expect(
             tuple(obs.shape) == want_shape and obs.dtype == want_dtype,
             "ENV-9",
-            f"{kind} observations ({rollout.plan.envs[0].observation_space}): env/env_obs has "
-            f"shape {tuple(obs.shape)} dtype {obs.dtype}, expected shape {want_shape} dtype "
+            f"{kind} observations ({observation_space(kind)}): env/env_obs has shape "
+            f"{tuple(obs.shape)} dtype {obs.dtype}, expected shape {want_shape} dtype "
             f"{want_dtype}",
             repro,
         )
-        for b in range(2):
-            for t, row in enumerate(rollout.plan.simulate(b, 4, autoreset=True)):
-                want = _expected_obs(kind, b, row)
+        columns = [0, 1] if rollout.plan.in_process() else env_ids_in_row0(ws, kind, 2, repro)
+        for b, env_id in enumerate(columns):
+            for t, row in enumerate(rollout.plan.simulate(env_id, 4, autoreset=True)):
+                want = _expected_obs(kind, env_id, row)
                 expect_equal_tensors(
                     obs[t, b],
                     want,
                     "ENV-9",
-                    f"{kind} observations: env/env_obs row t={t}, env b={b} (episode "
-                    f"{row.episode}, step {row.step}): got {obs[t, b].tolist()}, expected "
-                    f"{want.tolist()}",
+                    f"{kind} observations: env/env_obs row t={t}, env b={b} (env id {env_id}, "
+                    f"episode {row.episode}, step {row.step}): got {obs[t, b].tolist()}, "
+                    f"expected {want.tolist()}",
                     repro,
                 )
 
 
 @clause("ENV-10")
-def test_dict_observations_are_flattened(impl: Any) -> None:
-    with counting(impl, [2, 3], autoreset=True, obs_kind="dict") as rollout:
+def test_dict_observations_are_flattened(impl: Any, backend: Backend) -> None:
+    with counting(impl, backend, [2, 3], autoreset=True, obs_kind="dict") as rollout:
         ws = rollout.run(4)
         repro = rollout.repro(4)
         keys = sorted(ws.keys())
@@ -556,11 +433,14 @@ def test_dict_observations_are_flattened(impl: Any) -> None:
         )
         ids = full(ws, "env/env_obs/ids", "ENV-10", repro)
         step = full(ws, "env/env_obs/step", "ENV-10", repro)
+        columns = [0, 1]
+        if not rollout.plan.in_process():
+            columns = [int(v) for v in ids[0, :, 0].tolist()]
         want_ids = torch.zeros(4, 2, 3)
         want_step = torch.zeros(4, 2, 1, dtype=torch.int32)
-        for b in range(2):
-            for t, row in enumerate(rollout.plan.simulate(b, 4, autoreset=True)):
-                want_ids[t, b] = torch.tensor([b, row.episode, row.step])
+        for b, env_id in enumerate(columns):
+            for t, row in enumerate(rollout.plan.simulate(env_id, 4, autoreset=True)):
+                want_ids[t, b] = torch.tensor([env_id, row.episode, row.step])
                 want_step[t, b, 0] = row.step
         expect_equal_tensors(
             ids, want_ids, "ENV-10", "env/env_obs/ids over 4 rows, [T, B, 3] float32", repro
@@ -570,76 +450,438 @@ def test_dict_observations_are_flattened(impl: Any) -> None:
         )
 
 
-@clause("ENV-11", "ENV-3", "ENV-4")
+@clause("ENV-11", "ENV-3", "ENV-4", "ENV-17")
 @pytest.mark.parametrize("autoreset", [True, False])
-def test_box_actions_reach_the_envs(impl: Any, autoreset: bool) -> None:
-    with counting(impl, [3, 4], autoreset=autoreset, action_kind="box") as rollout:
+def test_box_actions_reach_the_envs(impl: Any, backend: Backend, autoreset: bool) -> None:
+    if not autoreset and refuses_no_autoreset(impl, backend, [3, 4]):
+        return
+    with counting(impl, backend, [3, 4], autoreset=autoreset, action_kind="box") as rollout:
         ws = rollout.run(6)
         repro = rollout.repro(6)
-        rows = [rollout.plan.simulate(b, 6, autoreset=autoreset) for b in range(2)]
+        rows = check_rows(ws, rollout, 6, repro)
         check_actions(rollout, rows, repro, clause_id="ENV-11")
-        check_rows(ws, rollout, 6, repro)
 
 
 # ---------------------------------------------------------------------------------------------
 # ENV-12: get_obs_and_actions_sizes
 
 
-def _sizes(impl: Any, factory: Any, stack: contextlib.ExitStack) -> Any:
-    env_agent = impl.ParallelGymAgent(factory, num_envs=1)
-    stack.callback(close_agent, env_agent)
-    return env_agent.get_obs_and_actions_sizes()
-
-
-@clause("ENV-12")
+@clause("ENV-12", "ENV-17")
 @pytest.mark.parametrize(
     ("env_name", "expected"),
     [("CartPole-v1", (4, 2)), ("MountainCarContinuous-v0", (2, 1))],
     ids=["CartPole-v1", "MountainCarContinuous-v0"],
 )
-def test_obs_and_action_sizes(impl: Any, env_name: str, expected: tuple[int, int]) -> None:
-    with contextlib.ExitStack() as stack:
-        got = _sizes(impl, functools.partial(impl.make_env, env_name=env_name), stack)
-        expect(
-            isinstance(got, tuple)
-            and len(got) == 2
-            and all(type(v) is int for v in got)
-            and got == expected,
-            "ENV-12",
-            f"ParallelGymAgent(partial(make_env, env_name={env_name!r}), num_envs=1)"
-            f".get_obs_and_actions_sizes() = {got!r} (types "
-            f"{[type(v).__name__ for v in got] if isinstance(got, tuple) else type(got)}), "
-            f"expected {expected} as Python ints",
-            "import functools\n"
-            f"env_agent = impl.ParallelGymAgent(functools.partial(impl.make_env, "
-            f"env_name={env_name!r}), num_envs=1)\n"
-            "print(env_agent.get_obs_and_actions_sizes())",
-        )
+def test_obs_and_action_sizes(
+    impl: Any, backend: Backend, env_name: str, expected: tuple[int, int]
+) -> None:
+    factory = functools.partial(impl.make_env, env_name=env_name, autoreset=True)
+    repro = (
+        "import functools\n"
+        f"env_agent = impl.ParallelGymAgent(functools.partial(impl.make_env, "
+        f"env_name={env_name!r}, autoreset=True), num_envs=1{backend.source()})\n"
+        "print(env_agent.get_obs_and_actions_sizes())"
+    )
+    if env_name != "CartPole-v1" and refused_by_vector(
+        backend, lambda: backend.agent(impl, factory, 1), f"{env_name} (no vector env)", repro
+    ):
+        return
+    env_agent = backend.agent(impl, factory, 1)
+    try:
+        got = env_agent.get_obs_and_actions_sizes()
+    finally:
+        close_agent(env_agent)
+    expect(
+        isinstance(got, tuple)
+        and len(got) == 2
+        and all(type(v) is int for v in got)
+        and got == expected,
+        "ENV-12",
+        f"ParallelGymAgent(partial(make_env, env_name={env_name!r}), num_envs=1"
+        f"{backend.source()}).get_obs_and_actions_sizes() = {got!r} (types "
+        f"{[type(v).__name__ for v in got] if isinstance(got, tuple) else type(got)}), "
+        f"expected {expected} as Python ints",
+        repro,
+    )
 
 
 @clause("ENV-12")
-def test_obs_and_action_sizes_discrete_obs_box_actions(impl: Any) -> None:
-    with (
-        CountingPlan([2], obs_kind="discrete", action_kind="box") as plan,
-        contextlib.ExitStack() as stack,
-    ):
-        got = _sizes(impl, plan.factory(impl, autoreset=False), stack)
-        expected = (discrete_code(MAX_ENVS, 0, 0), 2)
-        expect(
-            isinstance(got, tuple) and all(type(v) is int for v in got) and got == expected,
-            "ENV-12",
-            f"counting env with Discrete({expected[0]}) obs and Box (2,) actions: "
-            f"get_obs_and_actions_sizes() = {got!r}, expected {expected} as Python ints",
-            f"{plan.factory_source(False)}env_agent = impl.ParallelGymAgent(factory, "
-            "num_envs=1)\nprint(env_agent.get_obs_and_actions_sizes())",
+def test_obs_and_action_sizes_discrete_obs_box_actions(impl: Any, backend: Backend) -> None:
+    cases: list[tuple[ObsKind, ActionKind, tuple[int, int]]] = [
+        ("discrete", "box", (discrete_code(MAX_ENVS, 0, 0), 2)),
+        ("float", "discrete", (3, MAX_ACTION)),
+    ]
+    for obs_kind, action_kind, expected in cases:
+        with CountingPlan([2], obs_kind=obs_kind, action_kind=action_kind) as plan:
+            env_agent = backend.agent(impl, plan.factory(impl, autoreset=True), 1)
+            try:
+                got = env_agent.get_obs_and_actions_sizes()
+            finally:
+                close_agent(env_agent)
+            expect(
+                isinstance(got, tuple) and all(type(v) is int for v in got) and got == expected,
+                "ENV-12",
+                f"counting env with {observation_space(obs_kind)} obs and "
+                f"{action_space(action_kind)} actions: get_obs_and_actions_sizes() = "
+                f"{got!r}, expected {expected} as Python ints",
+                f"{plan.factory_source(True)}env_agent = impl.ParallelGymAgent(factory, "
+                f"num_envs=1{backend.source()})\nprint(env_agent.get_obs_and_actions_sizes())",
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-16 .. ENV-18: backends
+
+
+def _cartpole_rows(impl: Any, backend: Backend, seed: int) -> dict[str, torch.Tensor]:
+    env_agent = backend.agent(
+        impl, functools.partial(impl.make_env, env_name="CartPole-v1", autoreset=True), 3
+    )
+    try:
+        env_agent.seed(seed)
+        ws = impl.Workspace()
+        for t in range(30):
+            env_agent(ws, t=t)
+            ws.set("action", t, torch.tensor([t % 2, (t // 3) % 2, 1]))
+        return {name: ws.get_full(name).clone() for name in list(ws.keys())}
+    finally:
+        close_agent(env_agent)
+
+
+_FIRST_ROWS: dict[tuple[str, int], dict[str, torch.Tensor]] = {}
+
+
+@clause("ENV-16", "ENV-13")
+def test_backends_write_the_same_rows(
+    impl: Any, backend: Backend, all_backends: list[Backend]
+) -> None:
+    """Every backend that seeds its envs one by one (DET-5) writes the rows of the first such
+    backend declared, for CartPole with the same seed and actions."""
+    per_env = [b for b in all_backends if not b.vector]
+    rows = _cartpole_rows(impl, backend, 11)
+    repro = (
+        "import functools, torch\nout = []\n"
+        f"for kwargs in ({', '.join(repr(dict(b.kwargs)) for b in per_env)}):\n"
+        "    env_agent = impl.ParallelGymAgent(functools.partial(impl.make_env, "
+        "env_name='CartPole-v1', autoreset=True), 3, **kwargs).seed(11)\n"
+        "    ws = impl.Workspace()\n    for t in range(30):\n        env_agent(ws, t=t)\n"
+        "        ws.set('action', t, torch.tensor([t % 2, (t // 3) % 2, 1]))\n"
+        "    out.append(ws.get_full('env/env_obs'))\nprint([torch.equal(out[0], o) for o in out])"
+    )
+    expect(
+        set(TABLE) <= set(rows),
+        "ENV-16",
+        f"backend {backend.name!r}: 30 CartPole rows wrote {sorted(rows)}",
+        repro,
+    )
+    if backend.vector or not per_env or backend == per_env[0]:
+        return  # a vector env seeds its envs its own way (DET-8): nothing to compare with
+    key = (per_env[0].name, 11)
+    if key not in _FIRST_ROWS:
+        _FIRST_ROWS[key] = _cartpole_rows(impl, per_env[0], 11)
+    for name, want in _FIRST_ROWS[key].items():
+        expect_equal_tensors(
+            rows[name],
+            want,
+            "ENV-13",
+            f"CartPole, 3 envs, seed(11), fixed actions, 30 rows: {name!r} of backend "
+            f"{backend.name!r} differs from backend {per_env[0].name!r}",
+            repro,
         )
-    with CountingPlan([2]) as plan, contextlib.ExitStack() as stack:
-        got = _sizes(impl, plan.factory(impl, autoreset=True), stack)
-        expect(
-            got == (3, MAX_ACTION) and all(type(v) is int for v in got),
-            "ENV-12",
-            f"counting env with Box (3,) obs and Discrete({MAX_ACTION}) actions: "
-            f"get_obs_and_actions_sizes() = {got!r}, expected (3, {MAX_ACTION})",
+
+
+@clause("ENV-17", "ENV-18")
+def test_vector_backends_step_one_vector_env(impl: Any, backend: Backend) -> None:
+    """A backend declared vector builds the counting env's vector implementation and refuses,
+    or honours, autoreset=False; any other backend honours it (never refuses it)."""
+    with CountingPlan([2, 3]) as plan, contextlib.ExitStack() as stack:
+        repro = (
             f"{plan.factory_source(True)}env_agent = impl.ParallelGymAgent(factory, "
-            "num_envs=1)\nprint(env_agent.get_obs_and_actions_sizes())",
+            f"num_envs=2{backend.source()})\nenv_agent(impl.Workspace(), t=0)\n"
+            "print(plan.vectorized, [env.pids for env in plan.envs])"
+        )
+        env_agent = backend.agent(impl, plan.factory(impl, autoreset=True), 2)
+        stack.callback(close_agent, env_agent)
+        env_agent(impl.Workspace(), t=0)
+        if backend.vector:
+            expect(
+                plan.vectorized and plan.in_process(),
+                "ENV-17",
+                f"backend {backend.name!r} is declared a vector backend, but the counting env "
+                f"was not built as one VectorEnv in this process (vectorized: "
+                f"{plan.vectorized}; processes of the envs: "
+                f"{[record.pids for record in plan.envs]})",
+                repro,
+            )
+    with CountingPlan([2, 3]) as plan:
+        factory = plan.factory(impl, autoreset=False)
+        repro = (
+            f"{plan.factory_source(False)}try:\n    impl.ParallelGymAgent(factory, num_envs=2"
+            f"{backend.source()})\n    print('autoreset=False accepted')\n"
+            "except ValueError as exc:\n    print('autoreset=False refused:', exc)"
+        )
+        try:
+            agent = backend.agent(impl, factory, 2)
+        except ValueError as exc:
+            expect(
+                backend.vector,
+                "ENV-17",
+                f"backend {backend.name!r} (not a vector backend) refused autoreset=False: "
+                f"{exc}; only a vector backend may refuse it",
+                repro,
+            )
+            return
+        close_agent(agent)
+
+
+@clause("ENV-18", "ENV-25")
+def test_in_process_backends_refuse_a_timeout(impl: Any, backend: Backend) -> None:
+    """ENV-25's ``timeout`` needs worker processes: a backend without them refuses it (TypeError
+    where the implementation takes no ``timeout`` at all)."""
+    with CountingPlan([2]) as plan, contextlib.ExitStack() as stack:
+        env_agent = backend.agent(impl, plan.factory(impl, autoreset=True), 1)
+        stack.callback(close_agent, env_agent)
+        env_agent(impl.Workspace(), t=0)
+        if not plan.in_process():
+            return  # a worker backend: test_env_failures.py checks its timeout
+    with CountingPlan([2]) as plan:
+        code = (
+            f"{plan.factory_source(True)}impl.ParallelGymAgent(factory, num_envs=1"
+            f"{backend.source()}, timeout=5.0)  # expected ValueError"
+        )
+        agent: list[Any] = []
+        expect_raises(
+            (ValueError, TypeError),
+            "ENV-18",
+            f"ParallelGymAgent(factory, 1{backend.source()}, timeout=5.0) with a backend that "
+            "steps its envs in this process",
+            lambda: agent.append(backend.agent(impl, plan.factory(impl, True), 1, timeout=5.0)),
+            code,
+        )
+        for a in agent:
+            close_agent(a)
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-27 .. ENV-29: bbrl's make_env wrappers, options and inspection methods
+
+
+def _plus_one(r: SupportsFloat) -> SupportsFloat:
+    return float(r) + 1
+
+
+def _twice(r: SupportsFloat) -> SupportsFloat:
+    return 2 * float(r)
+
+
+@clause("ENV-27", "ENV-17")
+def test_make_env_applies_wrappers_in_order(impl: Any, backend: Backend) -> None:
+    wrappers = [
+        functools.partial(gym.wrappers.TransformReward, func=_plus_one),
+        functools.partial(gym.wrappers.TransformReward, func=_twice),
+    ]
+    with CountingPlan([3, 2]) as plan, contextlib.ExitStack() as stack:
+        factory = functools.partial(
+            impl.make_env, env_name=ENV_ID, autoreset=True, wrappers=wrappers, plan=plan.key
+        )
+        repro = (
+            "import functools, torch\nimport gymnasium as gym\n"
+            f"{plan.factory_source(True)}"
+            "wrappers = [functools.partial(gym.wrappers.TransformReward, func=lambda r: r + 1),\n"
+            "            functools.partial(gym.wrappers.TransformReward, func=lambda r: 2 * r)]\n"
+            f"factory = functools.partial(impl.make_env, env_name={ENV_ID!r}, autoreset=True, "
+            "wrappers=wrappers, plan=plan.key)\n"
+            f"env_agent = impl.ParallelGymAgent(factory, num_envs=2{backend.source()})\n"
+            "ws = impl.Workspace()\nfor t in range(5):\n    env_agent(ws, t=t)\n"
+            "    ws.set('action', t, torch.tensor([t, t]))\nprint(ws.get_full('env/reward'))"
+        )
+        if refused_by_vector(backend, lambda: backend.agent(impl, factory, 2), "wrappers", repro):
+            return
+        env_agent = backend.agent(impl, factory, 2)
+        stack.callback(close_agent, env_agent)
+        ws = impl.Workspace()
+        for t in range(5):
+            env_agent(ws, t=t)
+            ws.set("action", t, torch.tensor([t, 1000 + t]))
+        got = full(ws, "env/reward", "ENV-27", repro)
+        obs = full(ws, "env/env_obs", "ENV-27", repro)
+        want = torch.zeros(5, 2)
+        for t in range(5):
+            for b in range(2):
+                env_id, episode, step = (int(v) for v in obs[t, b].tolist())
+                if t > 0 and step > 0:  # a step row: W2(W1(env)) gives 2 * (r + 1)
+                    want[t, b] = 2 * (reward(env_id, episode, step) + 1)
+        expect_equal_tensors(
+            got,
+            want,
+            "ENV-27",
+            "make_env(..., wrappers=[TransformReward(r + 1), TransformReward(2 * r)]): the "
+            "rewards of 5 rows are not 2 * (r + 1) (wrappers applied in order, W2(W1(env)))",
+            repro,
+        )
+
+
+@clause("ENV-27")
+def test_make_env_autoreset_must_be_a_bool(impl: Any) -> None:
+    with CountingPlan([2, 2, 2]) as plan:
+        for good in (True, False):
+            env = impl.make_env(ENV_ID, autoreset=good, plan=plan.key)
+            env.close()
+        for bad in ("no", 1, None):
+            expect_raises(
+                TypeError,
+                "ENV-27",
+                f"make_env({ENV_ID!r}, autoreset={bad!r})",
+                functools.partial(impl.make_env, ENV_ID, autoreset=bad, plan=plan.key),
+                f"{plan.factory_source(True)}impl.make_env({ENV_ID!r}, autoreset={bad!r}, "
+                "plan=plan.key)  # expected TypeError",
+            )
+
+
+def _build_into(
+    out: list[Any], impl: Any, backend: Backend, plan: CountingPlan, kwargs: dict[str, Any]
+) -> None:
+    out.append(backend.agent(impl, plan.factory(impl, autoreset=True), plan.num_envs, **kwargs))
+
+
+@clause("ENV-28")
+def test_bbrl_keyword_arguments(impl: Any, backend: Backend) -> None:
+    with counting(
+        impl, backend, [2, 3], autoreset=True, include_last_state=True, reward_at_t=False
+    ) as rollout:
+        ws = rollout.run(5)
+        repro = rollout.repro(5).replace(
+            "num_envs=2", "num_envs=2, include_last_state=True, reward_at_t=False"
+        )
+        check_rows(ws, rollout, 5, repro, clause_id="ENV-28")
+    for option in ({"include_last_state": False}, {"reward_at_t": True}):
+        with CountingPlan([2]) as plan:
+            built: list[Any] = []
+            (name, value) = next(iter(option.items()))
+            expect_raises(
+                ValueError,
+                "ENV-28",
+                f"ParallelGymAgent(factory, 1{backend.source()}, {name}={value})",
+                functools.partial(_build_into, built, impl, backend, plan, option),
+                f"{plan.factory_source(True)}impl.ParallelGymAgent(factory, num_envs=1"
+                f"{backend.source()}, {name}={value})  # expected ValueError",
+            )
+            for agent in built:
+                close_agent(agent)
+    seeded = []
+    for how in ("keyword", "method"):
+        factory = functools.partial(impl.make_env, env_name="CartPole-v1", autoreset=True)
+        agent = (
+            backend.agent(impl, factory, 2, seed=7)
+            if how == "keyword"
+            else backend.agent(impl, factory, 2, seed=None).seed(7)
+        )
+        try:
+            rows = []
+            for _ in range(2):
+                ws = impl.Workspace()
+                agent(ws, t=0)
+                rows.append(ws.get_full("env/env_obs")[0].clone())
+            seeded.append(torch.stack(rows))
+        finally:
+            close_agent(agent)
+    expect_equal_tensors(
+        seeded[0],
+        seeded[1],
+        "ENV-28",
+        f"CartPole, 2 envs, two rollouts: first observations with ParallelGymAgent(..., "
+        f"seed=7{backend.source()}) differ from those with .seed(7) after building",
+        "import functools\nfactory = functools.partial(impl.make_env, env_name='CartPole-v1', "
+        "autoreset=True)\n"
+        f"a = impl.ParallelGymAgent(factory, 2{backend.source()}, seed=7)\n"
+        f"b = impl.ParallelGymAgent(factory, 2{backend.source()}).seed(7)\n"
+        "for agent in (a, b):\n    for _ in range(2):\n        ws = impl.Workspace()\n"
+        "        agent(ws, t=0)\n        print(ws.get_full('env/env_obs')[0])",
+    )
+
+
+@clause("ENV-29")
+@pytest.mark.parametrize(
+    ("obs_kind", "action_kind"), [("float", "discrete"), ("dict", "box")], ids=["float", "dict"]
+)
+def test_spaces_and_envs(impl: Any, backend: Backend, obs_kind: Any, action_kind: Any) -> None:
+    with counting(
+        impl, backend, [2, 3, 2], autoreset=True, obs_kind=obs_kind, action_kind=action_kind
+    ) as rollout:
+        env_agent = rollout.env_agent
+        ws = rollout.run(2)
+        repro = rollout.repro(2) + (
+            "print(env_agent.get_observation_space(), env_agent.get_action_space(), "
+            "env_agent.is_continuous_action(), env_agent.is_discrete_action())\n"
+        )
+        got = (
+            env_agent.get_observation_space(),
+            env_agent.get_action_space(),
+            env_agent.is_continuous_action(),
+            env_agent.is_discrete_action(),
+        )
+        want = (
+            observation_space(obs_kind),
+            action_space(action_kind),
+            action_kind == "box",
+            action_kind == "discrete",
+        )
+        expect(
+            got == want,
+            "ENV-29",
+            f"{obs_kind} observations, {action_kind} actions: (get_observation_space(), "
+            "get_action_space(), is_continuous_action(), is_discrete_action()) = "
+            f"{got}, expected {want}",
+            repro,
+        )
+        plan = rollout.plan
+        if plan.in_process() and not plan.vectorized:
+            envs = env_agent.envs
+            ids = [getattr(getattr(env, "unwrapped", None), "env_id", None) for env in envs]
+            expect(
+                isinstance(envs, list) and ids == [0, 1, 2],
+                "ENV-29",
+                f"envs stepped one by one in this process: env_agent.envs is {envs!r} (env ids "
+                f"{ids}), expected the list of the 3 env objects, envs[b] being env b",
+                repro + "print(env_agent.envs)\n",
+            )
+        else:
+            expect_raises(
+                RuntimeError,
+                "ENV-29",
+                f"env_agent.envs with backend {backend.name!r}, whose envs are "
+                f"{'one vector env' if plan.vectorized else 'in worker processes'}",
+                lambda: env_agent.envs,
+                repro + "env_agent.envs\n",
+            )
+        if obs_kind == "float":
+            check_rows(ws, rollout, 2, repro)
+
+
+@clause("ENV-23", "ENV-11")
+def test_discrete_actions_at_the_bounds_are_sent(impl: Any, backend: Backend) -> None:
+    """0 and n - 1 are actions of Discrete(n): sent as they are (ENV-23's other side)."""
+    with counting(impl, backend, [9, 9], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        env_agent = rollout.env_agent
+        env_agent(ws, t=0)
+        ws.set("action", 0, torch.tensor([0, MAX_ACTION - 1]))
+        env_agent(ws, t=1)
+        ws.set("action", 1, torch.tensor([MAX_ACTION - 1, 0]))
+        env_agent(ws, t=2)
+        got = [record.actions for record in rollout.plan.envs]
+        want = [[(0, 0, 0), (0, 1, MAX_ACTION - 1)], [(0, 0, MAX_ACTION - 1), (0, 1, 0)]]
+        if env_ids_in_row0(ws, "float", 2, "")[0] == 1:  # a worker backend swapped the envs
+            want = want[::-1]
+        expect(
+            got == want,
+            "ENV-23",
+            f"actions 0 and {MAX_ACTION - 1} of Discrete({MAX_ACTION}): the envs consumed "
+            f"{got}, expected {want}",
+            f"import torch\n{rollout.plan.factory_source(True)}env_agent = "
+            f"impl.ParallelGymAgent(factory, num_envs=2{backend.source()})\n"
+            "ws = impl.Workspace()\nenv_agent(ws, t=0)\n"
+            f"ws.set('action', 0, torch.tensor([0, {MAX_ACTION - 1}]))\nenv_agent(ws, t=1)\n"
+            f"ws.set('action', 1, torch.tensor([{MAX_ACTION - 1}, 0]))\nenv_agent(ws, t=2)\n"
+            "print([env.actions for env in plan.envs])",
         )

@@ -1,7 +1,8 @@
 """Conformance tests of the notebook's epoch loop (TR-10), with the replay buffer fed by it.
 
-The loop: a run at t=0 for n steps, then epochs of ``zero_grad()``, ``copy_n_last_steps(1)``
-and a run from t=1 for n steps, taking ``get_transitions()`` after every run. The counting
+Run once per declared env agent backend (ENV-16). The loop: a run at t=0 for n steps, then
+epochs of ``zero_grad()``, ``copy_n_last_steps(1)`` and a run from t=1 for n steps, taking
+``get_transitions()`` after every run. The counting
 env's action log is the ground truth: every action an env consumed is one real transition
 (env, episode, step) -> step + 1, and the transitions collected over all epochs must be exactly
 those, each once, with the consumed action and the step's reward.
@@ -16,11 +17,13 @@ from typing import Any, cast
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect
+from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
+from bbrl_conformance._rollouts import examples_for
 from bbrl_conformance.counting_env import (
     CountingPlan,
     action_agent,
@@ -31,11 +34,14 @@ from bbrl_conformance.counting_env import (
 Key = tuple[int, int, int]  # (env, episode, step) of the first state of a transition
 
 
-def loop_source(plan: CountingPlan, n_steps: int, n_epochs: int, max_size: int | None) -> str:
+def loop_source(
+    plan: CountingPlan, n_steps: int, n_epochs: int, max_size: int | None, backend: Backend
+) -> str:
     rb = max_size is not None
     return (
         plan.factory_source(True, imports="CountingPlan, action_agent")
-        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs})\n"
+        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs}"
+        f"{backend.source()})\n"
         f"t_agent = impl.TemporalAgent(impl.Agents(env_agent, action_agent(impl, "
         f"{plan.num_envs})))\n"
         + (f"rb = impl.ReplayBuffer(max_size={max_size})\n" if rb else "")
@@ -57,6 +63,7 @@ def loop_source(plan: CountingPlan, n_steps: int, n_epochs: int, max_size: int |
 
 def run_epoch_loop(
     impl: Any,
+    backend: Backend,
     lengths: Sequence[int | Sequence[int]],
     n_steps: int,
     n_epochs: int,
@@ -68,13 +75,14 @@ def run_epoch_loop(
     __tracebackhide__ = True
     with CountingPlan(lengths, truncated=truncated) as plan, contextlib.ExitStack() as stack:
         num_envs = plan.num_envs
-        repro = loop_source(plan, n_steps, n_epochs, max_size)
+        repro = loop_source(plan, n_steps, n_epochs, max_size, backend)
         setting = (
-            f"epoch loop, {num_envs} counting envs of lengths {plan.lengths_spec()}"
+            f"backend {backend.name!r}: epoch loop, {num_envs} counting envs of lengths "
+            f"{plan.lengths_spec()}"
             f"{', truncated' if any(plan.truncated) else ''}, {n_steps} steps per epoch, "
             f"{n_epochs} epochs"
         )
-        env_agent = impl.ParallelGymAgent(plan.factory(impl, autoreset=True), num_envs=num_envs)
+        env_agent = backend.agent(impl, plan.factory(impl, autoreset=True), num_envs)
         stack.callback(close_agent, env_agent)
         t_agent = impl.TemporalAgent(impl.Agents(env_agent, action_agent(impl, num_envs)))
         rb = impl.ReplayBuffer(max_size=max_size) if max_size is not None else None
@@ -194,25 +202,27 @@ def check_samples(
     ],
 )
 def test_every_transition_exactly_once(
-    impl: Any, lengths: list[Any], n_steps: int, n_epochs: int, truncated: Any
+    impl: Any, backend: Backend, lengths: list[Any], n_steps: int, n_epochs: int, truncated: Any
 ) -> None:
-    run_epoch_loop(impl, lengths, n_steps, n_epochs, truncated=truncated)
+    run_epoch_loop(impl, backend, lengths, n_steps, n_epochs, truncated=truncated)
 
 
 @clause("TR-10")
-@given(
-    lengths=st.lists(
-        st.one_of(st.integers(1, 6), st.lists(st.integers(1, 4), min_size=1, max_size=3)),
-        min_size=1,
-        max_size=3,
-    ),
-    n_steps=st.integers(1, 6),
-    n_epochs=st.integers(1, 5),
-)
-def test_every_transition_exactly_once_any_lengths(
-    impl: Any, lengths: list[Any], n_steps: int, n_epochs: int
-) -> None:
-    run_epoch_loop(impl, lengths, n_steps, n_epochs)
+def test_every_transition_exactly_once_any_lengths(impl: Any, backend: Backend) -> None:
+    @settings(max_examples=examples_for(impl, backend))
+    @given(
+        lengths=st.lists(
+            st.one_of(st.integers(1, 6), st.lists(st.integers(1, 4), min_size=1, max_size=3)),
+            min_size=1,
+            max_size=3,
+        ),
+        n_steps=st.integers(1, 6),
+        n_epochs=st.integers(1, 5),
+    )
+    def check(lengths: list[Any], n_steps: int, n_epochs: int) -> None:
+        run_epoch_loop(impl, backend, lengths, n_steps, n_epochs)
+
+    check()
 
 
 @clause("TR-10", "RB-3", "RB-8", "RB-9")
@@ -225,5 +235,5 @@ def test_every_transition_exactly_once_any_lengths(
         pytest.param(7, id="puts-larger-than-buffer", marks=clause("RB-5")),
     ],
 )
-def test_replay_buffer_fed_by_the_loop(impl: Any, max_size: int) -> None:
-    run_epoch_loop(impl, [3, 2, 4], 5, 5, max_size=max_size)
+def test_replay_buffer_fed_by_the_loop(impl: Any, backend: Backend, max_size: int) -> None:
+    run_epoch_loop(impl, backend, [3, 2, 4], 5, 5, max_size=max_size)

@@ -21,12 +21,18 @@ import numpy as np
 import pytest
 import torch
 
-from bbrl_conformance._assertions import expect, expect_raises
+from bbrl_conformance._assertions import (
+    expect,
+    expect_equal_tensors,
+    expect_message,
+    expect_raises,
+    raising,
+)
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import observe_workspace, same_contents
 
 WS_SETUP = (
-    "import torch\nws = impl.Workspace()\n"
+    "import numpy, torch\nws = impl.Workspace()\n"
     "for t in range(3):\n"
     "    ws.set('x', t, torch.full((4, 2), float(t)))\n"
     "    ws.set('env/done', t, torch.tensor([False, t == 1, False, False]))\n"
@@ -44,118 +50,151 @@ def _workspace(impl: Any) -> Any:
 
 @dataclass(frozen=True)
 class Case:
-    """One bad call: `call(target)` must raise `exc`; `mention` must appear in the message."""
+    """One bad call: `call(target)` must raise `exc`, and its message name every item of
+    `mention` (a token, or a tuple of alternative tokens; see `_assertions.missing_mentions`)."""
 
     clause_id: str
     exc: type[BaseException]
     code: str
     call: Callable[[Any], object]
-    mention: tuple[str, ...]
+    mention: tuple[str | tuple[str, ...], ...]
 
 
+#: each bad call with the tokens its message must name (ERR-6): the variable or argument,
+#: what was expected and what was given, where the spec fixes them (a tuple: one of them)
 WORKSPACE_CASES: dict[str, Case] = {
     "get-negative-t": Case(
-        "ERR-2", IndexError, "ws.get('x', -1)", lambda ws: ws.get("x", -1), ("x",)
+        "ERR-2",
+        IndexError,
+        "ws.get('x', -1)",
+        lambda ws: ws.get("x", -1),
+        ("x", "-1"),
     ),
     "get-t-too-large": Case(
-        "ERR-2", IndexError, "ws.get('x', 3)", lambda ws: ws.get("x", 3), ("x",)
+        "ERR-2",
+        IndexError,
+        "ws.get('x', 3)",
+        lambda ws: ws.get("x", 3),
+        ("x", "3"),
     ),
     "set-negative-t": Case(
         "ERR-2",
         IndexError,
         "ws.set('x', -1, torch.zeros(4, 2))",
         lambda ws: ws.set("x", -1, torch.zeros(4, 2)),
-        ("x",),
+        ("x", "-1"),
     ),
-    "get-unknown": Case("ERR-3", KeyError, "ws.get('zz', 0)", lambda ws: ws.get("zz", 0), ("zz",)),
+    "get-unknown": Case(
+        "ERR-3",
+        KeyError,
+        "ws.get('zz', 0)",
+        lambda ws: ws.get("zz", 0),
+        ("zz",),
+    ),
     "get-full-unknown": Case(
-        "ERR-3", KeyError, "ws.get_full('zz')", lambda ws: ws.get_full("zz"), ("zz",)
+        "ERR-3",
+        KeyError,
+        "ws.get_full('zz')",
+        lambda ws: ws.get_full("zz"),
+        ("zz",),
     ),
-    "getitem-unknown": Case("ERR-3", KeyError, "ws['zz']", lambda ws: ws["zz"], ("zz",)),
-    "clear-unknown": Case("ERR-3", KeyError, "ws.clear('zz')", lambda ws: ws.clear("zz"), ("zz",)),
+    "getitem-unknown": Case(
+        "ERR-3",
+        KeyError,
+        "ws['zz']",
+        lambda ws: ws["zz"],
+        ("zz",),
+    ),
+    "clear-unknown": Case(
+        "ERR-3",
+        KeyError,
+        "ws.clear('zz')",
+        lambda ws: ws.clear("zz"),
+        ("zz",),
+    ),
     "set-list": Case(
         "ERR-4",
         TypeError,
         "ws.set('y', 0, [1.0, 2.0, 3.0, 4.0])",
         lambda ws: ws.set("y", 0, [1.0, 2.0, 3.0, 4.0]),
-        ("y",),
+        ("y", "list"),
     ),
     "set-numpy": Case(
         "ERR-4",
         TypeError,
         "ws.set('y', 0, numpy.zeros(4))",
         lambda ws: ws.set("y", 0, np.zeros(4)),
-        ("y",),
+        ("y", ("ndarray", "numpy")),
     ),
     "set-0-dim": Case(
         "ERR-4",
         ValueError,
         "ws.set('y', 0, torch.tensor(1.0))",
         lambda ws: ws.set("y", 0, torch.tensor(1.0)),
-        ("y",),
+        ("y", ("0", "scalar")),
     ),
     "set-full-list": Case(
         "ERR-4",
         TypeError,
         "ws.set_full('y', [[0.0] * 4])",
         lambda ws: ws.set_full("y", [[0.0] * 4]),
-        ("y",),
+        ("y", "list"),
     ),
     "set-full-1-dim": Case(
         "ERR-4",
         ValueError,
         "ws.set_full('y', torch.zeros(4))",
         lambda ws: ws.set_full("y", torch.zeros(4)),
-        ("y",),
+        ("y", ("1", "4")),
     ),
     "set-batch-size": Case(
         "WS-4",
         ValueError,
         "ws.set('y', 0, torch.zeros(6))",
         lambda ws: ws.set("y", 0, torch.zeros(6)),
-        ("y",),
+        ("y", "4", "6"),
     ),
     "set-full-batch-size": Case(
         "WS-4",
         ValueError,
         "ws.set_full('x', torch.zeros(3, 6, 2))",
         lambda ws: ws.set_full("x", torch.zeros(3, 6, 2)),
-        ("x",),
+        ("x", "4", "6"),
     ),
     "set-item-shape": Case(
         "WS-5",
         ValueError,
         "ws.set('x', 1, torch.zeros(4, 3))",
         lambda ws: ws.set("x", 1, torch.zeros(4, 3)),
-        ("x",),
+        ("x", "2", "3"),
     ),
     "set-dtype": Case(
         "WS-5",
         TypeError,
         "ws.set('x', 1, torch.zeros((4, 2), dtype=torch.float64))",
         lambda ws: ws.set("x", 1, torch.zeros((4, 2), dtype=torch.float64)),
-        ("x",),
+        ("x", "float32", ("float64", "double")),
     ),
     "set-grow-dtype": Case(
         "WS-5",
         TypeError,
         "ws.set('env/done', 5, torch.zeros(4, dtype=torch.int64))",
         lambda ws: ws.set("env/done", 5, torch.zeros(4, dtype=torch.int64)),
-        ("env/done",),
+        ("env/done", "bool", ("int64", "long")),
     ),
     "copy-n-too-large": Case(
         "WS-17",
         ValueError,
         "ws.copy_n_last_steps(4)",
         lambda ws: ws.copy_n_last_steps(4),
-        ("4",),
+        ("n", "4", "3"),
     ),
     "copy-n-negative": Case(
         "WS-17",
         ValueError,
         "ws.copy_n_last_steps(-1, var_names=['x'])",
         lambda ws: ws.copy_n_last_steps(-1, var_names=["x"]),
-        ("-1",),
+        ("n", "-1"),
     ),
     "copy-unknown-name": Case(
         "WS-17",
@@ -176,7 +215,7 @@ WORKSPACE_CASES: dict[str, Case] = {
         TypeError,
         "ws.get_transitions(filter_key='x')  # float32 [3, 4, 2]",
         lambda ws: ws.get_transitions(filter_key="x"),
-        ("x",),
+        ("x", "bool", ("float32", "float")),
     ),
 }
 
@@ -195,21 +234,14 @@ def test_workspace_bad_input(impl: Any, key: str) -> None:
     sizes = (ws.time_size(), ws.batch_size())
     repro = WS_SETUP + case.code
     exc = expect_raises(case.exc, case.clause_id, case.code, lambda: case.call(ws), repro)
-    message = str(exc)
-    expect(
-        all(word in message for word in case.mention),
-        "ERR-6",
-        f"{case.code} raised {type(exc).__name__}({message!r}), which does not name "
-        f"{' and '.join(repr(w) for w in case.mention)}",
-        repro,
-    )
+    expect_message(exc, "ERR-6", case.code, case.mention, repro)
     after = observe_workspace(ws)
     expect(
         same_contents(before, after) and (ws.time_size(), ws.batch_size()) == sizes,
         "ERR-5",
         f"{case.code} raised but changed the workspace: before {before} (T, B) = {sizes}, "
         f"after {after} (T, B) = {(ws.time_size(), ws.batch_size())}",
-        repro + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
+        raising(repro, case.exc) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
     )
 
 
@@ -220,18 +252,229 @@ def test_transitions_mixed_time_sizes_message(impl: Any) -> None:
     before = observe_workspace(ws)
     code = "ws.set('short', 0, torch.zeros(4))\nws.get_transitions()"
     exc = expect_raises(ValueError, "TR-7", code, ws.get_transitions, WS_SETUP + code)
-    expect(
-        "short" in str(exc),
-        "ERR-6",
-        f"get_transitions() with 'short' of T=1 beside T=3 raised {exc!r}, not naming 'short'",
-        WS_SETUP + code,
-    )
+    expect_message(exc, "ERR-6", code, ("short", "1", "3"), WS_SETUP + code)
     expect(
         same_contents(before, observe_workspace(ws)),
         "ERR-5",
         "get_transitions() raised but changed the workspace",
-        WS_SETUP + code,
+        raising(WS_SETUP + code, ValueError) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
     )
+
+
+#: bad calls that an empty workspace (new, or emptied by clear()) must reject without taking
+#: anything from them: no batch size, no variable, no time size
+EMPTY_CASES: list[tuple[str, type[BaseException], str, Callable[[Any], object]]] = [
+    (
+        "ERR-2",
+        IndexError,
+        "ws.set('x', -1, torch.zeros(5))",
+        lambda ws: ws.set("x", -1, torch.zeros(5)),
+    ),
+    ("ERR-4", TypeError, "ws.set('x', 0, [0.0] * 5)", lambda ws: ws.set("x", 0, [0.0] * 5)),
+    (
+        "ERR-4",
+        ValueError,
+        "ws.set('x', 0, torch.tensor(5.0))",
+        lambda ws: ws.set("x", 0, torch.tensor(5.0)),
+    ),
+    (
+        "ERR-4",
+        TypeError,
+        "ws.set_full('x', numpy.zeros((2, 5)))",
+        lambda ws: ws.set_full("x", np.zeros((2, 5))),
+    ),
+    (
+        "ERR-4",
+        ValueError,
+        "ws.set_full('x', torch.zeros(5))",
+        lambda ws: ws.set_full("x", torch.zeros(5)),
+    ),
+    ("ERR-3", KeyError, "ws.get('x', 0)", lambda ws: ws.get("x", 0)),
+    ("ERR-3", KeyError, "ws.get_full('x')", lambda ws: ws.get_full("x")),
+    ("ERR-3", KeyError, "ws.clear('x')", lambda ws: ws.clear("x")),
+    ("WS-17", ValueError, "ws.copy_n_last_steps(-1)", lambda ws: ws.copy_n_last_steps(-1)),
+    (
+        "WS-17",
+        KeyError,
+        "ws.copy_n_last_steps(0, var_names=['x'])",
+        lambda ws: ws.copy_n_last_steps(0, var_names=["x"]),
+    ),
+    ("TR-6", KeyError, "ws.get_transitions()", lambda ws: ws.get_transitions()),
+]
+
+
+def _empty_state(ws: Any) -> object:
+    """(keys, time_size(), batch_size()), or the error that reading them raised."""
+    try:
+        return (sorted(ws.keys()), ws.time_size(), ws.batch_size())
+    except Exception as exc:
+        return f"an error: {type(exc).__name__}: {exc}"
+
+
+@clause("ERR-5", "ERR-2", "ERR-3", "ERR-4", "WS-17", "TR-6", "WS-1", "WS-4")
+@pytest.mark.parametrize("history", ["new", "cleared"])
+def test_failed_calls_leave_an_empty_workspace_empty(impl: Any, history: str) -> None:
+    """State after failure on an empty workspace: a rejected call fixes no batch size and
+    creates no variable, so the workspace still takes the first write of any batch size."""
+    setup = "import numpy, torch\nws = impl.Workspace()\n"
+    if history == "cleared":
+        setup += "ws.set('y', 0, torch.zeros(3, 2))\nws.clear()\n"
+    for clause_id, exc_type, code, call in EMPTY_CASES:
+        ws = impl.Workspace()
+        if history == "cleared":
+            ws.set("y", 0, torch.zeros(3, 2))
+            ws.clear()
+        expect_raises(
+            exc_type,
+            clause_id,
+            f"{code} on an empty workspace",
+            functools.partial(call, ws),
+            setup + code,
+        )
+        state = _empty_state(ws)
+        expect(
+            state == ([], 0, 0),
+            "ERR-5",
+            f"{code} raised on an empty workspace but left (keys, time_size(), batch_size()) = "
+            f"{state}, expected ([], 0, 0)",
+            setup
+            + raising(code, exc_type)
+            + "\nassert (list(ws.keys()), ws.time_size(), ws.batch_size()) == ([], 0, 0), "
+            "(list(ws.keys()), ws.time_size(), ws.batch_size())",
+        )
+        for batch in (2, 7):  # any first batch size, then the workspace is bound to it
+            fresh = impl.Workspace() if batch == 7 else ws
+            try:
+                fresh.set("z", 0, torch.zeros(batch))
+                problem = None
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            expect(
+                problem is None,
+                "ERR-5",
+                f"after the rejected {code}, ws.set('z', 0, torch.zeros({batch})) raised "
+                f"{problem}: the failed call fixed something",
+                setup + f"try:\n    {code}\nexcept Exception:\n    pass\n"
+                f"ws.set('z', 0, torch.zeros({batch}))",
+            )
+
+
+@clause("ERR-2", "WS-2")
+def test_time_index_bounds_on_both_sides(impl: Any) -> None:
+    """get(name, t) raises IndexError exactly outside 0..T-1 (t = -1 and t = T, and further),
+    and returns row t inside (t = 0 and t = T-1); set(name, t, v) raises for t < 0 only."""
+    for size in (1, 2, 4):
+        ws = impl.Workspace()
+        rows = torch.arange(size * 3).reshape(size, 3)
+        ws.set_full("x", rows)
+        setup = (
+            "import torch\nws = impl.Workspace()\n"
+            f"ws.set_full('x', torch.arange({size * 3}).reshape({size}, 3))\n"
+        )
+        for t in (-size - 1, -1, 0, size - 1, size, size + 1):
+            code = f"ws.get('x', {t})"
+            if 0 <= t < size:
+                expect_equal_tensors(
+                    ws.get("x", t),
+                    rows[t],
+                    "WS-2",
+                    f"{code} with T={size}",
+                    setup + f"print({code})",
+                )
+            else:
+                exc = expect_raises(
+                    IndexError,
+                    "ERR-2",
+                    f"{code} with T={size}",
+                    functools.partial(ws.get, "x", t),
+                    setup + code,
+                )
+                expect_message(exc, "ERR-6", code, ("x", str(t)), setup + code)
+        code = "ws.set('x', -1, torch.zeros(3, dtype=torch.int64))"
+        expect_raises(
+            IndexError,
+            "ERR-2",
+            code,
+            functools.partial(ws.set, "x", -1, torch.zeros(3, dtype=torch.int64)),
+            setup + code,
+        )
+
+
+@clause("ERR-3")
+def test_names_that_are_not_variables(impl: Any) -> None:
+    """A cleared name, a prefix or an extension of a name, another case, the empty name:
+    get, get_full, [] and clear raise KeyError for each."""
+    ws = impl.Workspace()
+    for name in ("env/done", "x", "gone"):
+        ws.set(name, 0, torch.zeros(2))
+    ws.clear("gone")
+    setup = (
+        "import torch\nws = impl.Workspace()\nfor name in ('env/done', 'x', 'gone'):\n"
+        "    ws.set(name, 0, torch.zeros(2))\nws.clear('gone')\n"
+    )
+    for name in ("gone", "env", "env/done/", "env/don", "X", ""):
+        for code, call in (
+            (f"ws.get({name!r}, 0)", functools.partial(ws.get, name, 0)),
+            (f"ws.get_full({name!r})", functools.partial(ws.get_full, name)),
+            (f"ws[{name!r}]", functools.partial(ws.__getitem__, name)),
+            (f"ws.clear({name!r})", functools.partial(ws.clear, name)),
+        ):
+            expect_raises(KeyError, "ERR-3", code, call, setup + code)
+
+
+@clause("ERR-4")
+def test_values_that_are_not_tensors_or_lack_dimensions(impl: Any) -> None:
+    """Both sides of ERR-4: non-tensors (list, tuple, numpy array, number, None) raise
+    TypeError from set and set_full; set takes 1 dimension and up, set_full 2 and up."""
+    setup = "import numpy, torch\nws = impl.Workspace()\n"
+    values: dict[str, object] = {
+        "[0.0, 0.0]": [0.0, 0.0],
+        "(0, 0)": (0, 0),
+        "numpy.zeros(2)": np.zeros(2),
+        "0.0": 0.0,
+        "None": None,
+    }
+    for shown, value in values.items():
+        for code, call in (
+            (f"ws.set('x', 0, {shown})", functools.partial(impl.Workspace().set, "x", 0, value)),
+            (
+                f"ws.set_full('x', {shown})",
+                functools.partial(impl.Workspace().set_full, "x", value),
+            ),
+        ):
+            expect_raises(TypeError, "ERR-4", code, call, setup + code)
+    cases = [
+        ("set", torch.tensor(1.0), False),
+        ("set", torch.zeros(2), True),
+        ("set_full", torch.tensor(1.0), False),
+        ("set_full", torch.zeros(2), False),
+        ("set_full", torch.zeros(1, 2), True),
+    ]
+    for method, value, accepted in cases:
+        ws = impl.Workspace()
+        shown = f"torch.zeros({tuple(value.shape)})"
+        code = f"ws.{method}('x', {'0, ' if method == 'set' else ''}{shown})"
+        call = (
+            functools.partial(ws.set, "x", 0, value)
+            if method == "set"
+            else functools.partial(ws.set_full, "x", value)
+        )
+        if accepted:
+            try:
+                call()
+                problem = None
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            expect(
+                problem is None,
+                "ERR-4",
+                f"{code} ({value.dim()} dimensions) raised {problem}",
+                setup + code,
+            )
+        else:
+            expect_raises(
+                ValueError, "ERR-4", f"{code} ({value.dim()} dimensions)", call, setup + code
+            )
 
 
 # -- replay buffer --------------------------------------------------------------------------
@@ -282,55 +525,56 @@ def _stored_ids(rb: Any) -> tuple[int, set[int]]:
     return size, {int(i) // 10 for i in rb.get_shuffled(40 * size)["id"][0].tolist()}
 
 
-RB_CASES: dict[str, tuple[str, type[BaseException], str, Callable[[Any, Any], object], str]] = {
+Mention = tuple[str | tuple[str, ...], ...]
+RB_CASES: dict[str, tuple[str, type[BaseException], str, Callable[[Any, Any], object], Mention]] = {
     "put-missing": (
         "RB-6",
         KeyError,
         "rb.put(items(4, 2, flag=False))",
         lambda impl, rb: rb.put(_items(impl, 4, 2, flag=False)),
-        "flag",
+        ("flag",),
     ),
     "put-extra": (
         "RB-6",
         KeyError,
         "rb.put(items(4, 2, extra=True))",
         lambda impl, rb: rb.put(_items(impl, 4, 2, extra=True)),
-        "more",
+        ("more",),
     ),
     "put-item-shape": (
         "RB-6",
         ValueError,
         "rb.put(items(4, 2, obs_shape=(4,)))",
         lambda impl, rb: rb.put(_items(impl, 4, 2, obs_shape=(4,))),
-        "obs",
+        ("obs", "3", "4"),
     ),
     "put-time-size": (
         "RB-6",
         ValueError,
         "rb.put(items(4, 2, T=3))",
         lambda impl, rb: rb.put(_items(impl, 4, 2, time_size=3)),
-        "3",
+        (("time", "T"), "2", "3"),
     ),
     "put-dtype": (
         "RB-6",
         TypeError,
         "rb.put(items(4, 2, obs_dtype=torch.float64))",
         lambda impl, rb: rb.put(_items(impl, 4, 2, obs_dtype=torch.float64)),
-        "obs",
+        ("obs", "float32", ("float64", "double")),
     ),
     "get-shuffled-zero": (
         "RB-10",
         ValueError,
         "rb.get_shuffled(0)",
         lambda impl, rb: rb.get_shuffled(0),
-        "batch_size",
+        ("batch_size", "0"),
     ),
     "get-shuffled-negative": (
         "RB-10",
         ValueError,
         "rb.get_shuffled(-3)",
         lambda impl, rb: rb.get_shuffled(-3),
-        "batch_size",
+        ("batch_size", "-3"),
     ),
 }
 
@@ -349,18 +593,14 @@ def test_replay_buffer_bad_input(impl: Any, key: str) -> None:
     before = _stored_ids(rb)
     repro = RB_SETUP + code
     exc = expect_raises(exc_type, clause_id, code, functools.partial(call, impl, rb), repro)
-    expect(
-        mention in str(exc),
-        "ERR-6",
-        f"{code} raised {type(exc).__name__}({str(exc)!r}), which does not name {mention!r}",
-        repro,
-    )
+    expect_message(exc, "ERR-6", code, mention, repro)
     after = _stored_ids(rb)
     expect(
         before == after,
         "ERR-5",
         f"{code} raised but changed the buffer: (size, stored ids) before {before}, after {after}",
-        repro + "\nprint(rb.size())",
+        raising(repro, exc_type) + "\nprint(rb.size(), sorted({int(i) // 10 for i in "
+        "rb.get_shuffled(200)['id'][0]}))",
     )
 
 
@@ -373,12 +613,7 @@ def test_replay_buffer_argument_messages(impl: Any) -> None:
         functools.partial(impl.ReplayBuffer, 0),
         "impl.ReplayBuffer(0)",
     )
-    expect(
-        "max_size" in str(exc),
-        "ERR-6",
-        f"ReplayBuffer(0) raised {exc!r}, which does not name 'max_size'",
-        "impl.ReplayBuffer(0)",
-    )
+    expect_message(exc, "ERR-6", "ReplayBuffer(0)", ("max_size", "0"), "impl.ReplayBuffer(0)")
     rb = impl.ReplayBuffer(3)
     exc = expect_raises(
         ValueError,
@@ -391,25 +626,33 @@ def test_replay_buffer_argument_messages(impl: Any) -> None:
         rb.size() == 0,
         "ERR-5",
         f"get_shuffled on an empty buffer raised but size() is now {rb.size()}",
-        "rb = impl.ReplayBuffer(3)\nrb.get_shuffled(2)\nprint(rb.size())",
+        raising("rb = impl.ReplayBuffer(3)\nrb.get_shuffled(2)", ValueError) + "\nprint(rb.size())",
     )
 
 
 # -- env agent ------------------------------------------------------------------------------
 
-AGENT_SETUP = (
-    "import functools, torch\n"
-    "make = functools.partial(impl.make_env, 'CartPole-v1')\n"
-    "agent = impl.ParallelGymAgent(make, 2).seed(3)\n"
-    "agent(impl.Workspace(), t=0)\n"
-)
+
+def _agent_setup(seeded: bool) -> str:
+    return (
+        "import functools, torch\n"
+        "make = functools.partial(impl.make_env, 'CartPole-v1')\n"
+        f"agent = impl.ParallelGymAgent(make, 2){'.seed(3)' if seeded else ''}\n"
+        "agent(impl.Workspace(), t=0)\n"
+    )
 
 
-def _started_agent(impl: Any) -> Any:
+def _started_agent(impl: Any, seeded: bool = True) -> Any:
+    """A 2-env CartPole agent after its call at t = 0; seeded or never seeded (the spec leaves
+    the seeds of an unseeded agent open, not its errors)."""
     agent = impl.ParallelGymAgent(functools.partial(impl.make_env, "CartPole-v1"), 2)
-    agent.seed(3)
+    if seeded:
+        agent.seed(3)
     agent(impl.Workspace(), t=0)
     return agent
+
+
+SEEDED = pytest.mark.parametrize("seeded", [True, False], ids=["seeded", "unseeded"])
 
 
 @clause("ERR-7")
@@ -425,20 +668,18 @@ def test_env_agent_bad_arguments(impl: Any) -> None:
             functools.partial(impl.ParallelGymAgent, make, num_envs),
             setup + code,
         )
-        expect(
-            "num_envs" in str(exc),
-            "ERR-6",
-            f"{code} raised {exc!r}, not naming 'num_envs'",
-            setup + code,
-        )
+        expect_message(exc, "ERR-6", code, ("num_envs", str(num_envs)), setup + code)
     agent = impl.ParallelGymAgent(make, 2)
     code = "impl.ParallelGymAgent(make, 2).seed(-1)"
-    expect_raises(ValueError, "ERR-7", code, functools.partial(agent.seed, -1), setup + code)
+    exc = expect_raises(ValueError, "ERR-7", code, functools.partial(agent.seed, -1), setup + code)
+    expect_message(exc, "ERR-6", code, ("seed", "-1"), setup + code)
 
 
 @clause("ERR-7", "ERR-5")
-def test_env_agent_action_batch_size(impl: Any) -> None:
-    agent = _started_agent(impl)
+@SEEDED
+def test_env_agent_action_batch_size(impl: Any, seeded: bool) -> None:
+    agent = _started_agent(impl, seeded)
+    setup = _agent_setup(seeded)
     ws = impl.Workspace()
     ws.set("action", 0, torch.zeros(3, dtype=torch.int64))
     before = observe_workspace(ws)
@@ -452,26 +693,23 @@ def test_env_agent_action_batch_size(impl: Any) -> None:
         "ParallelGymAgent(make, 2) called at t=1 on a workspace whose action row 0 has batch "
         "size 3",
         lambda: agent(ws, t=1),
-        AGENT_SETUP + code,
+        setup + code,
     )
-    expect(
-        "action" in str(exc),
-        "ERR-6",
-        f"the action batch-size error {exc!r} does not name 'action'",
-        AGENT_SETUP + code,
-    )
+    expect_message(exc, "ERR-6", "the action batch-size error", ("action", "2", "3"), setup + code)
     expect(
         same_contents(before, observe_workspace(ws)),
         "ERR-5",
         "the rejected env-agent call changed the workspace: "
         f"keys before {sorted(before)}, after {sorted(ws.keys())}",
-        AGENT_SETUP + code + "\nprint(list(ws.keys()))",
+        raising(setup + code, ValueError) + "\nprint({k: ws.get_full(k) for k in ws.keys()})",
     )
 
 
 @clause("ERR-8", "ERR-5")
-def test_env_agent_missing_action(impl: Any) -> None:
-    agent = _started_agent(impl)
+@SEEDED
+def test_env_agent_missing_action(impl: Any, seeded: bool) -> None:
+    agent = _started_agent(impl, seeded)
+    setup = _agent_setup(seeded)
     ws = impl.Workspace()
     code = "ws = impl.Workspace()\nagent(ws, t=1)"
     exc = expect_raises(
@@ -479,19 +717,14 @@ def test_env_agent_missing_action(impl: Any) -> None:
         "ERR-8",
         "ParallelGymAgent(make, 2) called at t=1 on a workspace without 'action'",
         lambda: agent(ws, t=1),
-        AGENT_SETUP + code,
+        setup + code,
     )
-    expect(
-        "action" in str(exc),
-        "ERR-6",
-        f"the missing-action error {exc!r} does not name 'action'",
-        AGENT_SETUP + code,
-    )
+    expect_message(exc, "ERR-6", "the missing-action error", ("action",), setup + code)
     expect(
         list(ws.keys()) == [],
         "ERR-5",
         f"the rejected env-agent call wrote {sorted(ws.keys())} into the workspace",
-        AGENT_SETUP + code + "\nprint(list(ws.keys()))",
+        raising(setup + code, KeyError) + "\nprint(list(ws.keys()))",
     )
 
 
@@ -546,7 +779,14 @@ def test_errors_survive_python_optimize(impl: Any) -> None:
         timeout=120,
         check=False,
     )
-    repro = f"# run with: python -O -c <script> {module}\n{textwrap.dedent(OPTIMIZED_SCRIPT)}"
+    repro = (
+        "import os, subprocess, sys\n"
+        f"SCRIPT = {textwrap.dedent(OPTIMIZED_SCRIPT)!r}\n"
+        "env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))  # finds impl as we do\n"
+        "run = subprocess.run([sys.executable, '-O', '-c', SCRIPT, impl.__name__], "
+        "capture_output=True, text=True, env=env)\n"
+        "print(run.returncode, run.stdout, run.stderr[-2000:])"
+    )
     expect(
         proc.returncode == 0,
         "ERR-1",

@@ -2,7 +2,24 @@
 
 Expected contents come from `_models.WorkspaceModel` (a dict of per-time lists of rows). The
 error contract of each call (message, nothing changed) is tested in test_errors.py; here the
-tests check the exception type each WS clause names.
+tests check the exception type each WS clause names, and that a rejected call changed nothing.
+
+The domains the clauses quantify over (see `_strategies` for how they are drawn):
+
+- a value `v` of `set` (WS-2, WS-3, WS-5, WS-6, WS-8): a tensor `[B, *S]` of any of the ten
+  `DTYPES`, `S` of rank 0..3, `B >= 1` (1 included), at any time index `t >= 0`, with any
+  values of its dtype (bounds, int64 beyond 2**53, NaN, infinities, subnormals), with or
+  without autograd history, contiguous or a view; written first or over an earlier row, into
+  a fresh workspace or one already written, read, copied and cleared.
+- a value of `set_full` (WS-4, WS-8, WS-11): the same, `[T, B, *S]` with `T >= 1`; it may
+  change the variable's time size, dtype and item shape.
+- the rejected sides (WS-4, WS-5): every batch size but the workspace's (smaller, larger, 1),
+  every other dtype (narrower and wider, of every kind), item shapes of lower and higher rank
+  and of smaller and larger sides; after each, nothing changed.
+- `copy_n_last_steps(n, var_names)` (WS-15..WS-17): every `n` in `0..T` and just outside it
+  (`-1`, `T + 1`), `var_names` None, empty, a subset, with repeated and unknown names.
+- `clear` (WS-19): of one variable, of the last one, of all; afterwards the workspace takes a
+  new batch size and a name takes a new dtype and item shape.
 """
 
 from __future__ import annotations
@@ -10,25 +27,43 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    Bundle,
     RuleBasedStateMachine,
-    initialize,
     invariant,
     precondition,
     rule,
     run_state_machine_as_test,
 )
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._assertions import (
+    ConformanceFailure,
+    expect,
+    expect_equal_tensors,
+    expect_raises,
+    raising,
+)
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import WorkspaceModel, observe_workspace, same_contents
-from bbrl_conformance._strategies import batch_sizes, dtypes, make_values, trailing_shapes
+from bbrl_conformance._strategies import (
+    DTYPES,
+    batch_sizes,
+    dtypes,
+    make_values,
+    other_dtypes,
+    other_item_shapes,
+    trailing_shapes,
+)
 
-IMPORTS = "import torch\nfrom bbrl_conformance._strategies import make_values\n"
+IMPORTS = "import torch\nfrom bbrl_conformance._strategies import make_values, values_equal\n"
+
+
+def _values(shape: tuple[int, ...], dtype: torch.dtype, seed: int, extremes: bool) -> str:
+    """The `make_values` call that rebuilds a drawn tensor, for reproducers."""
+    return f"make_values({shape}, {dtype}, seed={seed}, extremes={extremes})"
 
 
 @clause("WS-1")
@@ -47,21 +82,77 @@ def test_new_workspace_is_empty(impl: Any) -> None:
     dtype=dtypes(),
     t=st.integers(0, 5),
     seed=st.integers(0, 2**16),
+    extremes=st.booleans(),
+    overwrite=st.booleans(),
 )
 def test_set_get_round_trip(
-    impl: Any, batch: int, trailing: tuple[int, ...], dtype: torch.dtype, t: int, seed: int
+    impl: Any,
+    batch: int,
+    trailing: tuple[int, ...],
+    dtype: torch.dtype,
+    t: int,
+    seed: int,
+    extremes: bool,
+    overwrite: bool,
 ) -> None:
-    value = make_values((batch, *trailing), dtype, seed)
+    shape = (batch, *trailing)
+    value = make_values(shape, dtype, seed, extremes)
     ws = impl.Workspace()
+    lines = [f"{IMPORTS}ws = impl.Workspace()"]
+    if overwrite:  # an earlier value at the same row, then the one read back
+        ws.set("x", t, make_values(shape, dtype, seed + 1, extremes))
+        lines.append(f"ws.set('x', {t}, {_values(shape, dtype, seed + 1, extremes)})")
     ws.set("x", t, value)
-    code = f"make_values({(batch, *trailing)}, {dtype}, seed={seed})"
+    code = _values(shape, dtype, seed, extremes)
+    lines += [f"v = {code}", f"ws.set('x', {t}, v)"]
+    check = f"assert values_equal(ws.get('x', {t}), v), (ws.get('x', {t}), v)"
     expect_equal_tensors(
         ws.get("x", t),
         value,
         "WS-2",
-        f"ws.set('x', {t}, v) with v = {code}; ws.get('x', {t}) should equal v",
-        f"{IMPORTS}ws = impl.Workspace()\nv = {code}\nws.set('x', {t}, v)\nprint(ws.get('x', {t}))",
+        f"ws.set('x', {t}, v) with v = {code}"
+        f"{' over an earlier value' if overwrite else ''}; ws.get('x', {t}) should equal v",
+        "\n".join([*lines, check]),
+        nan_equal=True,
     )
+
+
+@clause("WS-2")
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_every_dtype_at_its_extremes(impl: Any, dtype: torch.dtype) -> None:
+    """Each dtype's bounds, int64 beyond 2**53, NaN, +-inf, -0.0, subnormals: stored exactly,
+    by `set` row by row and by `set_full`, for batch sizes 1 and 5 and item ranks 0 and 3."""
+    for batch, trailing in ((1, ()), (5, ()), (1, (2, 3, 2)), (5, (3, 1, 2))):
+        shape = (3, batch, *trailing)
+        full = make_values(shape, dtype, seed=batch, extremes=True)
+        code = _values(shape, dtype, batch, True)
+        ws = impl.Workspace()
+        for t in range(3):
+            ws.set("rows", t, full[t])
+        ws.set_full("full", full)
+        setup = (
+            f"{IMPORTS}v = {code}\nws = impl.Workspace()\n"
+            "for t in range(3):\n    ws.set('rows', t, v[t])\nws.set_full('full', v)\n"
+        )
+        for t in range(3):
+            expect_equal_tensors(
+                ws.get("rows", t),
+                full[t],
+                "WS-2",
+                f"ws.set('rows', {t}, v[{t}]) with v = {code}: get('rows', {t}) should be v[{t}]",
+                setup + f"assert values_equal(ws.get('rows', {t}), v[{t}]), ws.get('rows', {t})",
+                nan_equal=True,
+            )
+        for name, clause_id in (("rows", "WS-6"), ("full", "WS-11")):
+            expect_equal_tensors(
+                ws.get_full(name),
+                full,
+                clause_id,
+                f"get_full({name!r}) of v = {code} written with "
+                f"{'set row by row' if name == 'rows' else 'set_full'} should equal v",
+                setup + f"assert values_equal(ws.get_full({name!r}), v), ws.get_full({name!r})",
+                nan_equal=True,
+            )
 
 
 @clause("WS-2")
@@ -92,46 +183,62 @@ def test_set_accepts_views(impl: Any) -> None:
         )
 
 
-@clause("WS-3")
+@clause("WS-3", "WS-11")
 @given(
     first=st.integers(0, 3),
     gap=st.integers(1, 6),
     trailing=trailing_shapes(),
     dtype=dtypes(),
+    shrink=st.booleans(),
 )
 def test_growth_zero_fills_the_gap(
-    impl: Any, first: int, gap: int, trailing: tuple[int, ...], dtype: torch.dtype
+    impl: Any, first: int, gap: int, trailing: tuple[int, ...], dtype: torch.dtype, shrink: bool
 ) -> None:
+    """Rows 0..first, then (with `shrink`) `set_full` to one row, then a row `gap` beyond:
+    growth from a fresh variable, and from one whose storage held more rows before."""
     shape = (2, *trailing)
     model = WorkspaceModel()
     ws = impl.Workspace()
     lines = [f"{IMPORTS}ws = impl.Workspace()"]
     for t in range(first + 1):
-        value = make_values(shape, dtype, seed=t)
+        value = make_values(shape, dtype, seed=t, extremes=True)
         ws.set("x", t, value)
         model.set("x", t, value)
-        lines.append(f"ws.set('x', {t}, make_values({shape}, {dtype}, seed={t}))")
-    late = first + gap
+        lines.append(f"ws.set('x', {t}, {_values(shape, dtype, t, True)})")
+    if shrink:
+        one = make_values((1, *shape), dtype, seed=50)
+        ws.set_full("x", one)
+        model.set_full("x", one)
+        lines.append(f"ws.set_full('x', make_values({(1, *shape)}, {dtype}, seed=50))")
+        expect_equal_tensors(  # the replacement itself first: growth starts from it
+            ws.get_full("x"),
+            one,
+            "WS-11",
+            f"rows 0..{first} written, then set_full('x', one row): get_full('x') must be that row",
+            "\n".join([*lines, "print(ws.time_size(), ws.get_full('x'))  # one row"]),
+        )
+    start = 0 if shrink else first
+    late = start + gap
     value = make_values(shape, dtype, seed=99)
     ws.set("x", late, value)
     model.set("x", late, value)
     lines.append(f"ws.set('x', {late}, make_values({shape}, {dtype}, seed=99))")
-    lines.append("print(ws.time_size(), ws.get_full('x'))")
     repro = "\n".join(lines)
+    written = f"rows 0..{first}{', set_full to 1 row' if shrink else ''}, then row {late}"
     expect(
         ws.time_size() == late + 1,
         "WS-3",
-        f"after writing rows 0..{first} then row {late}: time_size() = {ws.time_size()}, "
-        f"expected {late + 1}",
-        repro,
+        f"after writing {written}: time_size() = {ws.time_size()}, expected {late + 1}",
+        repro + f"\nassert ws.time_size() == {late + 1}, ws.time_size()",
     )
     expect_equal_tensors(
         ws.get_full("x"),
         model.get_full("x"),
         "WS-3",
-        f"after writing rows 0..{first} then row {late}: rows {first + 1}..{late - 1} must be "
-        f"zeros and the others unchanged",
-        repro,
+        f"after writing {written}: rows {start + 1}..{late - 1} must be zeros and the others "
+        "unchanged",
+        repro + f"\nprint(ws.get_full('x'))  # rows {start + 1}..{late - 1} must be zeros",
+        nan_equal=True,
     )
 
 
@@ -161,11 +268,18 @@ def test_batch_size_is_shared(impl: Any) -> None:
         lambda: ws.set_full("z", torch.zeros(5, 2)),
         repro + "ws.set_full('z', torch.zeros(5, 2))",
     )
+    rejected = [
+        "ws.set('y', 0, torch.zeros(2))",
+        "ws.set('x', 1, torch.zeros(4))",
+        "ws.set_full('z', torch.zeros(5, 2))",
+    ]
     expect(
         ws.batch_size() == 3,
         "WS-4",
         f"after rejected writes of batch size 2, 4 and 2: batch_size() = {ws.batch_size()}",
-        repro + "print(ws.batch_size())",
+        repro
+        + "\n".join(raising(code, ValueError) for code in rejected)
+        + "\nprint(ws.batch_size())",
     )
 
 
@@ -188,22 +302,159 @@ def test_item_shape_and_dtype_are_fixed(impl: Any) -> None:
         lambda: ws.set("x", 1, torch.zeros(3)),
         repro + "ws.set('x', 1, torch.zeros(3))",
     )
+    rejected = [
+        raising("ws.set('x', 1, torch.zeros(3, 4))", ValueError),
+        raising("ws.set('x', 1, torch.zeros(3))", ValueError),
+    ]
     for dtype in (torch.float64, torch.int64, torch.bool):
+        code = f"ws.set('x', 1, torch.zeros((3, 2), dtype={dtype}))"
         expect_raises(
             TypeError,
             "WS-5",
-            f"ws.set('x', 1, torch.zeros((3, 2), dtype={dtype})) on 'x' of dtype float32 "
-            "(no silent cast)",
+            f"{code} on 'x' of dtype float32 (no silent cast)",
             functools.partial(ws.set, "x", 1, torch.zeros((3, 2), dtype=dtype)),
-            repro + f"ws.set('x', 1, torch.zeros((3, 2), dtype={dtype}))",
+            repro + code,
         )
+        rejected.append(raising(code, TypeError))
     expect(
         ws.time_size() == 1 and ws.get_full("x").dtype == torch.float32,
         "WS-5",
         "after rejected writes, 'x' should still be float32 with time size 1: got "
         f"{ws.get_full('x').dtype}, time size {ws.time_size()}",
-        repro + "print(ws.get_full('x'))",
+        repro + "\n".join(rejected) + "\nprint(ws.get_full('x'))",
     )
+
+
+def _rejected(
+    ws: Any,
+    before: dict[str, torch.Tensor],
+    sizes: tuple[int, int],
+    exc_type: type[BaseException],
+    clause_id: str,
+    call: str,
+    fn: Any,
+    repro: str,
+) -> None:
+    """`fn()` raises `exc_type` (`clause_id`) and leaves every variable and both sizes as they
+    were (ERR-5)."""
+    __tracebackhide__ = True
+    expect_raises(exc_type, clause_id, call, fn, repro + call)
+    after = observe_workspace(ws)
+    got = (ws.time_size(), ws.batch_size())
+    expect(
+        same_contents(before, after) and got == sizes,
+        "ERR-5",
+        f"{call} raised but changed the workspace: (time_size, batch_size) {sizes} -> {got}, "
+        f"variables before {before}, after {after}",
+        raising(repro + call, exc_type)
+        + "\nprint({k: ws.get_full(k) for k in ws.keys()}, ws.batch_size())",
+    )
+
+
+@clause("WS-4", "ERR-5")
+@given(batch=st.integers(1, 6), trailing=trailing_shapes(max_dims=2), dtype=dtypes())
+def test_every_other_batch_size_is_rejected(
+    impl: Any, batch: int, trailing: tuple[int, ...], dtype: torch.dtype
+) -> None:
+    """Both sides of WS-4: every batch size but B (1, B - 1, B + 1, 2B) is rejected by `set` and
+    `set_full`, of a new or an existing variable, at a row inside or beyond T; B is accepted."""
+    ws = impl.Workspace()
+    for t in range(2):
+        ws.set("x", t, make_values((batch, *trailing), dtype, seed=t))
+    repro = (
+        f"{IMPORTS}ws = impl.Workspace()\nfor t in range(2):\n"
+        f"    ws.set('x', t, make_values({(batch, *trailing)}, {dtype}, seed=t))\n"
+    )
+    before = observe_workspace(ws)
+    for other in sorted({1, batch - 1, batch + 1, 2 * batch} - {0, batch}):
+        row = (other, *trailing)
+        calls = [
+            (f"ws.set('x', 1, torch.zeros({row}, dtype={dtype}))", "x", 1),
+            (f"ws.set('x', 4, torch.zeros({row}, dtype={dtype}))", "x", 4),
+            (f"ws.set('y', 0, torch.zeros({row}, dtype={dtype}))", "y", 0),
+        ]
+        for call, name, t in calls:
+            value = torch.zeros(row, dtype=dtype)
+            _rejected(
+                ws,
+                before,
+                (2, batch),
+                ValueError,
+                "WS-4",
+                f"{call}  # batch size {other} into a workspace of batch size {batch}",
+                functools.partial(ws.set, name, t, value),
+                repro,
+            )
+        for name in ("x", "y"):
+            full = torch.zeros((2, *row), dtype=dtype)
+            _rejected(
+                ws,
+                before,
+                (2, batch),
+                ValueError,
+                "WS-4",
+                f"ws.set_full({name!r}, torch.zeros({(2, *row)}, dtype={dtype}))",
+                functools.partial(ws.set_full, name, full),
+                repro,
+            )
+    accepted = "ws.set('y', 1, torch.ones((B, 3)))"
+    try:
+        ws.set("y", 1, torch.ones((batch, 3)))
+        ws.set_full("z", torch.ones((3, batch), dtype=torch.int8))
+        problem = None
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    expect(
+        problem is None,
+        "WS-4",
+        f"{accepted} and a set_full of batch size B = {batch} (the workspace's) raised {problem}",
+        repro + accepted.replace("B", str(batch)),
+    )
+
+
+@clause("WS-5", "ERR-5")
+@given(batch=st.integers(1, 4), trailing=trailing_shapes(max_dims=2), dtype=dtypes())
+def test_every_other_dtype_and_item_shape_is_rejected(
+    impl: Any, batch: int, trailing: tuple[int, ...], dtype: torch.dtype
+) -> None:
+    """Both sides of WS-5: every other dtype (narrower and wider, of every kind) raises
+    TypeError and every other item shape (lower and higher rank, smaller and larger sides)
+    raises ValueError, at a row inside T and beyond it; nothing is cast or changed."""
+    ws = impl.Workspace()
+    for t in range(2):
+        ws.set("x", t, make_values((batch, *trailing), dtype, seed=t, extremes=True))
+    repro = (
+        f"{IMPORTS}ws = impl.Workspace()\nfor t in range(2):\n"
+        f"    ws.set('x', t, make_values({(batch, *trailing)}, {dtype}, seed=t, extremes=True))\n"
+    )
+    before = observe_workspace(ws)
+    for t in (1, 3):
+        for other in other_dtypes(dtype):
+            value = make_values((batch, *trailing), other, seed=7)
+            _rejected(
+                ws,
+                before,
+                (2, batch),
+                TypeError,
+                "WS-5",
+                f"ws.set('x', {t}, make_values({(batch, *trailing)}, {other}, seed=7))"
+                f"  # 'x' is {dtype}",
+                functools.partial(ws.set, "x", t, value),
+                repro,
+            )
+        for shape in other_item_shapes(trailing):
+            row = (batch, *shape)
+            _rejected(
+                ws,
+                before,
+                (2, batch),
+                ValueError,
+                "WS-5",
+                f"ws.set('x', {t}, torch.zeros({row}, dtype={dtype}))  # 'x' has item shape "
+                f"{trailing}",
+                functools.partial(ws.set, "x", t, torch.zeros(row, dtype=dtype)),
+                repro,
+            )
 
 
 @clause("WS-6")
@@ -265,6 +516,139 @@ def test_set_and_set_full_copy(impl: Any) -> None:
         "ws.set_full('y', full) then full[1, 1] = -1: the workspace must keep the written value",
         repro,
     )
+
+
+# -- WS-8 through every way a source can change ----------------------------------------------
+
+#: how the caller's tensor `v` ([3, 2, 2] float32) is written; `passed` lists what it passed
+_WRITES: dict[str, str] = {
+    "set rows": "for t in range(3):\n    ws.set('x', t, v[t])\npassed = [v]",
+    "set rows with grad": "w = v.clone().requires_grad_()\nrows = [w[t] * 1 for t in range(3)]\n"
+    "for t in range(3):\n    ws.set('x', t, rows[t])\npassed = rows",
+    "set_full": "ws.set_full('x', v)\npassed = [v]",
+    "set_full with grad": "w = v.clone().requires_grad_() * 1\nws.set_full('x', w)\npassed = [w]",
+}
+#: how the caller changes a tensor it passed (`src`), afterwards
+_CHANGES: dict[str, str] = {
+    "index assignment": "src[0] = -7",
+    "in-place op": "src.mul_(-3).add_(1)",
+    "copy_": "src.copy_(torch.full_like(src, -5))",
+    "out=": "torch.neg(src, out=src)",
+    "fill_ on a view": "src.view(-1)[:2].fill_(-9)",
+}
+
+
+def _write(ws: Any, how: str, v: torch.Tensor) -> list[torch.Tensor]:
+    """Write `v` into 'x' as `_WRITES[how]` says; returns `passed`."""
+    if how == "set rows":
+        for t in range(3):
+            ws.set("x", t, v[t])
+        return [v]
+    if how == "set rows with grad":
+        w = v.clone().requires_grad_()
+        rows = [w[t] * 1 for t in range(3)]
+        for t in range(3):
+            ws.set("x", t, rows[t])
+        return rows
+    if how == "set_full":
+        ws.set_full("x", v)
+        return [v]
+    w = v.clone().requires_grad_() * 1
+    ws.set_full("x", w)
+    return [w]
+
+
+def _change(how: str, src: torch.Tensor) -> None:
+    """`_CHANGES[how]` applied to `src`."""
+    with torch.no_grad():
+        if how == "index assignment":
+            src[0] = -7
+        elif how == "in-place op":
+            src.mul_(-3).add_(1)
+        elif how == "copy_":
+            src.copy_(torch.full_like(src, -5))
+        elif how == "out=":
+            torch.neg(src, out=src)
+        else:
+            src.view(-1)[:2].fill_(-9)
+
+
+@clause("WS-8")
+def test_copies_survive_every_change_of_the_source(impl: Any) -> None:
+    """`set` and `set_full` store copies, with and without autograd history: no in-place change
+    of the caller's tensor, by any route, reaches the workspace."""
+    for write in _WRITES:
+        for change in _CHANGES:
+            ws = impl.Workspace()
+            for src in _write(ws, write, torch.arange(12.0).reshape(3, 2, 2)):
+                _change(change, src)
+            code = (
+                "import torch\nv = torch.arange(12.0).reshape(3, 2, 2)\nws = impl.Workspace()\n"
+                f"{_WRITES[write]}\nwith torch.no_grad():\n    for src in passed:\n"
+                f"        {_CHANGES[change]}\n"
+                "assert torch.equal(ws.get_full('x').detach(), torch.arange(12.0).reshape(3, 2, 2)"
+                "), ws.get_full('x')"
+            )
+            expect_equal_tensors(
+                ws.get_full("x").detach(),
+                torch.arange(12.0).reshape(3, 2, 2),
+                "WS-8",
+                f"'x' written by {write}, then the caller's tensor changed by {change} "
+                f"({_CHANGES[change]}): the workspace must keep the values written",
+                code,
+            )
+
+
+_REWRITE = (
+    "ws.set('x', 0, torch.full((2, 2), -1.0))\nws.copy_n_last_steps(2)\nws.zero_grad()\n"
+    "ws.set_full('x', torch.full((3, 2, 2), -2.0))\nws.set('x', 1, torch.full((2, 2), -3.0))\n"
+    "ws.clear()"
+)
+
+
+@clause("WS-8")
+def test_writes_to_the_workspace_do_not_reach_the_caller(impl: Any) -> None:
+    """The other direction: tensors given to two workspaces, then the first rewritten by `set`,
+    `copy_n_last_steps`, `zero_grad`, `set_full` and `clear`: the caller's tensors and the
+    second workspace keep their values."""
+    want = torch.arange(12.0).reshape(3, 2, 2)
+    for write in _WRITES:
+        first, second = impl.Workspace(), impl.Workspace()
+        passed = _write(first, write, want.clone())
+        for t, src in enumerate(passed):  # the same tensors, into the second workspace
+            if src.dim() == 3:
+                second.set_full("x", src)
+            else:
+                second.set("x", t, src)
+        kept = [src.detach().clone() for src in passed]
+        first.set("x", 0, torch.full((2, 2), -1.0))
+        first.copy_n_last_steps(2)
+        first.zero_grad()
+        first.set_full("x", torch.full((3, 2, 2), -2.0))
+        first.set("x", 1, torch.full((2, 2), -3.0))
+        first.clear()
+        code = (
+            "import torch\nv = torch.arange(12.0).reshape(3, 2, 2)\nws = impl.Workspace()\n"
+            f"{_WRITES[write]}\nother = impl.Workspace()\nfor t, src in enumerate(passed):\n"
+            "    other.set_full('x', src) if src.dim() == 3 else other.set('x', t, src)\n"
+            f"kept = [src.detach().clone() for src in passed]\n{_REWRITE}\n"
+        )
+        for src, before in zip(passed, kept, strict=True):
+            expect_equal_tensors(
+                src.detach(),
+                before,
+                "WS-8",
+                f"a tensor passed to {write} changed when the workspace was written afterwards",
+                code + "assert all(torch.equal(s.detach(), k) for s, k in zip(passed, kept))",
+            )
+        expect_equal_tensors(
+            second.get_full("x").detach(),
+            want,
+            "WS-8",
+            f"a second workspace given the same tensors ({write}) changed when the first was "
+            "written",
+            code + "assert torch.equal(other.get_full('x').detach(), v), other.get_full('x')",
+        )
 
 
 def _a2c_log_probs(
@@ -481,6 +865,108 @@ def test_keys_variables_contains_and_clear(impl: Any) -> None:
     )
 
 
+@clause("WS-19", "WS-4", "WS-1")
+@given(
+    old_batch=st.integers(1, 4),
+    new_batch=st.integers(1, 4),
+    old_dtype=dtypes(),
+    new_dtype=dtypes(),
+    new_trailing=trailing_shapes(max_dims=2),
+)
+def test_cleared_workspace_starts_afresh(
+    impl: Any,
+    old_batch: int,
+    new_batch: int,
+    old_dtype: torch.dtype,
+    new_dtype: torch.dtype,
+    new_trailing: tuple[int, ...],
+) -> None:
+    """After `clear()`, and after `clear(name)` of the last variable, the workspace takes any
+    batch size (WS-19: empty as in WS-1; WS-4 binds B only while a variable exists); after
+    `clear(name)`, the name takes any dtype and item shape (it is a first write again)."""
+    setup = (
+        f"{IMPORTS}ws = impl.Workspace()\n"
+        f"ws.set('x', 0, make_values({(old_batch, 2)}, {old_dtype}, seed=1))\n"
+        f"ws.set('y', 2, make_values({(old_batch,)}, {old_dtype}, seed=2))\n"
+    )
+    new_row = make_values((new_batch, *new_trailing), new_dtype, seed=3, extremes=True)
+    new_code = _values((new_batch, *new_trailing), new_dtype, 3, True)
+    for how, clause_id in (("ws.clear()", "WS-19"), ("ws.clear('x')\nws.clear('y')", "WS-4")):
+        ws = impl.Workspace()
+        ws.set("x", 0, make_values((old_batch, 2), old_dtype, seed=1))
+        ws.set("y", 2, make_values((old_batch,), old_dtype, seed=2))
+        if how == "ws.clear()":
+            ws.clear()
+        else:
+            ws.clear("x")
+            ws.clear("y")
+        repro = f"{setup}{how}\n"
+        sizes = (ws.time_size(), ws.batch_size(), sorted(ws.keys()))
+        expect(
+            sizes == (0, 0, []),
+            "WS-19",
+            f"after {how!r}: (time_size(), batch_size(), keys()) = {sizes}, expected (0, 0, [])",
+            repro + "assert (ws.time_size(), ws.batch_size(), list(ws.keys())) == (0, 0, [])",
+        )
+        call = f"ws.set('x', 1, v)  # v = {new_code}"
+        try:
+            ws.set("x", 1, new_row)
+            problem = None
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        expect(
+            problem is None,
+            clause_id,
+            f"after {how!r} (batch size {old_batch}, 'x' {old_dtype} of item shape (2,)), "
+            f"{call} raised {problem}: the emptied workspace must take a new batch size, dtype "
+            "and item shape",
+            repro + f"v = {new_code}\nws.set('x', 1, v)",
+        )
+        expect_equal_tensors(
+            ws.get("x", 1),
+            new_row,
+            "WS-2",
+            f"after {how!r}, {call}: get('x', 1) should be v",
+            repro + f"v = {new_code}\nws.set('x', 1, v)\n"
+            "assert values_equal(ws.get('x', 1), v), ws.get('x', 1)",
+            nan_equal=True,
+        )
+        expect(
+            (ws.time_size(), ws.batch_size()) == (2, new_batch),
+            "WS-13",
+            f"after {how!r} and {call}: (time_size(), batch_size()) = "
+            f"{(ws.time_size(), ws.batch_size())}, expected {(2, new_batch)}",
+            repro + f"ws.set('x', 1, {new_code})\nprint(ws.time_size(), ws.batch_size())",
+        )
+    # clear(name) with other variables left: the name is free, the batch size stays
+    ws = impl.Workspace()
+    ws.set("x", 0, make_values((old_batch, 2), old_dtype, seed=1))
+    ws.set("y", 2, make_values((old_batch,), old_dtype, seed=2))
+    ws.clear("x")
+    row = make_values((old_batch, *new_trailing), new_dtype, seed=4)
+    code = f"make_values({(old_batch, *new_trailing)}, {new_dtype}, seed=4)"
+    repro = f"{setup}ws.clear('x')\nws.set('x', 0, {code})"
+    try:
+        ws.set("x", 0, row)
+        problem = None
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    expect(
+        problem is None,
+        "WS-19",
+        f"clear('x') of 'x' ({old_dtype}, item shape (2,)), then set('x', 0, {code}) raised "
+        f"{problem}: a cleared variable is removed, so this is its first write",
+        repro,
+    )
+    expect_equal_tensors(
+        ws.get_full("x"),
+        row.unsqueeze(0),
+        "WS-19",
+        f"clear('x'), then set('x', 0, {code}): get_full('x') should be that one row",
+        repro + "\nprint(ws.get_full('x'))",
+    )
+
+
 @clause("WS-13")
 def test_time_size_and_batch_size(impl: Any) -> None:
     ws = impl.Workspace()
@@ -541,8 +1027,13 @@ def test_zero_grad_detaches_and_keeps_values(impl: Any) -> None:
         )
 
 
+#: how the copy tests write their variables before copying: as agents do (row by row), row by
+#: row and then read (storage shared with a returned tensor), with autograd history, set_full
+_COPY_WRITES = ("rows", "rows, then get_full", "rows with grad", "set_full")
+
+
 @st.composite
-def _copy_cases(draw: st.DrawFn) -> tuple[int, dict[str, torch.Tensor], dict[str, str]]:
+def _copy_cases(draw: st.DrawFn) -> tuple[int, dict[str, torch.Tensor], dict[str, str], str]:
     time_size = draw(st.integers(1, 8), label="T")
     batch = draw(st.integers(1, 3), label="B")
     names = draw(
@@ -550,22 +1041,45 @@ def _copy_cases(draw: st.DrawFn) -> tuple[int, dict[str, torch.Tensor], dict[str
     )
     values, sources = {}, {}
     for name in names:
-        shape = (time_size, batch, *draw(trailing_shapes(max_dims=1), label=f"{name} S"))
+        shape = (time_size, batch, *draw(trailing_shapes(max_dims=2, max_side=2), label=name))
         dtype = draw(dtypes(), label=f"{name} dtype")
         seed = draw(st.integers(0, 2**16), label=f"{name} seed")
-        values[name] = make_values(shape, dtype, seed)
-        sources[name] = f"make_values({shape}, {dtype}, seed={seed})"
-    return time_size, values, sources
+        extremes = draw(st.booleans(), label=f"{name} extremes")
+        values[name] = make_values(shape, dtype, seed, extremes)
+        sources[name] = _values(shape, dtype, seed, extremes)
+    write = draw(st.sampled_from(_COPY_WRITES), label="write")
+    return time_size, values, sources, write
+
+
+def _write_for_copy(ws: Any, name: str, value: torch.Tensor, source: str, write: str) -> str:
+    """Write `value` into `ws` as `write` says; returns the reproducer's lines."""
+    if write == "set_full":
+        ws.set_full(name, value)
+        return f"ws.set_full({name!r}, {source})"
+    grad = write == "rows with grad" and value.dtype.is_floating_point
+    rows = value.clone().requires_grad_() * 1 if grad else value
+    for t in range(value.shape[0]):  # row by row, as agents write
+        ws.set(name, t, rows[t])
+    suffix = ".clone().requires_grad_() * 1" if grad else ""
+    lines = f"for t, row in enumerate({source}{suffix}):\n    ws.set({name!r}, t, row)"
+    if write == "rows, then get_full":
+        ws.get_full(name)
+        lines += f"\nws.get_full({name!r})"
+    return lines
 
 
 @clause("WS-15", "WS-16")
 @given(case=_copy_cases(), data=st.data())
 def test_copy_n_last_steps_every_n(
-    impl: Any, case: tuple[int, dict[str, torch.Tensor], dict[str, str]], data: st.DataObject
+    impl: Any,
+    case: tuple[int, dict[str, torch.Tensor], dict[str, str], str],
+    data: st.DataObject,
 ) -> None:
-    time_size, values, sources = case
+    """Every n in 0..T, var_names None or a selection that may name a variable twice, over
+    variables of every dtype and item rank 0..2 written in each of `_COPY_WRITES`."""
+    time_size, values, sources, write = case
     subset = data.draw(
-        st.lists(st.sampled_from(sorted(values)), min_size=1, unique=True), label="var_names"
+        st.lists(st.sampled_from(sorted(values)), min_size=1, max_size=4), label="var_names"
     )
     for var_names in (None, subset):
         for n in range(time_size + 1):
@@ -573,32 +1087,70 @@ def test_copy_n_last_steps_every_n(
             model = WorkspaceModel()
             lines = [f"{IMPORTS}ws = impl.Workspace()"]
             for name, value in values.items():
-                for t in range(time_size):  # row by row, as agents write
-                    ws.set(name, t, value[t])
+                lines.append(_write_for_copy(ws, name, value, sources[name], write))
                 model.set_full(name, value)
-                lines.append(
-                    f"for t, row in enumerate({sources[name]}):\n    ws.set({name!r}, t, row)"
-                )
             ws.copy_n_last_steps(n, var_names=var_names)
             model.copy_n_last_steps(n, var_names)
             lines.append(f"ws.copy_n_last_steps({n}, var_names={var_names!r})")
             for name in values:
                 clause_id = "WS-15" if var_names is None or name in var_names else "WS-16"
                 expect_equal_tensors(
-                    ws.get_full(name),
+                    ws.get_full(name).detach(),
                     model.get_full(name),
                     clause_id,
-                    f"copy_n_last_steps({n}, var_names={var_names!r}) with T={time_size}: "
-                    f"{name!r} differs from the model (rows T-n..T-1 copied to 0..n-1 for the "
-                    "selected variables only, nothing else changed)",
+                    f"copy_n_last_steps({n}, var_names={var_names!r}) with T={time_size} "
+                    f"({write}): {name!r} differs from the model (rows T-n..T-1 as they were "
+                    "before the call copied to 0..n-1, once per selected variable, nothing "
+                    "else changed)",
                     "\n".join([*lines, f"print(ws.get_full({name!r}))"]),
+                    nan_equal=True,
                 )
             expect(
                 ws.time_size() == time_size,
                 "WS-15",
                 f"copy_n_last_steps({n}, var_names={var_names!r}) changed the time size from "
                 f"{time_size} to {ws.time_size()}",
-                "\n".join([*lines, "print(ws.time_size())"]),
+                "\n".join([*lines, f"assert ws.time_size() == {time_size}, ws.time_size()"]),
+            )
+
+
+@clause("WS-15", "WS-16")
+def test_copy_n_last_steps_repeated_names(impl: Any) -> None:
+    """A name given twice selects its variable once: with n > T/2 a second copy would read rows
+    the first one overwrote."""
+    cases: list[tuple[int, list[str]]] = [
+        (3, ["a", "a"]),
+        (4, ["a", "b", "a"]),
+        (5, ["b", "a", "a", "b"]),
+        (2, ["a", "a", "a"]),
+    ]
+    for n, var_names in cases:
+        ws = impl.Workspace()
+        model = WorkspaceModel()
+        for t in range(5):
+            for offset, name in enumerate(("a", "b", "c")):
+                row = torch.tensor([100 * offset + t, -t])
+                ws.set(name, t, row)
+                model.set(name, t, row)
+        ws.copy_n_last_steps(n, var_names=var_names)
+        model.copy_n_last_steps(n, var_names)
+        repro = (
+            "import torch\nws = impl.Workspace()\nfor t in range(5):\n"
+            "    for offset, name in enumerate(('a', 'b', 'c')):\n"
+            "        ws.set(name, t, torch.tensor([100 * offset + t, -t]))\n"
+            f"ws.copy_n_last_steps({n}, var_names={var_names!r})\n"
+        )
+        for name in ("a", "b", "c"):
+            want = model.get_full(name)
+            expect_equal_tensors(
+                ws.get_full(name),
+                want,
+                "WS-15" if name in var_names else "WS-16",
+                f"copy_n_last_steps({n}, var_names={var_names!r}) on a, b, c of T=5, "
+                f"{name}[t] = [{100 * ('abc'.index(name))} + t, -t]: expected rows "
+                f"{want[:, 0].tolist()} in column 0",
+                repro + f"assert ws.get_full({name!r})[:, 0].tolist() == "
+                f"{want[:, 0].tolist()}, ws.get_full({name!r})[:, 0]",
             )
 
 
@@ -638,7 +1190,7 @@ def test_copy_n_last_steps_rejects_bad_n_and_names(
             same_contents(before, after),
             "WS-17",
             f"{call} raised but changed the workspace: before {before}, after {after}",
-            repro + call + "\nprint(ws.get_full('a'), ws.get_full('b'))",
+            raising(repro + call, exc_type) + "\nprint(ws.get_full('a'), ws.get_full('b'))",
         )
 
 
@@ -694,7 +1246,7 @@ def test_copy_n_last_steps_empty_selection(impl: Any) -> None:
             same_contents(before, observe_workspace(ws)),
             "WS-16",
             f"{call} selects no variable and must change nothing",
-            repro + call,
+            repro + call + "\nprint(ws.get_full('long'), ws.get_full('short'))",
         )
 
 
@@ -741,136 +1293,374 @@ def test_copy_n_last_steps_per_variable_time_size(impl: Any) -> None:
         same_contents(before, observe_workspace(ws)),
         "WS-17",
         f"{call} raised but changed a variable (the valid 'long' must not be copied either)",
-        repro + call + "\nprint(ws.get_full('long'))",
+        raising(repro + call, ValueError) + "\nprint(ws.get_full('long'), ws.get_full('short'))",
     )
 
 
-# -- stateful test: random sequences of writes against the dict-of-lists model ------------
+# -- stateful test: random sequences of calls against the dict-of-lists model ---------------
 
-_SCHEMA = {"a": ((), torch.float32), "b": ((2,), torch.int64), "env/c": ((), torch.bool)}
-_BATCH = 3
+_NAMES = ("a", "b", "env/c", "d")
 
 
 def make_workspace_machine(impl: Any) -> type[RuleBasedStateMachine]:
-    """A state machine writing to `impl.Workspace()` and to the model in lockstep."""
+    """Random programs of workspace calls, valid and failing, on one reused workspace, checked
+    against the model after every step.
+
+    The batch size is drawn when the workspace is empty (first, and again after it was
+    cleared), and each variable's dtype (any of `DTYPES`) and item shape (rank 0..2) when it
+    is created (again after `clear(name)` or by `set_full`). Values span each dtype's extremes,
+    rows may carry autograd history. A failing call must raise the type its clause names and
+    change nothing (checked right after it, under ERR-5).
+    """
 
     class WorkspaceMachine(RuleBasedStateMachine):
-        names = Bundle("names")
-
         def __init__(self) -> None:
             super().__init__()
             self.ws = impl.Workspace()
             self.model = WorkspaceModel()
+            self.batch = 0  # the model's batch size; 0 while empty
+            self.schema: dict[str, tuple[tuple[int, ...], torch.dtype]] = {}
+            self.emptied_by: str | None = None  # the clear that emptied the workspace
             self.log = [f"{IMPORTS}ws = impl.Workspace()"]
 
         def repro(self, last: str) -> str:
             return "\n".join([*self.log, last])
 
-        @initialize(target=names)
-        def first_name(self) -> str:
-            return "a"
+        # ------------------------------------------------------------------ helpers
+        def valid(self, clause_id: str, call: str, fn: Any) -> None:
+            """Run a call the spec allows; an exception fails `clause_id`."""
+            __tracebackhide__ = True
+            try:
+                fn()
+            except Exception as exc:
+                if not self.model.rows and self.emptied_by is not None:  # the clear's fault
+                    clause_id = "WS-19" if self.emptied_by == "ws.clear()" else "WS-4"
+                raise ConformanceFailure(
+                    clause_id,
+                    f"{call} raised {type(exc).__name__}: {exc} (a valid call; the workspace "
+                    f"was {self.describe()})",
+                    self.repro(call),
+                ) from exc
+            self.log.append(call)
 
-        @rule(target=names, name=st.sampled_from(sorted(_SCHEMA)))
-        def another_name(self, name: str) -> str:
-            return name
+        def rejected(
+            self, exc_type: type[BaseException], clause_id: str, call: str, fn: Any
+        ) -> None:
+            """A failing call raises `exc_type` and leaves the workspace as the model says."""
+            __tracebackhide__ = True
+            expect_raises(exc_type, clause_id, f"{call} on {self.describe()}", fn, self.repro(call))
+            rejected = raising(call, exc_type)  # checked to raise, then the state is shown
+            self.check_contents("ERR-5", f"after the rejected {call}", rejected)
+            self.check_sizes("ERR-5", f"after the rejected {call}", rejected)
 
-        @rule(name=names, t=st.integers(0, 6), seed=st.integers(0, 2**16))
-        def set_row(self, name: str, t: int, seed: int) -> None:
-            item, dtype = _SCHEMA[name]
-            value = make_values((_BATCH, *item), dtype, seed)
-            self.ws.set(name, t, value)
-            self.model.set(name, t, value)
-            self.log.append(
-                f"ws.set({name!r}, {t}, make_values({(_BATCH, *item)}, {dtype}, seed={seed}))"
+        def describe(self) -> str:
+            if not self.model.rows:
+                return "empty"
+            parts = [
+                f"{n!r}: T={self.model.time_size(n)} {self.schema[n][1]} S={self.schema[n][0]}"
+                for n in sorted(self.model.rows)
+            ]
+            return f"B={self.batch}, " + ", ".join(parts)
+
+        def new_schema(self, data: st.DataObject, name: str) -> tuple[tuple[int, ...], torch.dtype]:
+            item = data.draw(trailing_shapes(max_dims=2, max_side=2), label=f"{name} S")
+            return item, data.draw(dtypes(), label=f"{name} dtype")
+
+        def schema_for(self, data: st.DataObject, name: str) -> tuple[tuple[int, ...], torch.dtype]:
+            return self.schema[name] if name in self.schema else self.new_schema(data, name)
+
+        def batch_for(self, data: st.DataObject) -> int:
+            return self.batch or data.draw(st.integers(1, 4), label="batch size")
+
+        # ------------------------------------------------------------- valid calls
+        @rule(
+            name=st.sampled_from(_NAMES),
+            t=st.integers(0, 6),
+            seed=st.integers(0, 2**16),
+            extremes=st.booleans(),
+            grad=st.booleans(),
+            data=st.data(),
+        )
+        def set_row(
+            self, name: str, t: int, seed: int, extremes: bool, grad: bool, data: st.DataObject
+        ) -> None:
+            item, dtype = self.schema_for(data, name)
+            shape = (self.batch_for(data), *item)
+            value = make_values(shape, dtype, seed, extremes)
+            code = _values(shape, dtype, seed, extremes)
+            if grad and dtype.is_floating_point:  # a row with autograd history
+                value = value.requires_grad_() * 1
+                code += ".requires_grad_() * 1"
+            self.valid(
+                "WS-2", f"ws.set({name!r}, {t}, {code})", lambda: self.ws.set(name, t, value)
             )
+            self.model.set(name, t, value)
+            self.schema[name] = (item, dtype)
+            self.batch = shape[0]
 
-        @rule(name=names, time_size=st.integers(1, 6), seed=st.integers(0, 2**16))
-        def set_full(self, name: str, time_size: int, seed: int) -> None:
-            item, dtype = _SCHEMA[name]
-            shape = (time_size, _BATCH, *item)
-            value = make_values(shape, dtype, seed)
-            self.ws.set_full(name, value)
+        @rule(
+            name=st.sampled_from(_NAMES),
+            time_size=st.integers(1, 6),
+            seed=st.integers(0, 2**16),
+            extremes=st.booleans(),
+            fresh_schema=st.booleans(),
+            data=st.data(),
+        )
+        def set_full(
+            self,
+            name: str,
+            time_size: int,
+            seed: int,
+            extremes: bool,
+            fresh_schema: bool,
+            data: st.DataObject,
+        ) -> None:
+            # set_full may replace a variable by one of another dtype and item shape (WS-11)
+            item, dtype = (
+                self.new_schema(data, name) if fresh_schema else self.schema_for(data, name)
+            )
+            shape = (time_size, self.batch_for(data), *item)
+            value = make_values(shape, dtype, seed, extremes)
+            call = f"ws.set_full({name!r}, {_values(shape, dtype, seed, extremes)})"
+            self.valid("WS-11", call, lambda: self.ws.set_full(name, value))
             self.model.set_full(name, value)
-            self.log.append(f"ws.set_full({name!r}, make_values({shape}, {dtype}, seed={seed}))")
+            self.schema[name] = (item, dtype)
+            self.batch = shape[1]
 
         @precondition(lambda self: bool(self.model.rows))
         @rule(data=st.data())
         def copy_n_last_steps(self, data: st.DataObject) -> None:
-            # selections of one common time size only: per-variable sizes and an empty
-            # var_names have their own tests (test_copy_n_last_steps_edge_selections)
             present = sorted(self.model.rows)
             var_names = data.draw(
-                st.one_of(st.none(), st.lists(st.sampled_from(present), min_size=1, unique=True)),
+                st.one_of(st.none(), st.lists(st.sampled_from(present), max_size=4)),
                 label="var_names",
-            )
+            )  # may be empty, may repeat a name
             selected = present if var_names is None else var_names
-            sizes = {self.model.time_size(n) for n in selected}
-            if len(sizes) != 1:
-                return
-            n = data.draw(st.integers(0, sizes.pop()), label="n")
-            self.ws.copy_n_last_steps(n, var_names=var_names)
+            top = min((self.model.time_size(n) for n in selected), default=3)
+            n = data.draw(st.integers(0, top), label="n")
+            call = f"ws.copy_n_last_steps({n}, var_names={var_names!r})"
+            self.valid("WS-15", call, lambda: self.ws.copy_n_last_steps(n, var_names=var_names))
             self.model.copy_n_last_steps(n, var_names)
-            self.log.append(f"ws.copy_n_last_steps({n}, var_names={var_names!r})")
 
         @precondition(lambda self: bool(self.model.rows))
         @rule(data=st.data())
         def clear_one(self, data: st.DataObject) -> None:
             name = data.draw(st.sampled_from(sorted(self.model.rows)), label="clear name")
-            self.ws.clear(name)
+            self.valid("WS-19", f"ws.clear({name!r})", lambda: self.ws.clear(name))
             self.model.clear(name)
-            self.log.append(f"ws.clear({name!r})")
+            del self.schema[name]
+            if not self.model.rows:
+                self.batch, self.emptied_by = 0, "ws.clear(name)"
 
         @rule()
         def clear_all(self) -> None:
-            self.ws.clear()
+            self.valid("WS-19", "ws.clear()", self.ws.clear)
             self.model.clear()
-            self.log.append("ws.clear()")
+            self.schema.clear()
+            self.batch, self.emptied_by = 0, "ws.clear()"
 
-        @invariant()
-        def contents_match_model(self) -> None:
+        @rule()
+        def zero_grad(self) -> None:
+            self.valid("WS-14", "ws.zero_grad()", self.ws.zero_grad)
+            for name in self.model.rows:
+                got = self.ws.get_full(name)
+                expect(
+                    not got.requires_grad and got.grad_fn is None,
+                    "WS-14",
+                    f"after zero_grad(), get_full({name!r}) has requires_grad="
+                    f"{got.requires_grad}, grad_fn={got.grad_fn}",
+                    self.repro(f"print(ws.get_full({name!r}).requires_grad)"),
+                )
+
+        @precondition(lambda self: bool(self.model.rows))
+        @rule(data=st.data())
+        def read_row(self, data: st.DataObject) -> None:
+            name = data.draw(st.sampled_from(sorted(self.model.rows)), label="read name")
+            t = data.draw(st.integers(0, self.model.time_size(name) - 1), label="t")
+            expect_equal_tensors(
+                self.ws.get(name, t),
+                self.model.get(name, t),
+                "WS-2",
+                f"get({name!r}, {t}) after the calls of the reproducer differs from the model",
+                self.repro(f"print(ws.get({name!r}, {t}))"),
+                nan_equal=True,
+            )
+            self.log.append(f"ws.get({name!r}, {t})")
+
+        # ---------------------------------------------------------- failing calls
+        @precondition(lambda self: self.batch > 0)
+        @rule(name=st.sampled_from(_NAMES), t=st.integers(0, 7), data=st.data())
+        def set_wrong_batch(self, name: str, t: int, data: st.DataObject) -> None:
+            other = data.draw(
+                st.sampled_from(sorted({1, self.batch - 1, self.batch + 1} - {0, self.batch})),
+                label="other batch size",
+            )
+            item, dtype = self.schema_for(data, name)
+            value = torch.zeros((other, *item), dtype=dtype)
+            call = f"ws.set({name!r}, {t}, torch.zeros({(other, *item)}, dtype={dtype}))"
+            self.rejected(ValueError, "WS-4", call, functools.partial(self.ws.set, name, t, value))
+            full = torch.zeros((2, other, *item), dtype=dtype)
+            call = f"ws.set_full({name!r}, torch.zeros({(2, other, *item)}, dtype={dtype}))"
+            self.rejected(ValueError, "WS-4", call, functools.partial(self.ws.set_full, name, full))
+
+        @precondition(lambda self: bool(self.model.rows))
+        @rule(t=st.integers(0, 7), data=st.data())
+        def set_wrong_dtype_or_item_shape(self, t: int, data: st.DataObject) -> None:
+            name = data.draw(st.sampled_from(sorted(self.model.rows)), label="name")
+            item, dtype = self.schema[name]
+            other = data.draw(st.sampled_from(other_dtypes(dtype)), label="other dtype")
+            value = torch.zeros((self.batch, *item), dtype=other)
+            call = f"ws.set({name!r}, {t}, torch.zeros({(self.batch, *item)}, dtype={other}))"
+            self.rejected(TypeError, "WS-5", call, functools.partial(self.ws.set, name, t, value))
+            shape = data.draw(st.sampled_from(other_item_shapes(item)), label="other item shape")
+            value = torch.zeros((self.batch, *shape), dtype=dtype)
+            call = f"ws.set({name!r}, {t}, torch.zeros({(self.batch, *shape)}, dtype={dtype}))"
+            self.rejected(ValueError, "WS-5", call, functools.partial(self.ws.set, name, t, value))
+
+        @rule(name=st.sampled_from(_NAMES), t=st.integers(-3, -1), data=st.data())
+        def set_negative_t(self, name: str, t: int, data: st.DataObject) -> None:
+            item, dtype = self.schema_for(data, name)
+            row = (self.batch_for(data), *item)
+            value = torch.zeros(row, dtype=dtype)
+            call = f"ws.set({name!r}, {t}, torch.zeros({row}, dtype={dtype}))"
+            self.rejected(IndexError, "ERR-2", call, functools.partial(self.ws.set, name, t, value))
+
+        @rule(name=st.sampled_from(_NAMES), data=st.data())
+        def set_not_a_tensor_or_no_batch(self, name: str, data: st.DataObject) -> None:
+            row = [0.0] * self.batch_for(data)
+            call = f"ws.set({name!r}, 0, {row!r})"
+            self.rejected(TypeError, "ERR-4", call, functools.partial(self.ws.set, name, 0, row))
+            call = f"ws.set({name!r}, 0, torch.tensor(1.0))"
+            scalar = torch.tensor(1.0)
+            self.rejected(
+                ValueError, "ERR-4", call, functools.partial(self.ws.set, name, 0, scalar)
+            )
+            call = f"ws.set_full({name!r}, torch.zeros({len(row)}))"
+            flat = torch.zeros(len(row))
+            self.rejected(
+                ValueError, "ERR-4", call, functools.partial(self.ws.set_full, name, flat)
+            )
+
+        @rule(name=st.sampled_from(_NAMES), data=st.data())
+        def read_outside(self, name: str, data: st.DataObject) -> None:
+            if name not in self.model.rows:
+                for call, fn in (
+                    (f"ws.get({name!r}, 0)", functools.partial(self.ws.get, name, 0)),
+                    (f"ws.get_full({name!r})", functools.partial(self.ws.get_full, name)),
+                    (f"ws[{name!r}]", functools.partial(self.ws.__getitem__, name)),
+                    (f"ws.clear({name!r})", functools.partial(self.ws.clear, name)),
+                ):
+                    self.rejected(KeyError, "ERR-3", call, fn)
+                return
+            size = self.model.time_size(name)
+            t = data.draw(st.sampled_from([-1, size, size + 1]), label="t outside 0..T-1")
+            call = f"ws.get({name!r}, {t})"
+            self.rejected(IndexError, "ERR-2", call, functools.partial(self.ws.get, name, t))
+
+        @precondition(lambda self: bool(self.model.rows))
+        @rule(data=st.data())
+        def copy_rejected(self, data: st.DataObject) -> None:
+            present = sorted(self.model.rows)
+            var_names = data.draw(
+                st.one_of(st.none(), st.lists(st.sampled_from(present), min_size=1, max_size=3)),
+                label="var_names",
+            )
+            selected = present if var_names is None else var_names
+            top = min(self.model.time_size(n) for n in selected)
+            n = data.draw(st.sampled_from([-1, -2, top + 1, top + 3]), label="bad n")
+            call = f"ws.copy_n_last_steps({n}, var_names={var_names!r})"
+            fn = functools.partial(self.ws.copy_n_last_steps, n, var_names=var_names)
+            self.rejected(ValueError, "WS-17", call, fn)
+            unknown = data.draw(st.sampled_from([n for n in _NAMES if n not in present] + ["zz"]))
+            names = [*selected[:2], unknown, *selected[:1]]
+            call = f"ws.copy_n_last_steps(0, var_names={names!r})"
+            fn = functools.partial(self.ws.copy_n_last_steps, 0, var_names=names)
+            self.rejected(KeyError, "WS-17", call, fn)
+
+        # --------------------------------------------------------------- invariants
+        def check_contents(self, clause_id: str, when: str, last: str = "") -> None:
+            __tracebackhide__ = True
             keys = sorted(self.ws.keys())
             expect(
                 keys == sorted(self.model.rows),
-                "WS-12",
-                f"keys() = {keys}, expected {sorted(self.model.rows)}",
-                self.repro("print(list(ws.keys()))"),
+                "WS-12" if clause_id == "WS-6" else clause_id,
+                f"{when}: keys() = {keys}, expected {sorted(self.model.rows)}",
+                self.repro(f"{last}\nprint(list(ws.keys()))"),
             )
             for name in self.model.rows:
                 expect_equal_tensors(
-                    self.ws.get_full(name),
+                    self.ws.get_full(name).detach(),
                     self.model.get_full(name),
-                    "WS-6",
-                    f"get_full({name!r}) after the calls of the reproducer differs from the "
-                    "model (rows as last written, zero-filled gaps, copies per WS-15)",
-                    self.repro(f"print(ws.get_full({name!r}))"),
+                    clause_id,
+                    f"{when}: get_full({name!r}) differs from the model (rows as last written, "
+                    "zero-filled gaps, copies per WS-15)",
+                    self.repro(f"{last}\nprint(ws.get_full({name!r}))"),
+                    nan_equal=True,
                 )
+            if self.model.rows:  # the reads count: an implementation may cache what it returns
+                self.log.append(f"for name in {sorted(self.model.rows)!r}: ws.get_full(name)")
 
-        @invariant()
-        def sizes_match_model(self) -> None:
+        def check_sizes(self, clause_id: str, when: str, last: str = "") -> None:
+            __tracebackhide__ = True
             sizes = {self.model.time_size(n) for n in self.model.rows}
             if len(sizes) > 1:
                 expect_raises(
                     ValueError,
                     "WS-13",
-                    f"time_size() with per-variable time sizes "
+                    f"{when}: time_size() with per-variable time sizes "
                     f"{ {n: self.model.time_size(n) for n in self.model.rows} }",
                     self.ws.time_size,
-                    self.repro("ws.time_size()"),
+                    self.repro(f"{last}\nws.time_size()"),
+                )
+                got_b = self.ws.batch_size()
+                expect(
+                    got_b == self.batch,
+                    clause_id if clause_id == "ERR-5" else "WS-13",
+                    f"{when}: batch_size() = {got_b}, expected {self.batch}",
+                    self.repro(f"{last}\nprint(ws.batch_size())"),
                 )
                 return
-            want_t = sizes.pop() if sizes else 0
-            want_b = _BATCH if self.model.rows else 0
+            want = (sizes.pop() if sizes else 0, self.batch)
             got = (self.ws.time_size(), self.ws.batch_size())
+            if clause_id != "ERR-5":
+                clause_id = "WS-13" if self.model.rows else "WS-1"
             expect(
-                got == (want_t, want_b),
-                "WS-13" if self.model.rows else "WS-1",
-                f"(time_size(), batch_size()) = {got}, expected {(want_t, want_b)}",
-                self.repro("print(ws.time_size(), ws.batch_size())"),
+                got == want,
+                clause_id,
+                f"{when}: (time_size(), batch_size()) = {got}, expected {want}",
+                self.repro(f"{last}\nprint(ws.time_size(), ws.batch_size())"),
             )
+
+        @invariant()
+        def contents_match_model(self) -> None:
+            self.check_contents("WS-6", "after the calls of the reproducer")
+
+        @invariant()
+        def sizes_match_model(self) -> None:
+            self.check_sizes("WS-13", "after the calls of the reproducer")
 
     return WorkspaceMachine
 
 
-@clause("WS-1", "WS-2", "WS-3", "WS-6", "WS-11", "WS-12", "WS-13", "WS-15", "WS-16", "WS-19")
+@clause(
+    "WS-1",
+    "WS-2",
+    "WS-3",
+    "WS-4",
+    "WS-5",
+    "WS-6",
+    "WS-11",
+    "WS-12",
+    "WS-13",
+    "WS-14",
+    "WS-15",
+    "WS-16",
+    "WS-17",
+    "WS-19",
+    "ERR-2",
+    "ERR-3",
+    "ERR-4",
+    "ERR-5",
+)
 def test_workspace_state_machine(impl: Any) -> None:
     run_state_machine_as_test(make_workspace_machine(impl))

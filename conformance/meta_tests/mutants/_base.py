@@ -6,17 +6,11 @@ from typing import Any
 
 import bbrl_reference
 import torch
+from bbrl_conformance import REQUIRED_NAMES
 from bbrl_reference import Workspace
 
-API = (
-    "Agent",
-    "Agents",
-    "ParallelGymAgent",
-    "ReplayBuffer",
-    "TemporalAgent",
-    "Workspace",
-    "make_env",
-)
+#: the names a mutant takes from the reference unless it redefines them
+API = REQUIRED_NAMES
 
 
 def reference_name(name: str) -> Any:
@@ -45,3 +39,25 @@ def reordered_transitions(
     for name in list(ws_all.keys()):
         result.set_full(name, ws_all.get_full(name)[:, order][:, ~drop])
     return result
+
+
+def sample_at(rb: Any, index: torch.Tensor) -> Any:
+    """The reference ReplayBuffer's sample of the stored slots ``index`` (a 1-D int64 tensor).
+
+    What ``get_shuffled`` returns once it has drawn its indices: for mutants that draw them
+    differently.
+    """
+    schema = rb._schema
+    out = Workspace()
+    out._install_samples(
+        rb._storage.gather(index), (schema.time_size, index.shape[0]), schema.fields, rb.device
+    )
+    return out
+
+
+def copy_workspace(ws: Workspace, convert: Any) -> Workspace:
+    """A new workspace holding ``convert(name, get_full(name))`` for every variable."""
+    out = Workspace()
+    for name in list(ws.keys()):
+        out.set_full(name, convert(name, ws.get_full(name)))
+    return out

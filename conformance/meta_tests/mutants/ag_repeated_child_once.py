@@ -1,5 +1,5 @@
-"""Agents iterates over its distinct children (as nn.Module.children() does): an agent given
-twice, Agents(a, b, a), is called once per step."""
+"""Agents iterates its children with nn.Module.children(), which yields a module once however
+often it was given: Agents(a, b, a) calls a once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bbrl_reference import (
 from mutants._base import reference_name
 
 KILLED_BY = ["AG-4"]
-TESTS = "test_programs_generated"
+TESTS = "test_agents"
 
 
 def __getattr__(name: str) -> Any:
@@ -22,5 +22,5 @@ def __getattr__(name: str) -> Any:
 
 class Agents(_Agents):
     def __call__(self, workspace: Any, **kwargs: Any) -> None:
-        for agent in dict.fromkeys(self.agents):
+        for agent in self.agents.children():
             agent(workspace, **kwargs)

@@ -22,7 +22,10 @@ def __getattr__(name: str) -> Any:
 
 
 class Workspace(_Workspace):
-    def get_transitions(self, filter_key: str | None = "env/done") -> Any:
+    def get_transitions(
+        self, filter_key: str | None = "env/done", *, no_final_state: bool = False
+    ) -> Any:
+        filter_key = None if no_final_state else filter_key  # TR-11's spelling
         checked = super().get_transitions(filter_key)  # the argument checks and T <= 1
         if self.time_size() <= 1:
             return checked

@@ -20,7 +20,10 @@ def __getattr__(name: str) -> Any:
 
 
 class Workspace(_Workspace):
-    def get_transitions(self, filter_key: str | None = "env/done") -> Any:
+    def get_transitions(
+        self, filter_key: str | None = "env/done", *, no_final_state: bool = False
+    ) -> Any:
+        filter_key = None if no_final_state else filter_key  # TR-11's spelling
         if self.time_size() == 1:
             raise ValueError("get_transitions: time size 1")
         return super().get_transitions(filter_key)

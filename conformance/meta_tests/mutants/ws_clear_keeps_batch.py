@@ -1,19 +1,18 @@
-"""clear() forgets the variables but not the batch size: batch_size() still returns it, and
-a later write of another batch size is rejected, although the workspace is empty."""
+"""clear() removes every variable but keeps the batch size for the WS-4 check: batch_size()
+says 0, yet the next write of another batch size raises ValueError."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
 from bbrl_reference import (
     Workspace as _Workspace,
 )
 
 from mutants._base import reference_name
 
-KILLED_BY = ["WS-1"]
-TESTS = "test_programs_generated"
+KILLED_BY = ["WS-19"]
+TESTS = "test_workspace"
 
 
 def __getattr__(name: str) -> Any:
@@ -22,28 +21,11 @@ def __getattr__(name: str) -> Any:
 
 
 class Workspace(_Workspace):
-    def __init__(self) -> None:
-        super().__init__()
-        self._kept_batch = 0
-
     def clear(self, var_name: str | None = None) -> None:
-        if var_name is None and list(self.keys()):
-            self._kept_batch = super().batch_size()
+        batch = self._batch
         super().clear(var_name)
+        if var_name is None:
+            self._batch = batch
 
     def batch_size(self) -> int:
-        return super().batch_size() if list(self.keys()) else self._kept_batch
-
-    def _check_kept(self, batch: int) -> None:
-        if not list(self.keys()) and self._kept_batch and batch != self._kept_batch:
-            raise ValueError(f"expected batch size {self._kept_batch}, got {batch}")
-
-    def set(self, var_name: str, t: int, value: Any) -> None:
-        if isinstance(value, torch.Tensor) and value.dim() > 0:
-            self._check_kept(value.shape[0])
-        super().set(var_name, t, value)
-
-    def set_full(self, var_name: str, value: Any, *args: Any, **kwargs: Any) -> None:
-        if isinstance(value, torch.Tensor) and value.dim() > 1:
-            self._check_kept(value.shape[1])
-        super().set_full(var_name, value, *args, **kwargs)
+        return super().batch_size() if self._vars else 0

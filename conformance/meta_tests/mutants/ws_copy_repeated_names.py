@@ -1,8 +1,9 @@
-"""copy_n_last_steps copies once per entry of var_names: a name given twice is copied twice,
-which is wrong for overlapping ranges (n > T/2). Unique names behave."""
+"""copy_n_last_steps copies once per occurrence of a name in var_names: a name given twice is
+copied twice, so overlapping ranges (n > T/2) read rows the first copy already overwrote."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from bbrl_reference import (
@@ -12,7 +13,7 @@ from bbrl_reference import (
 from mutants._base import reference_name
 
 KILLED_BY = ["WS-15"]
-TESTS = "test_programs_generated"
+TESTS = "test_workspace"
 
 
 def __getattr__(name: str) -> Any:
@@ -21,12 +22,14 @@ def __getattr__(name: str) -> Any:
 
 
 class Workspace(_Workspace):
-    def copy_n_last_steps(self, n: int, var_names: Any = None) -> None:
-        if var_names is None:
-            super().copy_n_last_steps(n)
+    def copy_n_last_steps(self, n: int, var_names: Iterable[str] | None = None) -> None:
+        if var_names is None or isinstance(var_names, str):
+            super().copy_n_last_steps(n, var_names)
             return
         names = list(var_names)
-        super().copy_n_last_steps(n, names)
-        for i, name in enumerate(names):
-            if name in names[:i]:  # a repeated entry: copied again
-                super().copy_n_last_steps(n, [name])
+        super().copy_n_last_steps(n, var_names=names)  # validates, copies each name once
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                super().copy_n_last_steps(n, var_names=[name])
+            seen.add(name)

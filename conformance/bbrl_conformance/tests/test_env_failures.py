@@ -1,0 +1,638 @@
+"""Conformance tests of the env agent's failures (spec/env-agent.md, ENV-19..ENV-26).
+
+The counting env injects the faults (`CountingPlan(faults=...)`): an exception in `step` or
+`reset`, malformed return values, a slow or hung step, a worker process that exits. Each test
+runs once per declared backend; whether a backend uses worker processes is read from the
+counting env's logs (the process each env ran in), never declared. Calls that must not wait
+without end run under a deadline (`within`), and tests of worker backends count the child
+processes of the test process before and after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import torch
+
+from bbrl_conformance._assertions import expect, expect_raises, raising
+from bbrl_conformance._backends import Backend
+from bbrl_conformance._clauses import clause
+from bbrl_conformance._rollouts import (
+    DEADLINE_S,
+    Rollout,
+    agent_children,
+    alarm,
+    check_actions,
+    check_rows,
+    child_processes,
+    counting,
+    find_columns,
+    in_process,
+    log_lengths,
+    within,
+)
+from bbrl_conformance.counting_env import (
+    MAX_ACTION,
+    CountingEnvFailure,
+    CountingPlan,
+    Fault,
+    action_row,
+)
+
+
+def steps(rollout: Rollout, ws: Any, start: int, stop: int) -> None:
+    """Call the env agent at ``start .. stop - 1``, writing the action row after each call."""
+    for t in range(start, stop):
+        rollout.env_agent(ws, t=t)
+        ws.set("action", t, action_row(rollout.plan.action_kind, t, rollout.plan.num_envs))
+
+
+def snapshot(ws: Any) -> dict[str, torch.Tensor]:
+    return {name: ws.get_full(name).clone() for name in list(ws.keys())}
+
+
+def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(
+        a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and torch.equal(a[k], b[k]) for k in a
+    )
+
+
+def names(message: str, number: int) -> bool:
+    """Whether ``message`` contains ``number`` as a decimal number of its own."""
+    return re.search(rf"(?<![0-9]){number}(?![0-9])", message) is not None
+
+
+def _call(rollout: Rollout, ws: Any, t: int, clause_id: str, repro: str) -> None:
+    """``env_agent(ws, t=t)``, failing ``clause_id`` if it does not return in time."""
+    within(
+        DEADLINE_S, clause_id, f"env_agent(ws, t={t})", repro, lambda: rollout.env_agent(ws, t=t)
+    )
+
+
+def check_refused_until_reset(
+    rollout: Rollout, ws: Any, t: int, clause_id: str, what: str, repro: str
+) -> str:
+    """ENV-22: after a failure that touched the envs, the next two calls at t > 0 raise
+    RuntimeError and send nothing to any env (the action rows they read are written first).
+
+    Returns ``repro`` followed by those calls (each checked to raise)."""
+    __tracebackhide__ = True
+    plan = rollout.plan
+    before = log_lengths(plan)
+    first = max(t, 1)
+    for again in (first, first + 1):
+        have = ws.get_full("action").shape[0] if "action" in list(ws.keys()) else 0
+        for row in range(have, again):
+            ws.set("action", row, action_row(plan.action_kind, row, plan.num_envs))
+            repro += (
+                f"ws.set('action', {row}, action_row({plan.action_kind!r}, {row}, "
+                f"{plan.num_envs}))\n"
+            )
+        repro += f"env_agent(ws, t={again})  # expected RuntimeError (a reset is needed)\n"
+        expect_raises(
+            RuntimeError,
+            "ENV-22",
+            f"{what}; then env_agent(ws, t={again}) without a call at t=0",
+            functools.partial(_call, rollout, ws, again, clause_id, repro),
+            repro,
+        )
+        repro = raising(repro, RuntimeError) + "\n"
+    after = log_lengths(plan)
+    expect(
+        after == before,
+        "ENV-22",
+        f"{what}; the refused calls made the envs consume actions: log lengths {before} -> {after}",
+        repro + "print([len(env.actions) for env in plan.envs])  # actions consumed by each env\n",
+    )
+    return repro
+
+
+#: reproducer lines printing the workspace ``ws`` by env (batch column) and what each env consumed
+SHOW_ROLLOUT = (
+    "for name in sorted(ws.keys()):\n"
+    "    print(name, ws.get_full(name).transpose(0, 1).tolist())\n"
+    "print([env.actions for env in plan.envs])  # (episode, step_before, action) consumed\n"
+)
+
+
+def check_recovers(rollout: Rollout, repro: str, clause_id: str = "ENV-22") -> None:
+    """A call at t=0 after a failure resets every env and the agent runs again: a 4-row
+    rollout follows the model from each env's current episode. ``repro`` is the source of what
+    the test did to ``env_agent`` so far."""
+    __tracebackhide__ = True
+    plan = rollout.plan
+    repro += (
+        "from bbrl_conformance.counting_env import action_agent\n"
+        "t_agent = impl.TemporalAgent(impl.Agents(env_agent, "
+        f"action_agent(impl, {plan.num_envs}, {plan.action_kind!r})))\n"
+        "ws = impl.Workspace()\nt_agent(ws, t=0, n_steps=4)  # the rollout after the failure\n"
+        + SHOW_ROLLOUT
+    )
+    marks = {record.env_id: len(record.events()) for record in plan.envs}
+    log_start = log_lengths(plan)
+    ws = within(
+        DEADLINE_S, clause_id, "the call at t=0 after the failure", repro, lambda: rollout.run(4)
+    )
+    starts = [record.episode_after(marks.get(record.env_id, 0)) for record in plan.envs]
+    rows = check_rows(ws, rollout, 4, repro, first_episodes=starts, clause_id=clause_id)
+    check_actions(rollout, rows, repro, log_start=log_start, clause_id=clause_id)
+
+
+def expected_to_raise(call: str, exc_type: type[BaseException], cleanup: str = "") -> str:
+    """Reproducer source: ``call`` checked to raise ``exc_type`` (a builtin type), the exception
+    printed and kept as ``error``; ``cleanup`` lines run whatever happens."""
+    name = exc_type.__name__
+    source = (
+        f"try:\n    {call}\nexcept {name} as exc:\n    error = exc\n"
+        "    print('raised as required:', type(exc).__name__, exc)\n"
+        f"else:\n    raise AssertionError('expected {name}, but nothing was raised')\n"
+    )
+    if cleanup:
+        source += "finally:\n" + textwrap.indent(cleanup, "    ")
+    return source
+
+
+def steps_repro(rollout: Rollout, calls: int, agent_kwargs: str = "") -> str:
+    """Reproducer source: the agent of ``rollout`` (its backend's keyword arguments, then
+    ``agent_kwargs``) called at t = 0 .. ``calls`` - 1, each call followed by its action row."""
+    plan = rollout.plan
+    source = (
+        "import torch\nfrom bbrl_conformance.counting_env import action_row\n"
+        + plan.factory_source(rollout.autoreset)
+        + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs}"
+        f"{rollout.backend.source()}{agent_kwargs})\nws = impl.Workspace()\n"
+    )
+    if calls:
+        source += (
+            f"for t in range({calls}):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, action_row({plan.action_kind!r}, t, {plan.num_envs}))\n"
+        )
+    return source
+
+
+def failure_repro(
+    rollout: Rollout,
+    calls: int,
+    raises: type[BaseException],
+    *,
+    t: int | None = None,
+    before: str = "",
+    note: str = "the env fails here",
+    agent_kwargs: str = "",
+    cleanup: str = "",
+) -> str:
+    """Reproducer source: ``steps_repro``, then ``before``, then the call at ``t`` (by default
+    ``calls``) checked to raise ``raises`` (see ``expected_to_raise``)."""
+    t = calls if t is None else t
+    return (
+        steps_repro(rollout, calls, agent_kwargs)
+        + before
+        + expected_to_raise(f"env_agent(ws, t={t})  # {note}", raises, cleanup)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-19: a failed call writes nothing
+
+
+@clause("ENV-19", "ENV-22")
+def test_failed_write_leaves_the_row_unwritten(impl: Any, backend: Backend) -> None:
+    with counting(impl, backend, [6, 6], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 3)
+        ws.set_full("env/reward", ws.get_full("env/reward").double())  # float64 from now on
+        before = snapshot(ws)
+        repro = failure_repro(
+            rollout,
+            3,
+            TypeError,
+            before="ws.set_full('env/reward', ws.get_full('env/reward').double())\n",
+            note="row 3 of env/reward cannot be written: float32 is not float64",
+        )
+        expect_raises(
+            TypeError,
+            "ENV-19",
+            "env_agent(ws, t=3) on a workspace whose env/reward became float64 (WS-5)",
+            lambda: rollout.env_agent(ws, t=3),
+            repro,
+        )
+        expect(
+            same(before, snapshot(ws)),
+            "ENV-19",
+            f"the failed call at t=3 changed the workspace: time sizes "
+            f"{ {k: v.shape[0] for k, v in snapshot(ws).items()} } (every variable had 3 rows)",
+            repro + "print({k: tuple(ws.get_full(k).shape) for k in sorted(ws.keys())})",
+        )
+        check_refused_until_reset(rollout, ws, 3, "ENV-22", "a failed write at t=3", repro)
+    with counting(impl, backend, [6, 6], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        ws.set("env/timestep", 0, torch.zeros(2))  # float32: the agent writes int64
+        before = snapshot(ws)
+        repro = (
+            failure_repro(
+                rollout,
+                0,
+                TypeError,
+                before="ws.set('env/timestep', 0, torch.zeros(2))\n",
+                note="float32 env/timestep: nothing may be written",
+            )
+            + "print(list(ws.keys()))"
+        )
+        expect_raises(
+            TypeError,
+            "ENV-19",
+            "env_agent(ws, t=0) on a workspace holding a float32 env/timestep",
+            lambda: rollout.env_agent(ws, t=0),
+            repro,
+        )
+        expect(
+            same(before, snapshot(ws)),
+            "ENV-19",
+            f"the failed call at t=0 wrote {sorted(set(ws.keys()) - set(before))} (only "
+            "env/timestep was there)",
+            repro,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-20: an env that raises
+
+
+FAILURES: dict[str, tuple[list[int], dict[tuple[int, int, int], Fault], int, int, int]] = {
+    # name: (lengths, faults, calls made before, t of the failing call, env id that fails)
+    "step": ([9, 9, 9], {(1, 0, 3): "raise"}, 4, 4, 1),
+    "reset": ([9, 9, 9], {(2, 1, -1): "raise"}, 2, 0, 2),  # the second call at t=0
+    "autoreset": ([9, 2, 9], {(1, 1, -1): "raise"}, 3, 3, 1),
+}
+
+
+@clause("ENV-20", "ENV-19", "ENV-22")
+@pytest.mark.parametrize("where", list(FAILURES))
+def test_env_error_names_env_and_t(impl: Any, backend: Backend, where: str) -> None:
+    lengths, faults, before_calls, t, env_id = FAILURES[where]
+    with counting(impl, backend, lengths, autoreset=True, faults=faults) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, before_calls)
+        b = find_columns(ws, rollout, "").index(env_id)
+        before = snapshot(ws)
+        repro = failure_repro(rollout, before_calls, RuntimeError, t=t)
+        exc = expect_raises(
+            RuntimeError,
+            "ENV-20",
+            f"env {b} raises CountingEnvFailure in its {where} during env_agent(ws, t={t})",
+            lambda: rollout.env_agent(ws, t=t),
+            repro,
+        )
+        message = str(exc)
+        vector = backend.vector and rollout.plan.vectorized
+        expect(
+            names(message, t) and (vector or names(message, b)),
+            "ENV-20",
+            f"the error of env {b} failing at t={t} does not name "
+            + ("t" if vector else "t and b")
+            + f": {type(exc).__name__}: {message}",
+            repro,
+        )
+        cause = exc.__cause__
+        expect(
+            type(cause) is CountingEnvFailure
+            and str(cause) == f"CountingEnv: injected failure in {where.replace('auto', '')}",
+            "ENV-20",
+            f"the error of env {b} failing at t={t} has __cause__ {cause!r}, expected the "
+            f"CountingEnvFailure the env raised",
+            repro + "print(repr(error.__cause__))",
+        )
+        expect(
+            same(before, snapshot(ws)),
+            "ENV-19",
+            f"env {b} failed at t={t}, yet the call changed the workspace",
+            repro,
+        )
+        repro = check_refused_until_reset(
+            rollout, ws, t, "ENV-22", f"env {b} failed at t={t}", repro
+        )
+        check_recovers(rollout, repro)
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-21: env output checked against the spaces
+
+MALFORMED: dict[Fault, type[Exception]] = {
+    "obs-shape": ValueError,
+    "obs-none": TypeError,
+    "reward-str": TypeError,
+    "terminated-str": TypeError,
+    "truncated-int": TypeError,
+    "result-short": TypeError,
+}
+
+
+@clause("ENV-21", "ENV-19", "ENV-22")
+@pytest.mark.parametrize("fault", list(MALFORMED))
+def test_malformed_env_output_is_refused(impl: Any, backend: Backend, fault: Fault) -> None:
+    t = 3
+    with counting(impl, backend, [9, 9], autoreset=True, faults={(1, 0, 2): fault}) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, t)
+        columns = find_columns(ws, rollout, "")
+        b = columns.index(1)
+        before = snapshot(ws)
+        error = MALFORMED[fault]
+        repro = failure_repro(rollout, t, error)
+        exc = expect_raises(
+            error,
+            "ENV-21",
+            f"env {b} returns a malformed step result ({fault}) at t={t}",
+            lambda: rollout.env_agent(ws, t=t),
+            repro,
+        )
+        vector = backend.vector and rollout.plan.vectorized
+        expect(
+            names(str(exc), t) and (vector or names(str(exc), b)),
+            "ENV-21",
+            f"the error for env {b}'s malformed output ({fault}) at t={t} does not name "
+            + ("t" if vector else "t and b")
+            + f": {type(exc).__name__}: {exc}",
+            repro,
+        )
+        expect(
+            same(before, snapshot(ws)),
+            "ENV-19",
+            f"env {b} returned a malformed value ({fault}) at t={t}, yet the call changed the "
+            "workspace",
+            repro,
+        )
+        repro = check_refused_until_reset(
+            rollout, ws, t, "ENV-22", f"malformed output at t={t}", repro
+        )
+        check_recovers(rollout, repro)
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-22, ENV-23: a call refused before any env is touched changes nothing
+
+
+@clause("ENV-22", "ENV-23", "ENV-19")
+@pytest.mark.parametrize("bad", [-1, MAX_ACTION], ids=["below", "above"])
+def test_rejected_action_changes_nothing(impl: Any, backend: Backend, bad: int) -> None:
+    with counting(impl, backend, [4, 3], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 3)
+        good = ws.get("action", 2).clone()
+        wrong = good.clone()
+        wrong[0] = bad
+        ws.set("action", 2, wrong)
+        before = snapshot(ws)
+        log_before = log_lengths(rollout.plan)
+        repro = failure_repro(
+            rollout,
+            3,
+            ValueError,
+            before=f"ws.set('action', 2, torch.tensor([{bad}, {int(good[1])}]))\n",
+            note=f"action {bad} is outside Discrete({MAX_ACTION})",
+        )
+        exc = expect_raises(
+            ValueError,
+            "ENV-23",
+            f"env_agent(ws, t=3) with action row 2 = {wrong.tolist()} (Discrete({MAX_ACTION}))",
+            lambda: rollout.env_agent(ws, t=3),
+            repro,
+        )
+        expect(
+            "action" in str(exc),
+            "ENV-23",
+            f"the out-of-range action error does not name 'action': {exc}",
+            repro,
+        )
+        expect(
+            same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
+            "ENV-22",
+            f"the refused call at t=3 changed the workspace or stepped envs (log lengths "
+            f"{log_before} -> {log_lengths(rollout.plan)})",
+            repro + SHOW_ROLLOUT,
+        )
+        ws.set("action", 2, good)
+        steps(rollout, ws, 3, 7)
+        repro += (
+            f"ws.set('action', 2, torch.tensor({good.tolist()}))  # the action row fixed\n"
+            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
+            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
+        )
+        rows = check_rows(ws, rollout, 7, repro)
+        check_actions(rollout, rows, repro, clause_id="ENV-22")
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-24 .. ENV-26: worker processes
+
+
+def process_repro(body: str) -> str:
+    """Reproducer source: ``body`` (which ends by closing ``env_agent``) between a count of this
+    process's children before it and a print of the children it left (Linux /proc)."""
+    return (
+        "from bbrl_conformance._rollouts import agent_children, child_processes\n"
+        "baseline = child_processes()\n"
+        + body
+        + "print('child processes left after close():', len(agent_children(baseline)))\n"
+    )
+
+
+class ProcessGuard:
+    """Records the child processes before a block; ``repro`` (see ``process_repro``) is set by
+    the test."""
+
+    def __init__(self) -> None:
+        self.baseline = child_processes()
+        self.repro = ""
+
+    def new(self) -> set[int]:
+        return agent_children(self.baseline)
+
+
+@contextlib.contextmanager
+def no_process_left(clause_id: str) -> Iterator[ProcessGuard]:
+    """Around a block that builds and closes agents: no new child may remain after it."""
+    guard = ProcessGuard()
+    yield guard
+    left = guard.new()
+    expect(
+        not left,
+        clause_id,
+        f"after close(), child processes {sorted(left)} of the agent remain (live or exited "
+        "without being reaped)",
+        guard.repro,
+    )
+
+
+def closed_within(rollout: Rollout, repro: str) -> None:
+    """close() twice, each within the deadline (ENV-26)."""
+    __tracebackhide__ = True
+    for n in (1, 2):
+        within(DEADLINE_S, "ENV-26", f"close() (call {n})", repro, rollout.env_agent.close)
+
+
+@clause("ENV-26")
+def test_close_is_idempotent_and_leaves_no_process(impl: Any, backend: Backend) -> None:
+    with no_process_left("ENV-26") as guard, CountingPlan([3, 2]) as plan:
+        guard.repro = process_repro(
+            f"{plan.factory_source(True)}env_agent = impl.ParallelGymAgent(factory, "
+            f"num_envs=2{backend.source()})\nenv_agent(impl.Workspace(), t=0)\n"
+            "env_agent.close()\nenv_agent.close()\n"
+        )
+        with contextlib.ExitStack() as stack:
+            rollout = Rollout(impl, backend, plan, stack, autoreset=True)
+            rollout.run(4)
+            has_close = callable(getattr(rollout.env_agent, "close", None))
+            expect(
+                has_close or plan.in_process(),
+                "ENV-26",
+                "the env agent runs its envs in worker processes but has no close()",
+                guard.repro,
+            )
+            if has_close:
+                closed_within(rollout, guard.repro)
+
+
+@clause("ENV-24", "ENV-22", "ENV-26")
+def test_dead_worker_is_an_error_not_a_hang(impl: Any, backend: Backend) -> None:
+    workers = not in_process(impl, backend)
+    faults: dict[tuple[int, int, int], Fault] = {(1, 0, 1): "exit"} if workers else {}
+    with (
+        no_process_left("ENV-26") as guard,
+        counting(impl, backend, [9, 9], autoreset=True, faults=faults) as rollout,
+    ):
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 2)
+        if not workers:  # in this process: nothing can die, and no process may appear
+            guard.repro = process_repro(steps_repro(rollout, 2) + "env_agent.close()\n")
+            expect(
+                not guard.new(),
+                "ENV-24",
+                f"backend {backend.name!r} steps its envs in this process, yet started child "
+                f"processes {sorted(guard.new())}",
+                guard.repro,
+            )
+            return
+        repro = failure_repro(rollout, 2, RuntimeError, note="the worker of env 1 exits here")
+        guard.repro = process_repro(repro + "env_agent.close()\n")
+        b = find_columns(ws, rollout, repro).index(1)
+        exc = expect_raises(
+            RuntimeError,
+            "ENV-24",
+            f"the worker of env {b} exits during env_agent(ws, t=2)",
+            functools.partial(_call, rollout, ws, 2, "ENV-24", repro),
+            repro,
+        )
+        expect(
+            names(str(exc), 2) and names(str(exc), b),
+            "ENV-24",
+            f"the error of the dead worker of env {b} at t=2 does not name t and b: {exc}",
+            repro,
+        )
+        repro = check_refused_until_reset(rollout, ws, 2, "ENV-24", "a worker died at t=2", repro)
+        check_recovers(rollout, repro, "ENV-24")
+        closed_within(rollout, repro)
+
+
+@clause("ENV-25", "ENV-22", "ENV-26")
+def test_hung_worker_times_out(impl: Any, backend: Backend) -> None:
+    if in_process(impl, backend):
+        return  # test_in_process_backends_refuse_a_timeout (test_env_agent.py) checks these
+    timeout = 2.0
+    faults: dict[tuple[int, int, int], Fault] = {(0, 0, 1): "hang"}
+    with (
+        no_process_left("ENV-26") as guard,
+        counting(impl, backend, [9, 9], autoreset=True, faults=faults, timeout=timeout) as rollout,
+    ):
+        repro = failure_repro(
+            rollout,
+            2,
+            TimeoutError,
+            note=f"env 0 hangs in its step: timeout after {timeout} s",
+            agent_kwargs=f", timeout={timeout}",
+        )
+        guard.repro = process_repro(repro + "env_agent.close()\n")
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 2)
+        b = find_columns(ws, rollout, repro).index(0)
+        hung = rollout.plan.envs[0].pids[-1]
+        exc = expect_raises(
+            TimeoutError,
+            "ENV-25",
+            f"env {b}'s step hangs during env_agent(ws, t=2), timeout={timeout}",
+            functools.partial(_call, rollout, ws, 2, "ENV-25", repro),
+            repro,
+        )
+        expect(
+            names(str(exc), 2) and names(str(exc), b),
+            "ENV-25",
+            f"the timeout error of env {b} at t=2 does not name t and b: {exc}",
+            repro,
+        )
+        expect(
+            hung not in child_processes(),
+            "ENV-25",
+            f"the hung worker (pid {hung}) still exists after the timeout error",
+            repro + "from bbrl_conformance._rollouts import child_processes\n"
+            "print('the hung worker exists:', plan.envs[0].pids[-1] in child_processes())\n",
+        )
+        repro = check_refused_until_reset(rollout, ws, 2, "ENV-25", "a step timed out", repro)
+        check_recovers(rollout, repro, "ENV-25")
+        closed_within(rollout, repro)
+
+
+#: reproducer lines raising KeyboardInterrupt in the main thread half a second later (SIGALRM,
+#: as the test does), and the lines that disarm it (run whatever the call did)
+INTERRUPT_AFTER_HALF_A_SECOND = (
+    "import signal\n"
+    "def interrupt(signum, frame):\n    raise KeyboardInterrupt\n"
+    "previous = signal.signal(signal.SIGALRM, interrupt)\n"
+    "signal.setitimer(signal.ITIMER_REAL, 0.5)\n"
+)
+INTERRUPT_DISARMED = (
+    "signal.setitimer(signal.ITIMER_REAL, 0)\nsignal.signal(signal.SIGALRM, previous)\n"
+)
+
+
+@clause("ENV-26", "ENV-22")
+def test_interrupted_call(impl: Any, backend: Backend) -> None:
+    """KeyboardInterrupt during a slow step: the agent needs a reset, runs again after one, and
+    close() leaves no process."""
+    with (
+        no_process_left("ENV-26") as guard,
+        counting(impl, backend, [9, 9], autoreset=True, faults={(0, 0, 1): "slow"}) as rollout,
+    ):
+        repro = failure_repro(
+            rollout,
+            2,
+            KeyboardInterrupt,
+            before=INTERRUPT_AFTER_HALF_A_SECOND,
+            note="interrupted (Ctrl-C) during env 0's 5 s step",
+            cleanup=INTERRUPT_DISARMED,
+        )
+        guard.repro = process_repro(repro + "env_agent.close()\n")
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 2)
+        interrupted = False
+        try:
+            with alarm(0.5, KeyboardInterrupt):
+                rollout.env_agent(ws, t=2)
+        except KeyboardInterrupt:
+            interrupted = True
+        expect(
+            interrupted or os.name != "posix",
+            "ENV-26",
+            "a KeyboardInterrupt raised during env_agent(ws, t=2) did not reach the caller",
+            repro,
+        )
+        repro = check_refused_until_reset(rollout, ws, 2, "ENV-22", "an interrupt at t=2", repro)
+        check_recovers(rollout, repro)
+        closed_within(rollout, repro)
