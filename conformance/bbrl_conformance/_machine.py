@@ -94,7 +94,7 @@ CLAUSES = (
     *(f"TR-{i}" for i in range(1, 9)),
     *(f"RB-{i}" for i in range(1, 13)),
     *(f"ERR-{i}" for i in (2, 3, 4, 5, 6, 7, 8)),
-    *(f"DET-{i}" for i in (1, 2, 3, 4, 6, 7)),
+    *(f"DET-{i}" for i in (1, 2, 3, 4, 6, 7, 9)),
 )
 REQUIRED = (
     "Workspace",
@@ -143,6 +143,8 @@ item_shapes = st.lists(st.integers(1, 3), max_size=3).map(tuple)
 seeds = st.integers(0, 2**32 - 1)
 #: env-agent seeds: at the bounds of 32- and 64-bit integers and beyond (DET-4: every s >= 0)
 BOUNDARY_SEEDS = (0, 1, 2**31 - 1, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**100)
+#: DET-9: the accepted seeds are 0 <= s <= 2**64 - 1; larger ones raise ValueError
+MAX_SEED = 2**64 - 1
 agent_seeds = st.one_of(st.sampled_from(BOUNDARY_SEEDS), st.integers(0, 2**128))
 extra_kwargs = st.dictionaries(
     st.sampled_from(["epoch", "stochastic", "tag"]),
@@ -1544,7 +1546,8 @@ class ProgramMachine(RuleBasedStateMachine):
                     self.each(lambda s: s[agent].seed(-1)),
                 )
                 self.emit(f"raises(lambda: {agent}.seed(-1))")
-            self.seed_agent(agent, seed)
+            if not self.seed_agent(agent, seed):
+                seed = None
         info = EnvInfo(model, seed)
         self.envs[agent] = info
         if seed is not None and setup.config.noisy and noise_target(setup.config.obs):
@@ -1558,15 +1561,21 @@ class ProgramMachine(RuleBasedStateMachine):
                     "ENV-1",
                     assign=twin,
                 )
-                self.seed_agent(twin, seed + shift)
-                info.twin, info.twin_shift = twin, shift
+                if self.seed_agent(twin, seed + shift):
+                    info.twin, info.twin_shift = twin, shift
         if self.enabled("ENV-12"):
             self.env_sizes(agent)
         self.new_env_tree(data, agent)
 
-    def seed_agent(self, agent: str, seed: int) -> None:
-        """DET-4: every seed s >= 0 is accepted; AG-6: seed() returns the agent."""
+    def seed_agent(self, agent: str, seed: int) -> bool:
+        """DET-4, DET-9: every seed 0 <= s <= 2**64 - 1 is accepted, a larger one raises
+        ValueError; AG-6: seed() returns the agent. Whether the agent is seeded now."""
         code = f"{agent}.seed({seed})"
+        if seed > MAX_SEED:
+            error = ModelError([Reason(ValueError, "DET-9", f"seed {seed} > 2**64 - 1")])
+            self.judge.failed(error, code, code, self.each(lambda s: s[agent].seed(seed)))
+            self.emit(f"raises(lambda: {code})")
+            return False
         outcomes = self.each(lambda s: s[agent].seed(seed) is s[agent])
         self.judge.succeeded("DET-4", code, code, outcomes)
         self.emit(code)
@@ -1575,6 +1584,7 @@ class ProgramMachine(RuleBasedStateMachine):
             self.judge.value(
                 "AG-6", f"{code} is {agent}", f"{code} is {agent}", _entry(returned), True
             )
+        return True
 
     def new_env_tree(self, data: st.DataObject, agent: str) -> None:
         model = self.envs[agent].model
