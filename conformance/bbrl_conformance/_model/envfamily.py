@@ -252,7 +252,10 @@ def decode_action(spec: ActionSpec, action: object) -> int:
             f"generated env: a Box action must be floats of shape {spec.shape}, got "
             f"{type(action).__name__} of dtype {array.dtype} and shape {array.shape}"
         )
-    return int(np.floor(float(array.reshape(-1)[0]))) % spec.n
+    first = float(array.reshape(-1)[0])
+    if not np.isfinite(first):  # inf or nan (an agent may write any float): code 0
+        return 0
+    return int(np.floor(first)) % spec.n
 
 
 def action_row(spec: ActionSpec, seed: int, t: int, num_envs: int) -> MArray:
