@@ -43,8 +43,10 @@ class _Shared(_Workspace):
             return self._source.get_full(var_name)
         return super().get_full(var_name)
 
-    def __getitem__(self, var_name: str) -> torch.Tensor:
-        return self.get_full(var_name)
+    def __getitem__(self, var_name: Any) -> Any:
+        if isinstance(var_name, str):
+            return self.get_full(var_name)
+        return tuple(self.get_full(name) for name in var_name)  # WS-25: several names
 
     def set(self, var_name: str, t: int, value: torch.Tensor) -> None:
         self._materialise()
@@ -75,8 +77,10 @@ class _Shared(_Workspace):
 
 
 class Workspace(_Workspace):
-    def get_transitions(self, filter_key: str | None = "env/done") -> _Workspace:
-        result = super().get_transitions(filter_key)
+    def get_transitions(
+        self, filter_key: str | None = "env/done", *, no_final_state: bool = False
+    ) -> _Workspace:
+        result = super().get_transitions(filter_key, no_final_state=no_final_state)
         if filter_key is None and list(self.keys()) and self.time_size() == 2:
             return _Shared(self)
         return result
