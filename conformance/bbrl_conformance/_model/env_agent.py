@@ -172,6 +172,13 @@ class EnvAgentModel:
             if not self.continues(ws, t):
                 raise Unspecified("a call at t > 0 that does not continue the last row")
             spec = self.setup.config.action
+            if spec.kind == "discrete":
+                codes = np.asarray(action.rows[t - 1]).reshape(self.num_envs, -1)
+                if codes.dtype.kind in "iu" and any(
+                    not spec.start <= int(c) < spec.start + spec.n for c in codes.reshape(-1)
+                ):
+                    why = f"an action outside [{spec.start}, {spec.start + spec.n})"
+                    raise ModelError([Reason(ValueError, "ENV-23", why)])
             for b in range(self.num_envs):
                 if not bool(self.last_rows["env/done"][b]):
                     row = self._step(b, decode_action(spec, action.rows[t - 1][b]))
