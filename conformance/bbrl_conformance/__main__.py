@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``bbrl-conformance`` and ``python -m bbrl_conformance``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # -- differential mode (issue #14 item 8): --impl A --against B, in its own module ------
+    if "--against" in argv or any(a.startswith("--against=") for a in argv):
+        from bbrl_conformance._differential import main as differential_main
+
+        return differential_main(argv)
+    # -- end of differential mode ----------------------------------------------------------
     extra: list[str] = []
     if "--" in argv:
         split = argv.index("--")
