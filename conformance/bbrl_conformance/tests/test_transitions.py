@@ -19,6 +19,7 @@ so a failure lists the `(t, b)` of the pairs kept against those expected.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 import torch
@@ -576,8 +577,11 @@ def test_result_and_source_share_nothing(impl: Any) -> None:
     """TR-8 through every write path: after `out = ws.get_transitions()`, rewriting the source
     (a row, `set_full`, `copy_n_last_steps`, `zero_grad`, `clear`) leaves `out` as it was, and
     rewriting `out` the same ways leaves the source as it was; for sources written with
-    `set_full` or row by row, with `T = 2` (where every pair may be kept) and more."""
-    for time_size, batch, done_at in _SHARING_CASES:
+    `set_full` or row by row, with `T = 2` (where every pair may be kept) and more, with the
+    filter and without (``filter_key=None``: nothing is dropped)."""
+    for (time_size, batch, done_at), filter_key in itertools.product(
+        _SHARING_CASES, ("env/done", None)
+    ):
         x = (torch.arange(time_size * batch) * 10).reshape(time_size, batch)
         done = torch.zeros((time_size, batch), dtype=torch.bool)
         for t, b in done_at:
@@ -593,7 +597,7 @@ def test_result_and_source_share_nothing(impl: Any) -> None:
                 "x = (torch.arange(T * B) * 10).reshape(T, B)\n"
                 f"done = torch.zeros((T, B), dtype=torch.bool)\nfor t, b in {done_at}:\n"
                 f"    done[t, b] = True\nws = impl.Workspace()\n{write}\n"
-                "out = ws.get_transitions()\n"
+                f"out = ws.get_transitions(filter_key={filter_key!r})\n"
                 "keep = {k: out.get_full(k).clone() for k in out.keys()}\n"
             )
             for how, code in _REWRITES.items():
@@ -606,7 +610,7 @@ def test_result_and_source_share_nothing(impl: Any) -> None:
                     else:
                         ws.set_full("x", x)
                         ws.set_full("env/done", done)
-                    out = ws.get_transitions()
+                    out = ws.get_transitions(filter_key=filter_key)
                     keep = {name: out.get_full(name).clone() for name in list(out.keys())}
                     _rewrite(ws if target == "source" else out, how)
                     # the other side must hold what it held before (whatever its values: they
@@ -629,7 +633,8 @@ def test_result_and_source_share_nothing(impl: Any) -> None:
                             "TR-8",
                             f"T={time_size}, B={batch}, done at {done_at}, source written with "
                             f"{'set row by row' if row_wise else 'set_full'}: out = "
-                            f"ws.get_transitions(), then {rewritten}: {shown}[{name!r}] "
+                            f"ws.get_transitions(filter_key={filter_key!r}), then {rewritten}: "
+                            f"{shown}[{name!r}] "
                             "changed (the result and the source share no storage)",
                             f"{setup}{rewritten}\n{check}",
                         )
