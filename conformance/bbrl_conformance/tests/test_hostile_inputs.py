@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from bbrl_conformance._clauses import clause
@@ -34,6 +34,11 @@ TALLY = Tally()
 
 def _steps() -> int:
     return int(settings().stateful_step_count)
+
+
+#: no shrinking: a failing sequence's reproducer is printed as drawn (shrinking a 25-call
+#: sequence against a faulty implementation takes minutes)
+NO_SHRINK = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 @clause(
@@ -63,6 +68,7 @@ def _steps() -> int:
     "ERR-4",
     "ERR-5",
 )
+@NO_SHRINK
 @given(data=st.data())
 def test_hostile_workspace_calls(impl: Any, data: st.DataObject) -> None:
     draw = HypothesisDraw(data)
@@ -74,6 +80,7 @@ def test_hostile_workspace_calls(impl: Any, data: st.DataObject) -> None:
 
 
 @clause("TR-1", "TR-6", "TR-7", "TR-11", "TR-12", "ERR-5")
+@NO_SHRINK
 @given(data=st.data())
 def test_hostile_transitions_calls(impl: Any, data: st.DataObject) -> None:
     draw = HypothesisDraw(data)
