@@ -1664,3 +1664,56 @@ def make_workspace_machine(impl: Any) -> type[RuleBasedStateMachine]:
 )
 def test_workspace_state_machine(impl: Any) -> None:
     run_state_machine_as_test(make_workspace_machine(impl))
+
+
+def _distinct(shape: tuple[int, ...], dtype: torch.dtype, offset: int) -> torch.Tensor:
+    """Values offset, offset + 1, ... of `shape` as `dtype` (bool: alternating, from offset)."""
+    values = torch.arange(offset, offset + int(torch.Size(shape).numel())).reshape(shape)
+    return values % 2 == 1 if dtype == torch.bool else values.to(dtype)
+
+
+@clause("WS-44")
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_set_below_time_size_replaces_one_row(impl: Any, dtype: torch.dtype) -> None:
+    """WS-44 over time sizes 1..4, every row t < T, batch sizes 1 and 3, item shapes () and
+    (2,), for a variable written row by row or by set_full, and again after a second set."""
+    for time_size, batch, item, whole in (
+        (t_, b, s, w) for t_ in (1, 2, 3, 4) for b in (1, 3) for s in ((), (2,)) for w in (0, 1)
+    ):
+        before = _distinct((time_size, batch, *item), dtype, 0)
+        for t in range(time_size):
+            ws = impl.Workspace()
+            if whole:
+                ws.set_full("x", before)
+                write = "ws.set_full('x', before)"
+            else:
+                for row in range(time_size):
+                    ws.set("x", row, before[row])
+                write = "for row in range(T):\n    ws.set('x', row, before[row])"
+            value = _distinct((batch, *item), dtype, 100 + t) if dtype != torch.bool else ~before[t]
+            ws.set("x", t, value)
+            expected = before.clone()
+            expected[t] = value
+            repro = (
+                f"import torch\nT, t = {time_size}, {t}\n"
+                f"before = torch.arange({before.numel()}).reshape({tuple(before.shape)})"
+                + (" % 2 == 1" if dtype == torch.bool else f".to({dtype})")
+                + f"\nws = impl.Workspace()\n{write}\n"
+                + f"value = torch.full({(batch, *item)}, 1).to({dtype})\n"
+                + "ws.set('x', t, value)\nprint(ws.time_size(), ws.get_full('x'))  # want T rows"
+            )
+            expect(
+                ws.time_size() == time_size,
+                "WS-44",
+                f"set('x', {t}, v) on a variable of time size {time_size} (written by "
+                f"{'set_full' if whole else 'set'}) left time size {ws.time_size()}",
+                repro,
+            )
+            expect_equal_tensors(
+                ws.get_full("x"),
+                expected,
+                "WS-44",
+                f"set('x', {t}, v) on a variable of time size {time_size} (written by "
+                f"{'set_full' if whole else 'set'}) must replace row {t} only",
+                repro,
+            )
