@@ -14,8 +14,11 @@ from gymnasium import spaces
 
 from mutants._base import reference_name
 
-KILLED_BY = ["ENV-3"]
-TESTS = "test_programs_generated"
+# Written for the program generator, whose clause for it varied between machines (the
+# first differing value of a generated program); the hand-written tests of TESTS now
+# catch it deterministically, under the clause below.
+KILLED_BY = ["ENV-9"]
+TESTS = "test_env_agent"
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,8 @@ from bbrl_reference import (
 from mutants._base import reference_name
 
 KILLED_BY = ["ERR-5"]
-TESTS = "test_programs_generated"
+# The hand-written ERR-5 tests of test_workspace catch it deterministically as well.
+TESTS = "test_workspace"
 
 
 def __getattr__(name: str) -> Any:
