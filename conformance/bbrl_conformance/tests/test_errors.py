@@ -620,6 +620,20 @@ RB_CASES: dict[str, tuple[str, type[BaseException], str, Callable[[Any, Any], ob
         lambda impl, rb: rb.get_shuffled(-3),
         ("batch_size", "-3"),
     ),
+    "get-shuffled-generator-int": (
+        "RB-21",
+        TypeError,
+        "rb.get_shuffled(2, generator=3)",
+        lambda impl, rb: rb.get_shuffled(2, generator=3),
+        ("generator", "Generator", "int"),
+    ),
+    "to-float-device": (
+        "RB-17",
+        TypeError,
+        "rb.to(1.5)",
+        lambda impl, rb: rb.to(1.5),
+        (("device", "d"), "float"),
+    ),
 }
 
 
