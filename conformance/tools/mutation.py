@@ -456,10 +456,15 @@ def explain(args: argparse.Namespace) -> int:
     if not Path(where).is_relative_to(mutated):
         print(f"the suite would test {where}, not the mutants in {mutated}", file=sys.stderr)
         return 2
+    if args.current_suite:  # the mutated reference stays the run's; only the judge is updated
+        target = mutated / "bbrl_conformance"
+        shutil.rmtree(target)
+        shutil.copytree(SUITE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     report = args.scratch / "explain"
     command = [sys.executable, "-m", "bbrl_conformance", "--impl", "bbrl_reference"]
     command += ["--no-deviations", "--profile", "mutants", "--report", str(report), "--"]
     command += ["-v", "-p", "no:randomly", *(["-x"] if args.first else [])]
+    command += ["-k", args.tests] if args.tests else []
     try:
         proc = subprocess.run(
             command, cwd=mutated, env=env, capture_output=True, text=True, timeout=args.timeout
@@ -496,6 +501,14 @@ def main(argv: list[str] | None = None) -> int:
     p_explain.add_argument("name", help="mutmut's name of the mutant (see show)")
     p_explain.add_argument("--first", action="store_true", help="stop at the first failure")
     p_explain.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
+    p_explain.add_argument(
+        "-k", dest="tests", default=None, help="only the tests matching this pytest -k expression"
+    )
+    p_explain.add_argument(
+        "--current-suite",
+        action="store_true",
+        help="first copy the worktree's suite over the run's copy (tests written since the run)",
+    )
     sub.add_parser("_generate", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.command == "_generate":

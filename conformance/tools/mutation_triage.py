@@ -118,6 +118,10 @@ class Triage:
             out.append("[[mutant]]")
             for name in FIELDS:
                 value = entry.get(name)
+                # a key field is always written: a mutant may delete a line ("after" = "")
+                if name in KEY_FIELDS[:4] and value is not None:
+                    out.append(f"{name} = {_s(value)}")
+                    continue
                 if value is None or value == "" or (name == "occurrence" and value == 1):
                     continue
                 out.append(f"{name} = {_s(value)}")

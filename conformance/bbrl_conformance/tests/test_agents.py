@@ -1012,3 +1012,136 @@ def make_temporal_machine(impl: Any) -> type[RuleBasedStateMachine]:
 @clause("TA-1", "TA-2", "TA-3", "TA-4", "TA-5", "WS-11", "WS-15", "WS-19")
 def test_temporal_agent_state_machine(impl: Any) -> None:
     run_state_machine_as_test(make_temporal_machine(impl))
+
+
+# ---------------------------------------------------------------------------------------------
+# TA-1, AG-4: trees whose nodes override __call__
+
+CALL_OVERRIDE_SOURCE = """\
+import torch
+calls = []
+class Plain(impl.Agent):
+    def __init__(self, tag):
+        super().__init__()
+        self.tag = tag
+    def forward(self, t, **kwargs):
+        calls.append(('forward ' + self.tag, t))
+        self.set(('x_' + self.tag, t), torch.full((2,), float(t)))
+class Logged(Plain):  # a leaf whose class overrides __call__
+    def __call__(self, workspace, **kwargs):
+        calls.append(('call ' + self.tag, kwargs['t']))
+        super().__call__(workspace, **kwargs)
+class LoggedAgents(impl.Agents):  # an Agents whose class overrides __call__
+    def __call__(self, workspace, **kwargs):
+        calls.append(('call S', kwargs['t']))
+        super().__call__(workspace, **kwargs)
+a, b = Plain('a'), Plain('b')
+"""
+
+
+@clause("TA-1", "AG-4", "AG-2")
+def test_temporal_agent_calls_overridden_call_methods(impl: Any) -> None:
+    """TA-1 calls ``agent(workspace, t=t, **kwargs)`` and AG-4 calls each child: a node whose
+    class overrides ``__call__`` (a leaf, an ``Agents`` subclass, the root) has that override
+    run at every step, and the leaves below it still run ``forward`` once per step."""
+    calls: list[tuple[str, int]] = []
+    ws_of: list[bool] = []
+
+    class Logged(impl.Agent):  # type: ignore[misc]
+        def __init__(self, tag: str) -> None:
+            super().__init__()
+            self.tag = tag
+
+        def __call__(self, workspace: Any, **kwargs: Any) -> None:
+            calls.append((f"call {self.tag}", kwargs["t"]))
+            super().__call__(workspace, **kwargs)
+
+        def forward(self, t: int, **kwargs: Any) -> None:
+            if t >= 200:
+                raise RuntimeError(f"runaway TemporalAgent: called at t={t}")
+            calls.append((f"forward {self.tag}", t))
+            ws_of.append(self.workspace is ws and kwargs == {"scale": 0})
+            self.set((f"x_{self.tag}", t), torch.full((2,), float(t)))
+
+    class LoggedAgents(impl.Agents):  # type: ignore[misc]
+        def __call__(self, workspace: Any, **kwargs: Any) -> None:
+            calls.append(("call S", kwargs["t"]))
+            super().__call__(workspace, **kwargs)
+
+    def plain(tag: str) -> Any:
+        class Plain(impl.Agent):  # type: ignore[misc]
+            def forward(self, t: int, **kwargs: Any) -> None:
+                if t >= 200:
+                    raise RuntimeError(f"runaway TemporalAgent: called at t={t}")
+                calls.append((f"forward {tag}", t))
+                ws_of.append(self.workspace is ws and kwargs == {"scale": 0})
+                self.set((f"x_{tag}", t), torch.full((2,), float(t)))
+
+        return Plain()
+
+    # (tree source, build, the log of one step at t as a function of t)
+    cases: list[tuple[str, Callable[[], Any], Callable[[int], list[tuple[str, int]]]]] = [
+        (
+            "Logged('c')",
+            lambda: Logged("c"),
+            lambda t: [("call c", t), ("forward c", t)],
+        ),
+        (
+            "impl.Agents(a, Logged('c'))",
+            lambda: impl.Agents(plain("a"), Logged("c")),
+            lambda t: [("forward a", t), ("call c", t), ("forward c", t)],
+        ),
+        (
+            "LoggedAgents(a, b)",
+            lambda: LoggedAgents(plain("a"), plain("b")),
+            lambda t: [("call S", t), ("forward a", t), ("forward b", t)],
+        ),
+        (
+            "impl.Agents(impl.Agents(a), LoggedAgents(b, Logged('c')))",
+            lambda: impl.Agents(impl.Agents(plain("a")), LoggedAgents(plain("b"), Logged("c"))),
+            lambda t: [
+                ("forward a", t),
+                ("call S", t),
+                ("forward b", t),
+                ("call c", t),
+                ("forward c", t),
+            ],
+        ),
+    ]
+    for code, build, step in cases:
+        for t0, n_steps in [(0, 1), (0, 3), (2, 2)]:
+            calls.clear()
+            ws_of.clear()
+            ws = impl.Workspace()
+            impl.TemporalAgent(build())(ws, t=t0, n_steps=n_steps, scale=0)
+            want = [entry for t in range(t0, t0 + n_steps) for entry in step(t)]
+            expect(
+                calls == want,
+                "TA-1",
+                f"TemporalAgent({code})(ws, t={t0}, n_steps={n_steps}, scale=0) logged the "
+                f"calls {calls}; expected {want} (every __call__ override runs at every step)",
+                CALL_OVERRIDE_SOURCE
+                + f"impl.TemporalAgent({code})(impl.Workspace(), t={t0}, n_steps={n_steps}, "
+                "scale=0)\nprint(calls)",
+            )
+            expect(
+                all(ws_of),
+                "AG-2",
+                f"TemporalAgent({code})(ws, t={t0}, n_steps={n_steps}, scale=0): a forward "
+                "ran with another self.workspace or keyword arguments other than {'scale': 0}",
+                CALL_OVERRIDE_SOURCE
+                + f"impl.TemporalAgent({code})(impl.Workspace(), t={t0}, n_steps={n_steps}, "
+                "scale=0)",
+            )
+            for tag in sorted({e[0].split()[1] for e in want if e[0].startswith("forward")}):
+                got = ws.get_full(f"x_{tag}")
+                expect_equal_tensors(
+                    got[t0:],
+                    torch.arange(t0, t0 + n_steps, dtype=torch.float32)[:, None].expand(-1, 2),
+                    "TA-1",
+                    f"TemporalAgent({code})(ws, t={t0}, n_steps={n_steps}): rows "
+                    f"{t0}..{t0 + n_steps - 1} of x_{tag} (x_{tag}[t] = t)",
+                    CALL_OVERRIDE_SOURCE
+                    + f"ws = impl.Workspace()\nimpl.TemporalAgent({code})(ws, t={t0}, "
+                    f"n_steps={n_steps}, scale=0)\nprint(ws.get_full('x_{tag}'))",
+                )

@@ -20,7 +20,12 @@ from typing import Any
 import pytest
 import torch
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._assertions import (
+    expect,
+    expect_equal_tensors,
+    expect_message,
+    expect_raises,
+)
 from bbrl_conformance._clauses import clause
 
 NET_SOURCE = """\
@@ -559,7 +564,7 @@ def test_load_model_rejects_files_that_are_not_state_dicts(impl: Any) -> None:
     )
 
 
-@clause("AG-16")
+@clause("AG-16", "ERR-6")
 @pytest.mark.parametrize("case", ["missing", "extra", "shape", "dtype"])
 def test_load_model_rejects_other_state_dicts(impl: Any, case: str) -> None:
     agent = net(impl)
@@ -589,13 +594,28 @@ def test_load_model_rejects_other_state_dicts(impl: Any, case: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "other.pt")
         torch.save(state, path)
-        expect_raises(
+        exc = expect_raises(
             error,
             "AG-16",
             f"load_model on a state dict with a {case} entry",
             lambda: agent.load_model(path),
             repro + "    agent.load_model(path)",
         )
+    # ERR-6: the key concerned, and for a shape or dtype what was expected and what was given
+    mentions: dict[str, list[str | tuple[str, ...]]] = {
+        "missing": ["steps"],
+        "extra": ["other.weight"],
+        "shape": ["lin.bias", "3", "5"],
+        "dtype": ["steps", ("int64", "long"), ("float32", "float")],
+    }
+    mention = mentions[case]
+    expect_message(
+        exc,
+        "ERR-6",
+        f"load_model on a state dict with a {case} entry",
+        mention,
+        repro + "    agent.load_model(path)",
+    )
     expect(
         state_equal(agent.state_dict(), before),
         "AG-16",

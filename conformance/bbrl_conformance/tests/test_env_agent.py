@@ -462,6 +462,70 @@ def test_box_actions_reach_the_envs(impl: Any, backend: Backend, autoreset: bool
         check_actions(rollout, rows, repro, clause_id="ENV-11")
 
 
+#: Discrete action dtypes other than int64, each with the largest value it holds that the
+#: counting env's Discrete(MAX_ACTION) space accepts (uint8 255: read as int8 it would be -1).
+_DISCRETE_ACTION_DTYPES = {
+    "int8": (torch.int8, 127),
+    "int16": (torch.int16, 32767),
+    "int32": (torch.int32, MAX_ACTION - 1),
+    "uint8": (torch.uint8, 255),
+}
+
+
+@clause("ENV-11")
+@pytest.mark.parametrize("dtype_name", sorted(_DISCRETE_ACTION_DTYPES))
+def test_discrete_actions_of_every_integer_dtype(
+    impl: Any, backend: Backend, dtype_name: str
+) -> None:
+    """ENV-11 takes any integer action for a Discrete space: env b receives row b's value,
+    including the dtype's largest value, at every step."""
+    dtype, top = _DISCRETE_ACTION_DTYPES[dtype_name]
+    n_rows = 4
+
+    def value(t: int, b: int) -> int:
+        return top if (t + b) % 2 == 0 else 10 * b + t
+
+    class TypedActions(impl.Agent):  # type: ignore[misc]
+        def forward(self, t: int, **kwargs: Any) -> None:
+            self.set(("action", t), torch.tensor([value(t, b) for b in range(2)], dtype=dtype))
+
+    with counting(impl, backend, [6, 7], autoreset=True) as rollout:
+        rollout.t_agent = impl.TemporalAgent(impl.Agents(rollout.env_agent, TypedActions()))
+        repro = (
+            rollout.repro(n_rows)
+            + f"\n# with action[t, b] = ({top} if (t + b) % 2 == 0 else 10 * b + t) as "
+            f"torch.{dtype_name} instead of the counting action agent's int64"
+        )
+        try:
+            ws = rollout.run(n_rows)
+        except Exception as exc:  # a rejected dtype: name the clause, not a bare exception
+            expect(
+                False,
+                "ENV-11",
+                f"Discrete actions of dtype {dtype_name} (backend {backend.name!r}): a "
+                f"{n_rows}-step rollout raised {type(exc).__name__}: {exc}",
+                repro,
+            )
+        all_rows = check_rows(ws, rollout, n_rows, repro)
+        records = {record.env_id: record for record in rollout.plan.envs}
+        for b, rows in enumerate(all_rows):
+            env_id = rollout.columns[b]
+            got = records[env_id].actions if env_id in records else []
+            want = [
+                (row.episode, row.step, value(t, b))
+                for t, row in enumerate(rows[:-1])
+                if row.consumed
+            ]
+            expect(
+                got == want,
+                "ENV-11",
+                f"Discrete actions of dtype {dtype_name} (backend {backend.name!r}): env b={b} "
+                f"(env id {env_id}) consumed (episode, step_before, action) = {got}, "
+                f"expected {want}",
+                repro,
+            )
+
+
 # ---------------------------------------------------------------------------------------------
 # ENV-12: get_obs_and_actions_sizes
 

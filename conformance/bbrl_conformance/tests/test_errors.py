@@ -217,6 +217,50 @@ WORKSPACE_CASES: dict[str, Case] = {
         lambda ws: ws.get_transitions(filter_key="x"),
         ("x", "bool", ("float32", "float")),
     ),
+    # WS-30, WS-33, WS-36: the index and time-range errors name the argument, the bound and the
+    # value given (the batch size is 4 and the time size 3)
+    "select-batch-out-of-range": Case(
+        "WS-30",
+        IndexError,
+        "ws.select_batch(torch.tensor([0, 5]))",
+        lambda ws: ws.select_batch(torch.tensor([0, 5])),
+        (("index", "batch_indexes"), "4", "5"),
+    ),
+    "select-batch-mask-length": Case(
+        "WS-30",
+        ValueError,
+        "ws.select_batch(torch.tensor([True, False, True]))",
+        lambda ws: ws.select_batch(torch.tensor([True, False, True])),
+        (("index", "batch_indexes", "mask"), "4", "3"),
+    ),
+    "select-batch-list": Case(
+        "WS-30",
+        TypeError,
+        "ws.select_batch([0, 1])",
+        lambda ws: ws.select_batch([0, 1]),
+        (("index", "batch_indexes"), ("Tensor", "tensor"), "list"),
+    ),
+    "subtime-beyond-T": Case(
+        "WS-33",
+        IndexError,
+        "ws.subtime(0, 9)",
+        lambda ws: ws.subtime(0, 9),
+        ("to_t", "3", "9"),
+    ),
+    "select-subtime-beyond-T": Case(
+        "WS-36",
+        IndexError,
+        "ws.select_subtime(torch.tensor([0, 1, 0, 2]), 2)  # t[3] + 2 = 4 > 3",
+        lambda ws: ws.select_subtime(torch.tensor([0, 1, 0, 2]), 2),
+        ("t", "3", ("2", "4")),
+    ),
+    "select-subtime-list": Case(
+        "WS-36",
+        TypeError,
+        "ws.select_subtime([0, 1, 0, 0], 2)",
+        lambda ws: ws.select_subtime([0, 1, 0, 0], 2),
+        ("t", ("Tensor", "tensor"), "list"),
+    ),
 }
 
 
@@ -575,6 +619,20 @@ RB_CASES: dict[str, tuple[str, type[BaseException], str, Callable[[Any, Any], ob
         "rb.get_shuffled(-3)",
         lambda impl, rb: rb.get_shuffled(-3),
         ("batch_size", "-3"),
+    ),
+    "get-shuffled-generator-int": (
+        "RB-21",
+        TypeError,
+        "rb.get_shuffled(2, generator=3)",
+        lambda impl, rb: rb.get_shuffled(2, generator=3),
+        ("generator", "Generator", "int"),
+    ),
+    "to-float-device": (
+        "RB-17",
+        TypeError,
+        "rb.to(1.5)",
+        lambda impl, rb: rb.to(1.5),
+        (("device", "d"), "float"),
     ),
 }
 

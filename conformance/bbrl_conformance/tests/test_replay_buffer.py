@@ -535,6 +535,44 @@ def test_stored_items_are_detached_copies(impl: Any) -> None:
 
 
 @clause("RB-12")
+@pytest.mark.parametrize("max_size", [1, 3])
+@pytest.mark.parametrize("time_size", [1, 2])
+def test_state_dict_round_trip_of_an_empty_buffer(impl: Any, max_size: int, time_size: int) -> None:
+    """The state of a buffer that holds nothing yet loads into a new buffer, which is then
+    empty and takes its first put (any schema) as a new buffer does."""
+    rb = impl.ReplayBuffer(max_size)
+    copy = impl.ReplayBuffer(max_size)
+    lines = [HELPER, f"rb = impl.ReplayBuffer({max_size})", f"copy = impl.ReplayBuffer({max_size})"]
+    lines.append("copy.load_state_dict(rb.state_dict())")
+    repro = "\n".join(lines)
+    try:
+        copy.load_state_dict(rb.state_dict())
+    except Exception as exc:
+        expect(False, "RB-12", f"the empty buffer's state did not load: {exc!r}", repro)
+    expect(
+        copy.size() == 0,
+        "RB-12",
+        f"after loading an empty buffer's state: size() = {copy.size()}, expected 0",
+        repro + "\nprint(copy.size())",
+    )
+    model = ReplayBufferModel(max_size)
+    n = max_size + 1  # wraps around: the oldest item is evicted
+    copy.put(items_workspace(impl, 0, n, time_size))
+    model.put(item_values(0, n, time_size))
+    repro += f"\ncopy.put(items_workspace(impl, 0, {n}, {time_size}))"
+    check_stored_ids(copy, model, "on the loaded empty buffer after a put", repro, "RB-12")
+    sample = copy.get_shuffled(5)
+    expect(
+        tuple(sample.get_full("id").shape) == (time_size, 5)
+        and all(i in model.ids() for i in _sample_ids(sample)),
+        "RB-12",
+        f"get_shuffled(5) after the put: id shape {tuple(sample.get_full('id').shape)}, items "
+        f"{_sample_ids(sample)}; expected shape ({time_size}, 5) and items of {model.ids()}",
+        repro + "\ns = copy.get_shuffled(5)\nprint(s.get_full('id'))",
+    )
+
+
+@clause("RB-12")
 @given(max_size=st.integers(1, 8), data=st.data())
 def test_state_dict_round_trip(impl: Any, max_size: int, data: st.DataObject) -> None:
     # puts of at most max_size items each (wrapping around): oversize puts are RB-5's test

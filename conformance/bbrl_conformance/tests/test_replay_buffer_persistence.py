@@ -28,7 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bbrl_conformance import _rb_file as rbf
-from bbrl_conformance._assertions import expect, expect_raises
+from bbrl_conformance._assertions import expect, expect_message, expect_raises
 from bbrl_conformance._clauses import clause
 
 ITEMS_SOURCE = """\
@@ -612,7 +612,7 @@ def _header_cases(header: dict[str, Any]) -> dict[str, tuple[object, int]]:
     }
 
 
-@clause("RB-26", "RB-28")
+@clause("RB-26", "RB-28", "ERR-6")
 def test_malformed_headers_raise_and_change_nothing(impl: Any, tmp: pathlib.Path) -> None:
     _, data, _ = saved(impl, tmp)
     parsed = rbf.parse(data)
@@ -636,11 +636,19 @@ def test_malformed_headers_raise_and_change_nothing(impl: Any, tmp: pathlib.Path
             f"    header = {header!r}  # {what}\n"
             f"    (tmp / 'bad.bin').write_bytes(rbf.build(header, {payload_code}))\n"
         )
-        expect_raises(
+        exc = expect_raises(
             ValueError,
             "RB-26",
             f"load of a checksummed file whose header has {what}",
             lambda: rb.load(tmp / "bad.bin"),
+            write + "    rb.load(tmp / 'bad.bin')",
+        )
+        # ERR-6: the message names the file (its name, or the argument path) it refuses
+        expect_message(
+            exc,
+            "ERR-6",
+            f"load of a file whose header has {what}",
+            [("bad.bin", "path")],
             write + "    rb.load(tmp / 'bad.bin')",
         )
         expect(
