@@ -516,17 +516,7 @@ class WorkspaceWorld(World):
 
         def result(out: Any) -> str | None:
             assert want is not None
-            try:
-                keys = sorted(out.keys())
-            except Exception as exc:
-                return f"the result has no keys(): {type(exc).__name__}: {exc}"
-            if keys != sorted(want):
-                return f"the result holds {keys}, expected {sorted(want)}"
-            for name, value in want.items():
-                got = out.get_full(name)
-                if not same_values(got, value):
-                    return f"{name!r} is {show(got)}, expected {show(value)}"
-            return None
+            return workspace_differs(out, want)
 
         return self.valid(
             klass,
@@ -553,17 +543,7 @@ class WorkspaceWorld(World):
         code = f"out = ws.get_transitions({spelling})"
 
         def result(out: Any) -> str | None:
-            try:
-                keys = sorted(out.keys())
-            except Exception as exc:
-                return f"the result has no keys(): {type(exc).__name__}: {exc}"
-            if keys != sorted(want):
-                return f"the result holds {keys}, expected {sorted(want)}"
-            for name, value in want.items():
-                got = out.get_full(name)
-                if not same_values(got, value):
-                    return f"{name!r} is {show(got)}, expected {show(value)}"
-            return None
+            return workspace_differs(out, want)
 
         return self.valid(
             "valid",
@@ -1252,3 +1232,18 @@ def _unbound(fn: Callable[[Draw], Call | None]) -> Callable[[Any, Draw], Call | 
         return getattr(world, name)(draw)  # type: ignore[no-any-return]
 
     return make
+
+
+def workspace_differs(out: Any, want: dict[str, Any]) -> str | None:
+    """How the workspace ``out`` differs from the variables ``want`` (None if it does not)."""
+    try:
+        keys = sorted(out.keys())
+    except Exception as exc:
+        return f"the result has no keys(): {type(exc).__name__}: {exc}"
+    if keys != sorted(want):
+        return f"the result holds {keys}, expected {sorted(want)}"
+    for name, value in want.items():
+        got = out.get_full(name)
+        if not same_values(got, value):
+            return f"{name!r} is {show(got)}, expected {show(value)}"
+    return None
