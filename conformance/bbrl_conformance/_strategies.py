@@ -34,11 +34,13 @@ __all__ = [
     "INDEX",
     "MASK_KINDS",
     "SEED_EDGES",
+    "WORKSPACE_DTYPE_NAMES",
     "ItemSchema",
     "TransitionsCase",
     "agent_seeds",
     "batch_sizes",
     "dtypes",
+    "full",
     "index_values",
     "item_schemas",
     "keyword_arguments",
@@ -66,6 +68,24 @@ DTYPES: tuple[torch.dtype, ...] = (
     torch.int16,
     torch.float16,
     torch.bfloat16,
+)
+#: every dtype WS-21 accepts for a workspace variable, by name (float32 first: shrinks to it)
+WORKSPACE_DTYPE_NAMES: tuple[str, ...] = (
+    "float32",
+    "int64",
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float64",
+    "complex64",
+    "complex128",
 )
 #: agent seeds at the edges of the usual integer widths (every s >= 0 is a seed)
 SEED_EDGES: tuple[int, ...] = (
@@ -386,3 +406,9 @@ def item_schemas(draw: st.DrawFn, max_time: int = 3, max_fields: int = 3) -> Ite
         for k in range(count)
     )
     return ItemSchema(time_size, fields)
+
+
+def full(shape: tuple[int, ...], dtype: torch.dtype, offset: int = 0) -> torch.Tensor:
+    """Distinct values offset, offset + 1, ... of `shape` as `dtype` (bool: the odd ones)."""
+    values = torch.arange(offset, offset + math.prod(shape)).reshape(shape)
+    return values % 2 == 1 if dtype == torch.bool else values.to(dtype)

@@ -12,25 +12,10 @@ import math
 import torch
 
 from bbrl_conformance._hostile._engine import Draw
+from bbrl_conformance._strategies import WORKSPACE_DTYPE_NAMES
 
 #: the dtypes every workspace operation accepts (WS-21)
-WS_DTYPES = (
-    "float32",
-    "int64",
-    "bool",
-    "uint8",
-    "int8",
-    "int16",
-    "int32",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "bfloat16",
-    "float64",
-    "complex64",
-    "complex128",
-)
+WS_DTYPES = WORKSPACE_DTYPE_NAMES
 #: the dtypes a replay buffer stores (RB-18): WS-21 without uint16, uint32, uint64
 RB_DTYPES = tuple(d for d in WS_DTYPES if d not in ("uint16", "uint32", "uint64"))
 #: the dtypes of a stop variable (TA-6)

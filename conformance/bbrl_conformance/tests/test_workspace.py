@@ -52,6 +52,7 @@ from bbrl_conformance._strategies import (
     DTYPES,
     batch_sizes,
     dtypes,
+    full,
     make_values,
     other_dtypes,
     other_item_shapes,
@@ -1666,12 +1667,6 @@ def test_workspace_state_machine(impl: Any) -> None:
     run_state_machine_as_test(make_workspace_machine(impl))
 
 
-def _distinct(shape: tuple[int, ...], dtype: torch.dtype, offset: int) -> torch.Tensor:
-    """Values offset, offset + 1, ... of `shape` as `dtype` (bool: alternating, from offset)."""
-    values = torch.arange(offset, offset + int(torch.Size(shape).numel())).reshape(shape)
-    return values % 2 == 1 if dtype == torch.bool else values.to(dtype)
-
-
 @clause("WS-44")
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_set_below_time_size_replaces_one_row(impl: Any, dtype: torch.dtype) -> None:
@@ -1680,7 +1675,7 @@ def test_set_below_time_size_replaces_one_row(impl: Any, dtype: torch.dtype) -> 
     for time_size, batch, item, whole in (
         (t_, b, s, w) for t_ in (1, 2, 3, 4) for b in (1, 3) for s in ((), (2,)) for w in (0, 1)
     ):
-        before = _distinct((time_size, batch, *item), dtype, 0)
+        before = full((time_size, batch, *item), dtype, 0)
         for t in range(time_size):
             ws = impl.Workspace()
             if whole:
@@ -1690,7 +1685,7 @@ def test_set_below_time_size_replaces_one_row(impl: Any, dtype: torch.dtype) -> 
                 for row in range(time_size):
                     ws.set("x", row, before[row])
                 write = "for row in range(T):\n    ws.set('x', row, before[row])"
-            value = _distinct((batch, *item), dtype, 100 + t) if dtype != torch.bool else ~before[t]
+            value = full((batch, *item), dtype, 100 + t) if dtype != torch.bool else ~before[t]
             ws.set("x", t, value)
             expected = before.clone()
             expected[t] = value
@@ -1716,4 +1711,18 @@ def test_set_below_time_size_replaces_one_row(impl: Any, dtype: torch.dtype) -> 
                 f"set('x', {t}, v) on a variable of time size {time_size} (written by "
                 f"{'set_full' if whole else 'set'}) must replace row {t} only",
                 repro,
+            )
+            # the same workspace again: a second row rewritten after the first
+            again = (t + 1) % time_size
+            second = full((batch, *item), dtype, 200 + t)
+            ws.set("x", again, second)
+            expected[again] = second
+            expect_equal_tensors(
+                ws.get_full("x"),
+                expected,
+                "WS-44",
+                f"after set('x', {t}, v), set('x', {again}, w) on the same variable (time size "
+                f"{time_size}, written by {'set_full' if whole else 'set'}) must replace row "
+                f"{again} only",
+                repro + f"\nws.set('x', {again}, value)\nprint(ws.time_size(), ws.get_full('x'))",
             )

@@ -41,6 +41,7 @@ from bbrl_conformance._assertions import (
     raising,
 )
 from bbrl_conformance._clauses import clause
+from bbrl_conformance._strategies import WORKSPACE_DTYPE_NAMES
 
 SETUP = (
     "import torch\nws = impl.Workspace()\n"
@@ -184,23 +185,7 @@ def test_any_non_empty_string_names_a_variable(impl: Any, name: str) -> None:
 
 # -- WS-21: dtypes --------------------------------------------------------------------------
 
-DTYPES = [
-    torch.bool,
-    torch.uint8,
-    torch.int8,
-    torch.int16,
-    torch.int32,
-    torch.int64,
-    torch.uint16,
-    torch.uint32,
-    torch.uint64,
-    torch.float16,
-    torch.bfloat16,
-    torch.float32,
-    torch.float64,
-    torch.complex64,
-    torch.complex128,
-]
+DTYPES = [getattr(torch, name) for name in WORKSPACE_DTYPE_NAMES]
 
 
 def _values(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:

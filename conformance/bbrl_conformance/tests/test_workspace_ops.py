@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,13 +25,7 @@ from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises, raising
 from bbrl_conformance._clauses import clause
-
-
-def full(shape: tuple[int, ...], dtype: torch.dtype, offset: int = 0) -> torch.Tensor:
-    """Distinct values offset, offset + 1, ... of `shape` as `dtype` (bool: the odd ones)."""
-    values = torch.arange(offset, offset + math.prod(shape)).reshape(shape)
-    return values % 2 == 1 if dtype == torch.bool else values.to(dtype)
-
+from bbrl_conformance._strategies import full
 
 HEADER = "import math\nimport torch\n\n\n" + inspect.getsource(full) + "\n\n"
 
