@@ -130,16 +130,18 @@ def ratio_target(name: str, limit: float, peer: str = "reference") -> dict[str, 
     return {"name": name, "kind": "ratio", "peer": peer, "limit": limit, "at_most": True}
 
 
-def paired_target(name: str, slow: str, fast: str, at_least: float | None) -> dict[str, Any]:
+def paired_target(
+    name: str, slow: str, fast: str, at_least: float | None, *, at_most: float | None = None
+) -> dict[str, Any]:
     """Target: median over runs of ``median(slow) / median(fast)`` in the group, at least
-    ``at_least`` (None: shown for information)."""
+    ``at_least``, or at most ``at_most`` when that is given (both None: for information)."""
     return {
         "name": name,
         "kind": "paired",
         "slow": slow,
         "fast": fast,
-        "limit": at_least,
-        "at_most": False,
+        "limit": at_least if at_most is None else at_most,
+        "at_most": at_most is not None,
     }
 
 

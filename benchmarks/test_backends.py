@@ -3,19 +3,27 @@
 Group ``backends {n}xCartPole {steps} steps`` (n = 8, 64, 256): floor = the raw python loop
 over ``n`` single gymnasium envs (``RawLoop``, no storage); peers = gymnasium's bare
 ``make_vec(..., vectorization_mode="vector_entry_point")`` loop (``CartPoleVectorEnv``, no
-storage), and the reference on each backend, ``TemporalAgent(Agents(ParallelGymAgent,
-RandomActor))`` on a fresh workspace: ``sync``, ``async`` (8 and 64 envs only: one worker
-process per env) and ``vector``. Every benchmark records ``env_steps`` (env steps per round)
-in ``extra_info``: env steps per second = ``env_steps / median``.
+storage), and the reference's env agent on each backend, ``TemporalAgent(ParallelGymAgent)``
+on a fresh workspace: ``sync``, ``async`` (8 and 64 envs only: one worker process per env) and
+``vector``. The floor, the bare vector env and these peers play the same precomputed random
+actions (the reference reads them from the workspace's ``action`` variable, written once with
+``set_full`` before the run), so the difference between them is the env agent's own work: the
+action row read and checked, the row of seven variables written, the episode bookkeeping.
+One more peer, ``reference vector + random actor``, is the seed notebook's rollout
+``TemporalAgent(Agents(ParallelGymAgent, RandomActor))`` (a torch agent drawing the actions at
+each step), for how much a minimal policy adds. Every benchmark records ``env_steps`` (env steps
+per round) in ``extra_info``: env steps per second = ``env_steps / median``.
 
 Group ``backends-heavy {n}xBusyEnv({ms} ms) {steps} steps``: floor = the raw loop over
 ``benchmarks/busy_env.py``'s env (each step busy-computes ~1 ms); peers = gymnasium's bare
-``AsyncVectorEnv`` and the reference's ``async`` and ``sync`` backends.
+``AsyncVectorEnv`` and the reference's ``async`` and ``sync`` backends, all with the same
+precomputed actions.
 
 Every benchmark here is timed with the wall clock (``time.perf_counter``): worker processes and
 busy-waiting envs do their work outside the benchmark process's CPU time.
 
-Targets (issue 12), computed from the medians of one run:
+Targets (issue 12), declared with ``describe`` and computed by ``run.py`` from the medians of
+each run:
 
 * at 64 envs, the reference's vector backend makes at least 8x the env steps per second of the
   per-env raw loop (``floor / reference vector >= 8``) and stays within 1.3x of the bare vector
@@ -34,7 +42,17 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from bench_support import CARTPOLE, FULL, RawLoop, gym_factory, load_api, rollout_agent
+from bench_support import (
+    CARTPOLE,
+    FULL,
+    RawLoop,
+    describe,
+    env_agent,
+    gym_factory,
+    load_api,
+    paired_target,
+    rollout_agent,
+)
 from busy_env import BUSY_ENV
 
 #: (num_envs, rollout steps) of the CartPole groups; more envs, fewer steps per round
@@ -43,6 +61,8 @@ SIZES = ((8, 1000), (64, 200), (256, 100)) if FULL else ((2, 10), (8, 5))
 ASYNC_MAX = 64 if FULL else 8
 #: (num_envs, steps, seconds per step) of the heavy group
 HEAVY = (8, 30, 1e-3) if FULL else (2, 3, 1e-4)
+#: the number of envs the CartPole targets are measured at
+TARGET_ENVS = 64
 
 WALL_CLOCK = pytest.mark.benchmark(timer=time.perf_counter)
 
@@ -69,31 +89,48 @@ def raw_loop(request: pytest.FixtureRequest) -> Iterator[RawLoop]:
     loop.close()
 
 
+def actions(steps: int, num_envs: int) -> np.ndarray:
+    """The random actions every peer plays (``RawLoop`` draws the same ones)."""
+    return np.random.default_rng(0).integers(0, 2, (steps, num_envs))
+
+
 def _vector_loop(vec: gym.vector.VectorEnv[Any, Any, Any], steps: int) -> Any:
     """A rollout of a bare vector env with precomputed random actions, no storage."""
-    actions = np.random.default_rng(0).integers(0, 2, (steps, vec.num_envs))
+    played = actions(steps, vec.num_envs)
     rounds = [0]
 
     def run() -> int:
         rounds[0] += 1
         vec.reset(seed=rounds[0])
         for t in range(steps - 1):
-            vec.step(actions[t])
+            vec.step(played[t])
         return (steps - 1) * vec.num_envs
 
     return run
 
 
-def _agent_rollout(benchmark: Any, agent: Any, env: Any, api: Any, steps: int, n: int) -> None:
+def _env_agent_rollout(
+    benchmark: Any, api: Any, env_name: str, backend: str, steps: int, n: int
+) -> Any:
+    """Time ``TemporalAgent(env agent)`` on a fresh workspace holding the precomputed actions;
+    returns the last round's workspace."""
+    env = env_agent(api, env_name, n, 0, backend=backend)
+    agent = api.TemporalAgent(env)
+    played = torch.as_tensor(actions(steps, n))
+
     def run() -> Any:
         ws = api.Workspace()
+        ws.set_full("action", played)
         agent(ws, t=0, n_steps=steps)
         return ws
 
     try:
-        ws = benchmark(run)
+        return benchmark(run)
     finally:
         env.close()
+
+
+def _check_rows(ws: Any, steps: int, n: int) -> None:
     obs, done, timestep = ws["env/env_obs"], ws["env/done"], ws["env/timestep"]
     assert obs.shape == (steps, n, 4) and obs.dtype == torch.float32
     assert bool((timestep[1:][done[:-1]] == 0).all())  # next-step autoreset rows
@@ -126,6 +163,35 @@ def test_backends_bare_vector_env(benchmark: Any, num_envs: int, steps: int) -> 
         vec.close()
 
 
+def _cartpole_targets(benchmark: Any, num_envs: int) -> None:
+    if num_envs == TARGET_ENVS:
+        describe(
+            benchmark,
+            targets=[
+                paired_target(
+                    f"backends {num_envs} envs: raw loop / reference vector (env steps per s)",
+                    "floor",
+                    "reference vector",
+                    8,
+                ),
+                paired_target(
+                    f"backends {num_envs} envs: reference vector / gymnasium make_vec",
+                    "reference vector",
+                    "gymnasium make_vec",
+                    None,
+                    at_most=1.3,
+                ),
+                paired_target(
+                    f"backends {num_envs} envs: reference vector + random actor / "
+                    "gymnasium make_vec",
+                    "reference vector + random actor",
+                    "gymnasium make_vec",
+                    None,
+                ),
+            ],
+        )
+
+
 @WALL_CLOCK
 @pytest.mark.parametrize("backend", ["sync", "async", "vector"])
 @pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
@@ -133,10 +199,33 @@ def test_backends_reference(benchmark: Any, backend: str, num_envs: int, steps: 
     if backend == "async" and num_envs > ASYNC_MAX:
         pytest.skip(f"async backend: {num_envs} worker processes on this machine is not a peer")
     api = load_api("reference")
-    torch.manual_seed(0)
-    agent, env = rollout_agent(api, CARTPOLE, num_envs, backend=backend)
     _record(benchmark, group(num_envs, steps), f"reference {backend}", (steps - 1) * num_envs)
-    _agent_rollout(benchmark, agent, env, api, steps, num_envs)
+    if backend == "vector":
+        _cartpole_targets(benchmark, num_envs)
+    ws = _env_agent_rollout(benchmark, api, CARTPOLE, backend, steps, num_envs)
+    _check_rows(ws, steps, num_envs)
+    assert torch.equal(ws["action"], torch.as_tensor(actions(steps, num_envs)))
+
+
+@WALL_CLOCK
+@pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
+def test_backends_reference_with_actor(benchmark: Any, num_envs: int, steps: int) -> None:
+    api = load_api("reference")
+    torch.manual_seed(0)
+    agent, env = rollout_agent(api, CARTPOLE, num_envs, backend="vector")
+    peer = "reference vector + random actor"
+    _record(benchmark, group(num_envs, steps), peer, (steps - 1) * num_envs)
+
+    def run() -> Any:
+        ws = api.Workspace()
+        agent(ws, t=0, n_steps=steps)
+        return ws
+
+    try:
+        ws = benchmark(run)
+    finally:
+        env.close()
+    _check_rows(ws, steps, num_envs)
 
 
 @WALL_CLOCK
@@ -163,16 +252,19 @@ def test_backends_heavy_gym_async(benchmark: Any) -> None:
 def test_backends_heavy_reference(benchmark: Any, backend: str) -> None:
     n, steps = HEAVY[0], HEAVY[1]
     api = load_api("reference")
-    agent, env = rollout_agent(api, BUSY_ENV, n, backend=backend)
     _record(benchmark, HEAVY_GROUP, f"reference {backend}", (steps - 1) * n)
-
-    def run() -> Any:
-        ws = api.Workspace()
-        agent(ws, t=0, n_steps=steps)
-        return ws
-
-    try:
-        ws = benchmark(run)
-    finally:
-        env.close()
+    if backend == "async":
+        describe(
+            benchmark,
+            targets=[
+                paired_target(
+                    "backends-heavy: reference async / gymnasium AsyncVectorEnv",
+                    "reference async",
+                    "gymnasium AsyncVectorEnv",
+                    None,
+                    at_most=1.1,
+                )
+            ],
+        )
+    ws = _env_agent_rollout(benchmark, api, BUSY_ENV, backend, steps, n)
     assert ws["env/env_obs"].shape == (steps, n, 4)
