@@ -9,6 +9,8 @@ on a fresh workspace: ``sync``, ``async`` (8 and 64 envs only: one worker proces
 actions (the reference reads them from the workspace's ``action`` variable, written once with
 ``set_full`` before the run), so the difference between them is the env agent's own work: the
 action row read and checked, the row of seven variables written, the episode bookkeeping.
+``reference vector, reused workspace`` runs on one workspace rewritten from ``t=0`` each round
+(as the epoch loop does), without the fresh workspace's allocations.
 One more peer, ``reference vector + random actor``, is the seed notebook's rollout
 ``TemporalAgent(Agents(ParallelGymAgent, RandomActor))`` (a torch agent drawing the actions at
 each step), for how much a minimal policy adds. Every benchmark records ``env_steps`` (env steps
@@ -110,17 +112,21 @@ def _vector_loop(vec: gym.vector.VectorEnv[Any, Any, Any], steps: int) -> Any:
 
 
 def _env_agent_rollout(
-    benchmark: Any, api: Any, env_name: str, backend: str, steps: int, n: int
+    benchmark: Any, api: Any, env_name: str, backend: str, steps: int, n: int, reuse: bool = False
 ) -> Any:
-    """Time ``TemporalAgent(env agent)`` on a fresh workspace holding the precomputed actions;
+    """Time ``TemporalAgent(env agent)`` on a fresh workspace holding the precomputed actions
+    (``reuse``: on one workspace, rewritten from ``t=0`` each round, as an epoch loop does);
     returns the last round's workspace."""
     env = env_agent(api, env_name, n, 0, backend=backend)
     agent = api.TemporalAgent(env)
     played = torch.as_tensor(actions(steps, n))
+    kept = api.Workspace()
+    kept.set_full("action", played)
 
     def run() -> Any:
-        ws = api.Workspace()
-        ws.set_full("action", played)
+        ws = kept if reuse else api.Workspace()
+        if not reuse:
+            ws.set_full("action", played)
         agent(ws, t=0, n_steps=steps)
         return ws
 
@@ -182,6 +188,13 @@ def _cartpole_targets(benchmark: Any, num_envs: int) -> None:
                     at_most=1.3,
                 ),
                 paired_target(
+                    f"backends {num_envs} envs: reference vector, reused workspace / "
+                    "gymnasium make_vec",
+                    "reference vector, reused workspace",
+                    "gymnasium make_vec",
+                    None,
+                ),
+                paired_target(
                     f"backends {num_envs} envs: reference vector + random actor / "
                     "gymnasium make_vec",
                     "reference vector + random actor",
@@ -205,6 +218,16 @@ def test_backends_reference(benchmark: Any, backend: str, num_envs: int, steps: 
     ws = _env_agent_rollout(benchmark, api, CARTPOLE, backend, steps, num_envs)
     _check_rows(ws, steps, num_envs)
     assert torch.equal(ws["action"], torch.as_tensor(actions(steps, num_envs)))
+
+
+@WALL_CLOCK
+@pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
+def test_backends_reference_reused_workspace(benchmark: Any, num_envs: int, steps: int) -> None:
+    api = load_api("reference")
+    peer = "reference vector, reused workspace"
+    _record(benchmark, group(num_envs, steps), peer, (steps - 1) * num_envs)
+    ws = _env_agent_rollout(benchmark, api, CARTPOLE, "vector", steps, num_envs, reuse=True)
+    _check_rows(ws, steps, num_envs)
 
 
 @WALL_CLOCK
