@@ -1,0 +1,115 @@
+"""ENV-11 over its whole domain of ``Box`` actions: item ranks 0 to 3.
+
+ENV-11: for a ``Box`` action space the agent takes a floating ``action`` of shape
+``[B, *action_shape]`` and env ``b`` receives row ``b``. The counting env's Box actions have one
+shape; these tests use the generated env family (``bbrl_conformance.generated_env``), whose Box
+action carries a code in its first element: the env's reward and observation after the step
+depend on that code, so the row of ``env/reward`` and ``env/env_obs`` at ``t = 1`` shows which
+action each env received. Rank 0 (``action_shape == ()``, an ``action`` of shape ``[B]``) is the
+case an implementation that takes every ``[B]`` action for a ``Discrete`` one gets wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from bbrl_conformance._assertions import expect_equal_tensors
+from bbrl_conformance._backends import Backend
+from bbrl_conformance._clauses import clause
+from bbrl_conformance._model.envfamily import (
+    ActionSpec,
+    BoxObs,
+    EnvConfig,
+    obs_value,
+    reward_float,
+)
+from bbrl_conformance._rollouts import close_agent, refused_by_vector
+from bbrl_conformance.generated_env import ENV_ID
+
+#: one action shape per rank, 0 to 3
+SHAPES = [(), (3,), (2, 2), (1, 2, 3)]
+#: the codes the envs receive (one per env); none ends an episode (``envfamily.ends``: codes 1,
+#: 2 and 3 do)
+CODES = (0, 4, 5)
+N_CODES = 7
+
+
+def _config(shape: tuple[int, ...]) -> EnvConfig:
+    return EnvConfig(
+        obs=BoxObs("float32", (2,)),
+        action=ActionSpec("box", n=N_CODES, shape=shape, dtype="float32"),
+    )
+
+
+def _action_row(shape: tuple[int, ...]) -> torch.Tensor:
+    """Row 0 of ``action``: env ``b``'s first element is ``CODES[b] + 0.25``; the others are
+    distinct values that carry no code."""
+    size = int(np.prod(shape, dtype=np.int64))
+    rows = []
+    for b, code in enumerate(CODES):
+        flat = [code + 0.25] + [100.0 * (b + 1) + k for k in range(1, size)]
+        rows.append(torch.tensor(flat, dtype=torch.float32).reshape(shape))
+    return torch.stack(rows)
+
+
+@clause("ENV-11")
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"rank{len(s)}" for s in SHAPES])
+def test_box_actions_of_every_rank_reach_their_env(
+    impl: Any, backend: Backend, shape: tuple[int, ...]
+) -> None:
+    config = _config(shape)
+    factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)
+    num_envs = len(CODES)
+    action = _action_row(shape)
+    repro = (
+        "import functools, torch\n"
+        "from bbrl_conformance._model.envfamily import ActionSpec, BoxObs, EnvConfig\n"
+        "from bbrl_conformance.generated_env import ENV_ID\n"
+        f"config = {config!r}\n"
+        "factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)\n"
+        f"agent = impl.ParallelGymAgent(factory, num_envs={num_envs}{backend.source()})\n"
+        "ws = impl.Workspace()\nagent(ws, t=0)\n"
+        f"ws.set('action', 0, torch.tensor({action.tolist()!r}))\n"
+        "agent(ws, t=1)\nprint(ws.get('env/reward', 1), ws.get('env/env_obs', 1))"
+    )
+    if refused_by_vector(
+        backend,
+        lambda: backend.agent(impl, factory, num_envs),
+        "an env without a vector implementation",
+        repro,
+    ):
+        return
+    agent = backend.agent(impl, factory, num_envs)
+    try:
+        ws = impl.Workspace()
+        agent(ws, t=0)
+        ws.set("action", 0, action)
+        agent(ws, t=1)
+        reward = ws.get("env/reward", 1)
+        obs = ws.get("env/env_obs", 1)
+    finally:
+        close_agent(agent)
+    want_reward = torch.tensor([reward_float(config.reward, 1, c) for c in CODES])
+    want_obs = torch.as_tensor(
+        np.stack([np.asarray(obs_value(config.obs, 1, c, None)) for c in CODES])
+    )
+    expect_equal_tensors(
+        reward,
+        want_reward.to(torch.float32),
+        "ENV-11",
+        f"env/reward at t=1 after Box actions of shape {list(shape)} (env b's reward shows the "
+        f"code in the first element of row b: codes {list(CODES)})",
+        repro,
+    )
+    expect_equal_tensors(
+        obs,
+        want_obs,
+        "ENV-11",
+        f"env/env_obs at t=1 after Box actions of shape {list(shape)} (codes {list(CODES)})",
+        repro,
+    )
