@@ -21,8 +21,13 @@ Group ``backends-heavy {n}xBusyEnv({ms} ms) {steps} steps``: floor = the raw loo
 ``AsyncVectorEnv`` and the reference's ``async`` and ``sync`` backends, all with the same
 precomputed actions.
 
-Every benchmark here is timed with the wall clock (``time.perf_counter``): worker processes and
-busy-waiting envs do their work outside the benchmark process's CPU time.
+Timers: the CartPole groups run in one process and are timed, like the other benchmarks, with
+the CPU time of the benchmark process (``run.py``'s default), which other jobs on the shared
+machine do not inflate; the one exception is the ``async`` peer, ``reference async (wall
+clock)``, whose envs step in worker processes (its ratio compares wall time with the floor's
+CPU time, a fair comparison only on an idle machine). The heavy group is timed with the wall
+clock (``time.perf_counter``): worker processes and busy-waiting envs do their work outside the
+benchmark process's CPU time.
 
 Targets (issue 12), declared with ``describe`` and computed by ``run.py`` from the medians of
 each run:
@@ -145,7 +150,6 @@ def _check_rows(ws: Any, steps: int, n: int) -> None:
 CARTPOLE_CASES = [pytest.param(n, s, id=f"{n}envs") for n, s in SIZES]
 
 
-@WALL_CLOCK
 @pytest.mark.parametrize(
     "raw_loop",
     [(CARTPOLE, n, s) for n, s in SIZES],
@@ -158,7 +162,6 @@ def test_backends_floor(benchmark: Any, raw_loop: RawLoop) -> None:
     assert benchmark(raw_loop.run) == (steps - 1) * n
 
 
-@WALL_CLOCK
 @pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
 def test_backends_bare_vector_env(benchmark: Any, num_envs: int, steps: int) -> None:
     vec = gym.make_vec(CARTPOLE, num_envs, vectorization_mode="vector_entry_point")
@@ -205,14 +208,14 @@ def _cartpole_targets(benchmark: Any, num_envs: int) -> None:
         )
 
 
-@WALL_CLOCK
-@pytest.mark.parametrize("backend", ["sync", "async", "vector"])
+@pytest.mark.parametrize("backend", ["sync", pytest.param("async", marks=WALL_CLOCK), "vector"])
 @pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
 def test_backends_reference(benchmark: Any, backend: str, num_envs: int, steps: int) -> None:
     if backend == "async" and num_envs > ASYNC_MAX:
         pytest.skip(f"async backend: {num_envs} worker processes on this machine is not a peer")
     api = load_api("reference")
-    _record(benchmark, group(num_envs, steps), f"reference {backend}", (steps - 1) * num_envs)
+    peer = "reference async (wall clock)" if backend == "async" else f"reference {backend}"
+    _record(benchmark, group(num_envs, steps), peer, (steps - 1) * num_envs)
     if backend == "vector":
         _cartpole_targets(benchmark, num_envs)
     ws = _env_agent_rollout(benchmark, api, CARTPOLE, backend, steps, num_envs)
@@ -220,7 +223,6 @@ def test_backends_reference(benchmark: Any, backend: str, num_envs: int, steps: 
     assert torch.equal(ws["action"], torch.as_tensor(actions(steps, num_envs)))
 
 
-@WALL_CLOCK
 @pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
 def test_backends_reference_reused_workspace(benchmark: Any, num_envs: int, steps: int) -> None:
     api = load_api("reference")
@@ -230,7 +232,6 @@ def test_backends_reference_reused_workspace(benchmark: Any, num_envs: int, step
     _check_rows(ws, steps, num_envs)
 
 
-@WALL_CLOCK
 @pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
 def test_backends_reference_with_actor(benchmark: Any, num_envs: int, steps: int) -> None:
     api = load_api("reference")
