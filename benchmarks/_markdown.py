@@ -61,7 +61,7 @@ def write_markdown(
         "- torch runs with 1 thread; pytest-benchmark medians, GC enabled; large allocations"
         " come from the heap (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` = 1 GiB)",
         "",
-        "## Targets (issue 5)",
+        "## Targets (issues 5 and 12)",
         "",
         "| target | measured | limit | status |",
         "|---|---:|---:|---|",

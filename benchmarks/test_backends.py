@@ -176,6 +176,7 @@ def _cartpole_targets(benchmark: Any, num_envs: int) -> None:
     if num_envs == TARGET_ENVS:
         describe(
             benchmark,
+            headline=f"backends {num_envs} envs",
             targets=[
                 paired_target(
                     f"backends {num_envs} envs: raw loop / reference vector (env steps per s)",
@@ -280,6 +281,7 @@ def test_backends_heavy_reference(benchmark: Any, backend: str) -> None:
     if backend == "async":
         describe(
             benchmark,
+            headline="backends heavy",
             targets=[
                 paired_target(
                     "backends-heavy: reference async / gymnasium AsyncVectorEnv",
