@@ -25,7 +25,7 @@ def write_charts(groups: Groups, charts: Path) -> list[Path]:
     colors = {peer: plt.get_cmap("tab20")(i % 20) for i, peer in enumerate(every_peer)}
     written = [charts / "ratios.png"]
 
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(max(9.0, 1.3 * len(headline) + 4), 4.2))
     widest = max((len(groups.get(g, {})) for g in headline.values()), default=1)
     width = 0.8 / max(widest, 1)
     labelled: set[str] = set()
@@ -38,7 +38,7 @@ def write_charts(groups: Groups, charts: Path) -> list[Path]:
             label = None if entry.peer in labelled else entry.peer
             labelled.add(entry.peer)
             ax.bar(x, entry.ratio, width, color=colors[entry.peer], label=label)
-    ax.set_xticks(range(len(headline)), list(headline), fontsize=8)
+    ax.set_xticks(range(len(headline)), list(headline), fontsize=8, rotation=20, ha="right")
     ax.set_yscale("log")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_ylabel("time / floor (log)")

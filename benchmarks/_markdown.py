@@ -56,8 +56,10 @@ def write_markdown(
         " (the machine is shared with other jobs)",
         f"- python {info['python']}, " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- timer: `{info.get('timer', 'time.process_time')}` (CPU time of the benchmark process:"
-        " other jobs on a shared machine do not count), except the rollout-heavy group, timed"
-        " with the wall clock (its work runs in worker processes)",
+        " other jobs on a shared machine do not count), except the rollout-heavy and"
+        " backends-heavy groups and the `reference async (wall clock)` peers, timed with the"
+        " wall clock (their work runs in worker processes, so their figures move with the"
+        " machine's load)",
         "- torch runs with 1 thread; pytest-benchmark medians, GC enabled; large allocations"
         " come from the heap (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` = 1 GiB)",
         "",
