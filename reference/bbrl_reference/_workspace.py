@@ -456,6 +456,7 @@ class Workspace:
         every row is trusted, all rows are checked before any is written.
         """
         variables = self._vars
+        targets: list[tuple[_Var, np.ndarray]] = []
         for var_name, value in rows:
             var = variables.get(var_name)
             if (
@@ -466,13 +467,13 @@ class Workspace:
                 or t >= var.capacity
             ):
                 break
+            targets.append((var, value))
         else:
             # Fast path, equivalent to the row write for its one case: every row is the array
             # its variable checked before (shape, dtype), into a plain unshared buffer with room
             # for row t and no gap to zero-fill. All rows are checked before any is written.
-            for var_name, value in rows:
-                var = variables[var_name]
-                cast(np.ndarray, var.array)[t] = value
+            for var, value in targets:
+                var.array[t] = value  # type: ignore[index]  # a trusted row has an array
                 if t == var.size:
                     var.size = t + 1
             return
