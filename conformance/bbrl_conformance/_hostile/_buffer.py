@@ -134,7 +134,7 @@ class BufferWorld(World):
             fields.append((name, shape, dtype))
         self.schema: Schema = tuple(fields)
         self.seed = 0
-        self.saved: dict[str, tuple[ReplayBufferModel, int] | None] = {}
+        self.saved: dict[str, tuple[ReplayBufferModel, int, object] | None] = {}
         self.setup(f"SCHEMA = {self.schema!r}\nrb = impl.ReplayBuffer({self.M})")
         self.reset_model()
 
@@ -198,8 +198,9 @@ class BufferWorld(World):
                 else torch.zeros((0, self.T, *shape), dtype=getattr(torch, dtype))
             )
             if not same_bits(got, expected):
+                same_shape = isinstance(got, torch.Tensor) and got.shape == expected.shape
                 raise ConformanceFailure(
-                    clause_id if clause_id.startswith("RB") else "RB-16",
+                    clause_id if clause_id.startswith("RB") and same_shape else "RB-16",
                     f"{when}: rb.variables[{name!r}] (the items by slot, position "
                     f"{self.position}) differs from the model\nactual:   {show(got)}\n"
                     f"expected: {show(expected)}",
@@ -407,7 +408,8 @@ class BufferWorld(World):
         name = draw.pick(["a.rb", "b.rb"], "file")
         path = f"os.path.join(tmp, {name!r})"
         if kind == "save":
-            snapshot = (copy.deepcopy(self.model), self.position)
+            generator = self.value("digest(rb.generator.get_state())")
+            snapshot = (copy.deepcopy(self.model), self.position, generator)
 
             def remember() -> None:
                 self.saved[name] = snapshot
@@ -416,7 +418,7 @@ class BufferWorld(World):
         saved = self.saved.get(name)
         if saved is None:
             return None
-        model, position = saved
+        model, position, generator = saved
         if self.model.schema is not None and model.schema not in (None, self.model.schema):
             return None
         target = f"other = impl.ReplayBuffer({self.M})\nout = other.load({path})\nrb = other"
@@ -434,6 +436,8 @@ class BufferWorld(World):
         def result() -> str | None:
             if self.ns.get("out") is not self.ns.get("other"):
                 return "load(path) did not return the buffer (RB-25)"
+            if self.value("digest(other.generator.get_state())") != generator:
+                return "the loaded buffer's generator state is not the saved one (RB-25)"
             return None
 
         return self.valid("valid", "RB-25", target, f"{kind} {name!r}", restore, result)

@@ -78,6 +78,7 @@ class EnvWorld(WorkspaceWorld):
         self.schema = {}
         #: the next t to call (None before the first call at t = 0)
         self.next_t: int | None = None
+        self.seeded = False
         self.first_episode = [0] * self.B
         self.consumed: list[list[tuple[int, int, Any]]] = [[] for _ in range(self.B)]
         self.setup(
@@ -230,7 +231,18 @@ class EnvWorld(WorkspaceWorld):
     def seed_valid(self, draw: Draw) -> Call | None:
         value = draw.pick(["0", "7", "2**64 - 1", "np.uint64(5)", "np.int32(3)"], "seed")
         code = f"out = env_agent.seed({value})"
-        return self.valid("valid", "DET-9", code, code.removeprefix("out = "))
+        what = code.removeprefix("out = ")
+        if self.seeded or self.next_t is not None:
+            # seeding again, or after a rollout: open (bbrl raises Exception, not-specified.md)
+            call = self.bad("python-type", "DET-9", code, what, gap="seed-again")
+            if call is not None:
+                call.check = lambda: self.check_model("DET-9", f"after {what}")
+            return call
+
+        def seeded() -> None:
+            self.seeded = True
+
+        return self.valid("valid", "DET-9", code, what, seeded)
 
     def box_nan(self, draw: Draw) -> Call | None:
         """A Box action holding NaN or infinities is sent as given (bounds are not checked)."""
