@@ -11,9 +11,11 @@ where the spec is silent, any typed builtin error that is not an internal one) a
 object's whole observable state unchanged; an internal error (AttributeError, an assertion,
 torch's or numpy's own exceptions) fails the clause the input falls under.
 
-Calls that may allocate without a bound on a faulty implementation (a time index of 2**40, a
-sample of 2**40 items) run with at most 1 GiB more address space and 10 s (Linux only; they
-are not drawn elsewhere). ``conformance/tools/hostile_census.py`` runs the same calls and
+The env agent test runs once per declared backend (ENV-16), a third of the examples for a
+backend with worker processes. Calls that may allocate without a bound or never end on a
+faulty implementation (a time index of 2**40, a sample of 2**40 items, a buffer of 2**46 items,
+every bad TemporalAgent run) run with at most 1 GiB more address space and 10 s (Linux only;
+they are not drawn elsewhere). ``conformance/tools/hostile_census.py`` runs the same calls and
 counts the outcomes per class of bad input.
 """
 
