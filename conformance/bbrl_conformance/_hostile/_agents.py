@@ -33,7 +33,8 @@ PREAMBLE = '''
 
 class Count(impl.Agent):
     """Writes row t of ``var``: float32 [B], 1000 * t + b (a runaway run, one that should
-    have stopped long ago, raises RuntimeError)."""
+    have stopped long ago, raises RuntimeError). The first write does no arithmetic on t, so
+    that a t of the wrong type meets the implementation's checks, not this agent's."""
 
     def __init__(self, var, B):
         super().__init__()
@@ -43,6 +44,7 @@ class Count(impl.Agent):
         self.calls += 1
         if self.calls > 10_000:
             raise RuntimeError(f"Count: runaway run, called at t={t}")
+        self.set((self.var, t), torch.arange(self.B, dtype=torch.float32))
         self.set((self.var, t), torch.arange(self.B, dtype=torch.float32) + 1000.0 * t)
 
 

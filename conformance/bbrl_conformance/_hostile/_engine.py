@@ -228,7 +228,7 @@ def digest(value):
 
 def ws_state(ws):
     """A workspace's observable state: names, dtypes, shapes, bits, batch and time sizes."""
-    names = sorted(outcome(lambda: list(ws.keys())))
+    names = sorted(outcome(lambda: list(ws.keys())), key=repr)  # bbrl takes non-str names
     variables = [(name, outcome(lambda: digest(ws.get_full(name)))) for name in names]
     return variables, outcome(ws.batch_size), outcome(ws.time_size)
 
