@@ -233,7 +233,10 @@ class BufferWorld(World):
         def check() -> None:
             __tracebackhide__ = True
             if result is not None:
-                problem = result()
+                try:
+                    problem = result()
+                except Exception as exc:  # the result is not even a workspace
+                    problem = f"reading the result raised {type(exc).__name__}: {exc}"
                 if problem is not None:
                     raise ConformanceFailure(
                         clause_id, f"{what} on {self.describe()}: {problem}", self.repro()
@@ -348,7 +351,7 @@ class BufferWorld(World):
             code += (
                 f"\nagain = rb.get_shuffled({n}, generator=torch.Generator().manual_seed({seed}))"
             )
-        before = None if own else self.value("digest(rb.generator.get_state())")
+        before = None if own else self.value("outcome(lambda: digest(rb.generator.get_state()))")
         keys = {
             b"".join(bits_of(item[name]) for name, _, _ in self.schema) for item in self.slots()
         }
@@ -375,7 +378,7 @@ class BufferWorld(World):
                 for name, _, _ in self.schema:
                     if not same_bits(again[name], out[name]):  # type: ignore[index]
                         return f"two samples with generators seeded alike differ in {name!r}"
-                if self.value("digest(rb.generator.get_state())") != before:
+                if self.value("outcome(lambda: digest(rb.generator.get_state()))") != before:
                     return "get_shuffled(generator=h) changed rb.generator (RB-19)"
             return None
 
@@ -408,7 +411,7 @@ class BufferWorld(World):
         name = draw.pick(["a.rb", "b.rb"], "file")
         path = f"os.path.join(tmp, {name!r})"
         if kind == "save":
-            generator = self.value("digest(rb.generator.get_state())")
+            generator = self.value("outcome(lambda: digest(rb.generator.get_state()))")
             snapshot = (copy.deepcopy(self.model), self.position, generator)
 
             def remember() -> None:
@@ -436,7 +439,7 @@ class BufferWorld(World):
         def result() -> str | None:
             if self.ns.get("out") is not self.ns.get("other"):
                 return "load(path) did not return the buffer (RB-25)"
-            if self.value("digest(other.generator.get_state())") != generator:
+            if self.value("outcome(lambda: digest(other.generator.get_state()))") != generator:
                 return "the loaded buffer's generator state is not the saved one (RB-25)"
             return None
 
