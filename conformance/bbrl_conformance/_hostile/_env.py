@@ -27,7 +27,7 @@ from bbrl_conformance._hostile import _values as vals
 from bbrl_conformance._hostile._engine import Call, Draw, Maker, World
 from bbrl_conformance._hostile._workspace import WorkspaceWorld, _unbound
 from bbrl_conformance._models import WorkspaceModel
-from bbrl_conformance._rollouts import expected_values
+from bbrl_conformance._rollouts import expected_values, in_process
 from bbrl_conformance.counting_env import (
     MAX_ACTION,
     CountingPlan,
@@ -56,6 +56,7 @@ class EnvWorld(WorkspaceWorld):
     def __init__(self, impl: Any, draw: Draw, backend: Backend | None = None) -> None:
         World.__init__(self, impl)  # not WorkspaceWorld's: the env agent writes the variables
         self.backend = backend or Backend("default")
+        self.in_process = in_process(impl, self.backend)
         self.B = draw.integer(1, 2, "num_envs")
         self.autoreset = True if self.backend.vector else draw.pick([True, False], "autoreset")
         self.kind = draw.pick(["discrete", "box"], "action kind")
@@ -79,6 +80,8 @@ class EnvWorld(WorkspaceWorld):
         #: the next t to call (None before the first call at t = 0)
         self.next_t: int | None = None
         self.seeded = False
+        #: the env id in each batch column, known after the first reset
+        self.columns: list[int] | None = None
         self.first_episode = [0] * self.B
         self.consumed: list[list[tuple[int, int, Any]]] = [[] for _ in range(self.B)]
         self.setup(
@@ -120,8 +123,20 @@ class EnvWorld(WorkspaceWorld):
         if self.next_t is not None:
             for b in range(self.B):
                 self.first_episode[b] += episodes_used(self.rows_of(b, self.next_t))
+        if self.columns is None:
+            self.columns = self.find_columns()
         self.write_row(0)
         self.next_t = 1
+
+    def find_columns(self) -> list[int]:
+        """The env id in each batch column: b for a backend stepping its envs in this process
+        (ENV-1), else read from the first reset's observations (ENV-13: workers build their
+        envs in any order), when they are a permutation of the ids."""
+        identity = list(range(self.B))
+        if self.in_process:
+            return identity
+        ids = self.value("outcome(lambda: ws.get('env/env_obs', 0)[:, 0].long().tolist())")
+        return ids if isinstance(ids, list) and sorted(ids) == identity else identity
 
     def apply_step(self, action: torch.Tensor) -> None:
         """ENV-4..ENV-7: ``action`` written at row t - 1, then row t."""
@@ -129,17 +144,19 @@ class EnvWorld(WorkspaceWorld):
         t = self.next_t
         self.model.set("action", t - 1, action)
         self.schema["action"] = (tuple(action.shape[1:]), str(action.dtype).removeprefix("torch."))
-        for b in range(self.B):
-            rows = self.rows_of(b, t + 1)
+        assert self.columns is not None
+        for b, env_id in enumerate(self.columns):
+            rows = self.rows_of(env_id, t + 1)
             if rows[t - 1].consumed:
                 value: Any = action[b].tolist()
                 logged = int(value) if self.kind == "discrete" else tuple(float(v) for v in value)
-                self.consumed[b].append((rows[t - 1].episode, rows[t - 1].step, logged))
+                self.consumed[env_id].append((rows[t - 1].episode, rows[t - 1].step, logged))
         self.write_row(t)
         self.next_t = t + 1
 
     def write_row(self, t: int) -> None:
-        per_env = [expected_values(self.rows_of(b, t + 1), t, b) for b in range(self.B)]
+        assert self.columns is not None
+        per_env = [expected_values(self.rows_of(k, t + 1), t, k) for k in self.columns]
         for name in per_env[0]:
             value = torch.stack([values[name] for values in per_env])
             self.model.set(name, t, value)
