@@ -730,7 +730,9 @@ class BufferWorld(World):
             code += "rb.save(os.path.join(tmp, 'dir'))"
             raises, clause_id = (OSError,), "RB-24"
         else:
-            value = draw.pick(["3", "None", "b'x.rb'", "[tmp]"], "path")
+            value = draw.pick(
+                ["3", "None", "os.fsencode(os.path.join(tmp, 'x.rb'))", "[tmp]"], "path"
+            )
             code = f"rb.{draw.pick(['save', 'load'], 'method')}({value})"
             raises, gap, clause_id = (), "buffer-path-type", "RB-23"
         return self.bad("file", clause_id, code, f"{kind}: {code.splitlines()[-1]}", raises, gap)
