@@ -62,6 +62,16 @@ def rb_state(rb):
     )
 
 
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def bad_state(state, kind):
     """A state that is not what state_dict() returns: ``state`` broken one way."""
     if kind == "none":
@@ -692,11 +702,11 @@ class BufferWorld(World):
         elif kind == "directory":
             code, raises = "rb.load(tmp)", (OSError,)
         elif kind == "garbage":
-            code = f"open({bad}, 'wb').write(b'\\x89BBRLRB\\n' + bytes(40))\nrb.load({bad})"
+            code = f"write({bad}, b'\\x89BBRLRB\\n' + bytes(40))\nrb.load({bad})"
         elif kind in ("truncated", "extended"):
             cut = "[:-7]" if kind == "truncated" else " + b'\\0'"
             code = (
-                f"rb.save({good})\nopen({bad}, 'wb').write(open({good}, 'rb').read(){cut})\n"
+                f"rb.save({good})\nwrite({bad}, read({good}){cut})\n"
                 f"rb.load({bad})"
             )
         elif kind == "other max_size":
