@@ -705,10 +705,7 @@ class BufferWorld(World):
             code = f"write({bad}, b'\\x89BBRLRB\\n' + bytes(40))\nrb.load({bad})"
         elif kind in ("truncated", "extended"):
             cut = "[:-7]" if kind == "truncated" else " + b'\\0'"
-            code = (
-                f"rb.save({good})\nwrite({bad}, read({good}){cut})\n"
-                f"rb.load({bad})"
-            )
+            code = f"rb.save({good})\nwrite({bad}, read({good}){cut})\nrb.load({bad})"
         elif kind == "other max_size":
             code = f"impl.ReplayBuffer({self.M + 1}).save({bad})\nrb.load({bad})"
         elif kind == "other schema":
