@@ -11,8 +11,10 @@ dtype) exactly when ``t >= at``, ``at`` given as a keyword argument or the agent
 Bad calls: ``t``, ``n_steps`` and ``stop_variable`` of wrong types and values, huge and negative
 times, a stop variable that is missing, without row ``t`` or of a dtype outside TA-6 (before and
 after the first step), bad ``self.get``/``self.set`` inside ``forward``, a workspace or children
-that are not what they should be. A refused call leaves the workspace unchanged, except the rows
-that TA-8 keeps, which the model writes too.
+that are not what they should be, and ``load_model`` of files that are not ``P``'s state dict
+(``P = Param()``, an agent with parameters, whose ``state_dict()`` is observed too). A refused
+call leaves the workspace and ``P`` unchanged, except the rows that TA-8 keeps, which the model
+writes too.
 """
 
 from __future__ import annotations
@@ -74,6 +76,35 @@ class Halt(impl.Agent):
         self.set(("flag", t), torch.full((self.B,), 1 if done else 0, dtype=torch.complex64))
 
 
+class Param(impl.Agent):
+    """An agent with parameters (a Linear(n, n) with seeded weights) that writes nothing."""
+
+    def __init__(self, n=2, seed=0):
+        super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.lin = torch.nn.Linear(n, n)
+
+    def forward(self, t, **kwargs):
+        pass
+
+
+class Other(impl.Agent):
+    """Parameters under other names than Param's."""
+
+    def __init__(self):
+        super().__init__()
+        self.other = torch.nn.Linear(2, 2)
+
+    def forward(self, t, **kwargs):
+        pass
+
+
+def agent_state(agent):
+    """An agent's parameters: names and digests of its state_dict()."""
+    return outcome(lambda: sorted((k, digest(v)) for k, v in agent.state_dict().items()))
+
+
 class Probe(impl.Agent):
     """Runs ``op(self, t)`` in forward and keeps its result as ``out``."""
 
@@ -93,6 +124,7 @@ class AgentsWorld(WorkspaceWorld):
     """``ws``, the tree ``A`` and ``TA = impl.TemporalAgent(A)`` over it (see the module)."""
 
     preamble = vals.PREAMBLE + PREAMBLE
+    state_source = "(ws_state(ws), agent_state(P))"
 
     def __init__(self, impl: Any, draw: Draw) -> None:
         World.__init__(self, impl)  # not WorkspaceWorld's: no random variables
@@ -105,7 +137,7 @@ class AgentsWorld(WorkspaceWorld):
         self.setup(
             f"B = {self.B}\nSTOP = torch.{self.stop_dtype}\nws = impl.Workspace()\n"
             f'A = impl.Agents(Count("x", B), Double("x", "y"), Halt(B, {self.at}, STOP))\n'
-            "TA = impl.TemporalAgent(A)"
+            "TA = impl.TemporalAgent(A)\nP = Param()"
         )
         extra = draw.pick([(), ("old",), ("old", "bad"), ("bad",)], "initial variables")
         if "old" in extra:  # a stop variable with one row only (TA-8: IndexError past it)
@@ -254,6 +286,8 @@ class AgentsWorld(WorkspaceWorld):
             ("state", "TA", self.stop_without_row),
             ("dtype", "TA", self.stop_bad_dtype),
             ("dtype", "AG", self.probe_dtype),
+            ("valid", "AG", self.model_file),
+            ("file", "AG", self.bad_model_file),
             ("shape", "AG", self.probe_shape),
         ]
         return [Maker(klass, area, _unbound(fn)) for klass, area, fn in table]
@@ -540,3 +574,53 @@ class AgentsWorld(WorkspaceWorld):
                 "shape", "ERR-4", "a.set(('x', t), torch.tensor(1.0))", 0, (ValueError,)
             )
         return self.probe("shape", "ERR-4", "a.set('x', torch.zeros(B))", 0, (ValueError,))
+
+    # ------------------------------------------------------------ model files
+    def model_file(self, draw: Draw) -> Call | None:
+        """AG-14, AG-15: save_model, then load_model gives a copy with equal parameters and
+        leaves the agent as it was."""
+        path = f"os.path.join(tmp, {draw.pick(['p.pt', 'q.pt'], 'file')!r})"
+        code = f"P.save_model({path})\nloaded = P.load_model({path})"
+        want = self.value("agent_state(P)")
+
+        def check() -> None:
+            got = self.value("agent_state(loaded)"), self.value("agent_state(P)")
+            if got != (want, want) or self.ns.get("loaded") is self.ns["P"]:
+                raise ConformanceFailure(
+                    "AG-15",
+                    f"save_model then load_model: (loaded, agent) state_dicts are {got!r:.600}, "
+                    f"expected both {want!r:.300} and a new agent",
+                    self.repro("print(agent_state(loaded), agent_state(P))"),
+                )
+            self.check_model("AG-15", "after save_model and load_model")
+
+        return Call("valid", "AG-15", code, "P.save_model(path); P.load_model(path)", check=check)
+
+    def bad_model_file(self, draw: Draw) -> Call | None:
+        """AG-16: a file that is not a state dict of P's keys, shapes and dtypes is refused
+        with nothing returned and P unchanged; paths that cannot be used are open."""
+        bad = "os.path.join(tmp, 'bad.pt')"
+        kind = draw.pick(
+            ["garbage", "not a mapping", "other keys", "other shape", "other dtype", "path"],
+            "file",
+        )
+        raises: tuple[type[BaseException], ...] = (ValueError,)
+        if kind == "garbage":
+            setup = f"with open({bad}, 'wb') as f:\n    f.write(b'not a torch file')"
+        elif kind == "not a mapping":
+            setup = f"torch.save([torch.zeros(2)], {bad})"
+        elif kind == "other keys":
+            setup, raises = f"Other().save_model({bad})", (KeyError,)
+        elif kind == "other shape":
+            setup = f"Param(3).save_model({bad})"
+        elif kind == "other dtype":
+            setup, raises = f"Param().double().save_model({bad})", (TypeError,)
+        else:
+            path = draw.pick(["os.path.join(tmp, 'missing.pt')", "tmp", "3", "None"], "path")
+            method = draw.pick(["load_model", "save_model"], "method")
+            if method == "save_model" and path.endswith("'missing.pt')"):
+                path = "os.path.join(tmp, 'no', 'dir.pt')"
+            code = f"out = P.{method}({path})"
+            return self.bad("file", "AG-16", code, code, gap="model-path")
+        code = f"{setup}\nout = P.load_model({bad})"
+        return self.bad("file", "AG-16", code, f"P.load_model(<{kind}>)", raises)

@@ -99,7 +99,20 @@ def test_hostile_transitions_calls(impl: Any, data: st.DataObject) -> None:
 
 
 @clause(
-    "AG-2", "AG-3", "AG-4", "AG-12", "ERR-2", "ERR-3", "ERR-4", "WS-4", "WS-5", "WS-20", "WS-23"
+    "AG-2",
+    "AG-3",
+    "AG-4",
+    "AG-12",
+    "AG-14",
+    "AG-15",
+    "AG-16",
+    "ERR-2",
+    "ERR-3",
+    "ERR-4",
+    "WS-4",
+    "WS-5",
+    "WS-20",
+    "WS-23",
 )
 @NO_SHRINK
 @given(data=st.data())
