@@ -113,6 +113,8 @@ GAPS: dict[str, str] = {
     "env-failed-write": "the exception type of an env agent call whose row write fails "
     "(a variable of the workspace has another dtype, item shape or batch size)",
     "env-closed": "calling an env agent after close() (not-specified.md)",
+    "seed-again": "seed(s) on an env agent already seeded or already run (not-specified.md: "
+    "seeding a SeedableAgent twice; bbrl raises Exception)",
     "env-arguments": "ParallelGymAgent's make_env_fn, make_env_args, include_last_state or "
     "reward_at_t of the wrong type",
     "make-env-arguments": "make_env given an env name or wrappers of the wrong type",
@@ -226,7 +228,7 @@ def digest(value):
 
 def ws_state(ws):
     """A workspace's observable state: names, dtypes, shapes, bits, batch and time sizes."""
-    names = sorted(outcome(lambda: list(ws.keys())))
+    names = sorted(outcome(lambda: list(ws.keys())), key=repr)  # bbrl takes non-str names
     variables = [(name, outcome(lambda: digest(ws.get_full(name)))) for name in names]
     return variables, outcome(ws.batch_size), outcome(ws.time_size)
 
