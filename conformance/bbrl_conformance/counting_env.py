@@ -475,8 +475,10 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
 
     Built by ``gymnasium.make_vec(ENV_ID, num_envs, vectorization_mode="vector_entry_point",
     plan=key)``. Its sub-envs are :class:`CountingEnv` objects (ids 0..n-1 in order) and log as
-    single envs do; the plan's ``vector.log`` records every ``reset`` seed it is given. An int
-    seed ``s`` resets sub-env ``k`` with ``s + k`` (gymnasium's ``SyncVectorEnv`` convention).
+    single envs do; ``autoreset_mode=`` (a gymnasium ``AutoresetMode`` value) makes its
+    metadata claim another autoreset mode; the plan's ``vector.log`` records every ``reset``
+    seed it is given. An int seed ``s`` resets sub-env ``k`` with ``s + k`` (gymnasium's
+    ``SyncVectorEnv`` convention).
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium's convention)
@@ -484,7 +486,15 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
 
-    def __init__(self, num_envs: int, plan: str, max_episode_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        plan: str,
+        max_episode_steps: int | None = None,
+        autoreset_mode: str | None = None,
+    ) -> None:
+        if autoreset_mode is not None:  # claims another mode (a test of ENV-30); steps the same
+            self.metadata = {**self.metadata, "autoreset_mode": AutoresetMode(autoreset_mode)}
         self.envs: list[CountingEnv] = []
         try:
             for _ in range(num_envs):

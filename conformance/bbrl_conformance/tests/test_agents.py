@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -229,6 +230,52 @@ def test_seed_returns_the_agent(impl: Any) -> None:
             f"{name}(...).seed(3) returned {got!r}, expected the agent itself",
             RECORDER_SOURCE
             + f"a = Recorder('a')\nagents = impl.Agents(a)\nprint({source}.seed(3))",
+        )
+
+
+LENIENT_SOURCE = """\
+seen = []
+class Lenient(impl.Agent):
+    def seed(self, seed):  # a user agent whose own seed takes anything
+        seen.append(seed)
+        return self
+    def forward(self, t, **kwargs):
+        pass
+"""
+
+
+@clause("AG-25")
+@pytest.mark.parametrize("seed", [-1, -(2**40)])
+def test_negative_seed_is_refused_by_every_agent(impl: Any, seed: int) -> None:
+    """Agent (the base class's seed, through a subclass that does not override it), Agents and
+    TemporalAgent refuse s < 0 with ValueError themselves, also over a child whose own seed
+    takes anything: the child is never given the negative seed."""
+    seen: list[int] = []
+
+    class Lenient(impl.Agent):  # type: ignore[misc]
+        def seed(self, seed: int) -> Any:
+            seen.append(seed)
+            return self
+
+        def forward(self, t: int, **kwargs: Any) -> None:
+            pass
+
+    child = Lenient()
+    cases = [
+        ("Recorder('a')", recorder(impl, [], "a")),
+        ("impl.Agents(Lenient())", impl.Agents(child)),
+        ("impl.TemporalAgent(Lenient())", impl.TemporalAgent(child)),
+        ("impl.TemporalAgent(impl.Agents(Lenient()))", impl.TemporalAgent(impl.Agents(child))),
+    ]
+    for source, agent in cases:
+        code = f"{source}.seed({seed})"
+        repro = RECORDER_SOURCE + LENIENT_SOURCE + code + "\nprint(seen)  # want []"
+        expect_raises(ValueError, "AG-25", code, functools.partial(agent.seed, seed), repro)
+        expect(
+            seen == [],
+            "AG-25",
+            f"{code} gave the negative seed to the child, whose seed received {seen}",
+            repro,
         )
 
 

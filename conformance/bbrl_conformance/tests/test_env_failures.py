@@ -485,6 +485,43 @@ def test_reset_that_returns_no_pair_is_refused(impl: Any, backend: Backend) -> N
         )
 
 
+@clause("ENV-31", "ENV-22", "ERR-2")
+@pytest.mark.parametrize("gap", [1, 3])
+def test_missing_action_row_changes_nothing(impl: Any, backend: Backend, gap: int) -> None:
+    """Action rows 0..2 written, a call at t = 3 + gap (no action row 2 + gap): IndexError,
+    nothing written, nothing stepped; the rollout then goes on at t = 3 as if it had not been
+    made (the stale rows a storage may keep beyond the time size are no action rows)."""
+    with counting(impl, backend, [4, 3], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 3)
+        before = snapshot(ws)
+        log_before = log_lengths(rollout.plan)
+        t = 3 + gap
+        repro = failure_repro(rollout, 3, IndexError, t=t, note=f"no action row {t - 1}")
+        expect_raises(
+            IndexError,
+            "ENV-31",
+            f"env_agent(ws, t={t}) with action rows 0..2 only",
+            lambda: rollout.env_agent(ws, t=t),
+            repro,
+        )
+        expect(
+            same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
+            "ENV-31",
+            f"the refused call at t={t} changed the workspace or stepped envs (log lengths "
+            f"{log_before} -> {log_lengths(rollout.plan)})",
+            repro + SHOW_ROLLOUT,
+        )
+        steps(rollout, ws, 3, 7)
+        repro += (
+            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
+            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
+        )
+        rows = check_rows(ws, rollout, 7, repro)
+        check_actions(rollout, rows, repro, clause_id="ENV-22")
+
+
 # ---------------------------------------------------------------------------------------------
 # ENV-22, ENV-23: a call refused before any env is touched changes nothing
 
