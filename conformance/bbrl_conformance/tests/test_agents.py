@@ -309,6 +309,83 @@ def _ta_repro(call: str, stop_at: list[int] | None = None) -> str:
     )
 
 
+CALL_OVERRIDE_SOURCE = """\
+import torch
+log = []
+class Plain(impl.Agent):
+    def __init__(self, tag):
+        super().__init__()
+        self.tag = tag
+    def forward(self, t, **kwargs):
+        log.append(('forward', self.tag, t, kwargs))
+        self.set((self.tag, t), torch.full((2,), float(t)))
+class Wrapped(Plain):  # overrides __call__, then calls the agent as Agent does
+    def __call__(self, workspace, **kwargs):
+        log.append(('call', self.tag, kwargs.get('t'), workspace is ws))
+        super().__call__(workspace, **kwargs)
+ws = impl.Workspace()
+"""
+
+
+@clause("TA-1", "AG-2", "AG-4")
+@pytest.mark.parametrize(
+    "tree", ["Wrapped('c')", "Agents(Wrapped('c'), Plain('a'))", "Agents(Plain('a'), Wrapped('c'))"]
+)
+def test_trees_with_a_call_override(impl: Any, tree: str) -> None:
+    """A tree holding an agent whose class overrides ``__call__`` (it logs, then calls
+    ``Agent.__call__``): TemporalAgent calls the tree at every t, so the override runs at every
+    step, before its own forward and in tree order, and every agent writes its rows."""
+    log: list[tuple[object, ...]] = []
+    ws = impl.Workspace()
+
+    class Plain(impl.Agent):  # type: ignore[misc]
+        def __init__(self, tag: str) -> None:
+            super().__init__()
+            self.tag = tag
+
+        def forward(self, t: int, **kwargs: Any) -> None:
+            log.append(("forward", self.tag, t, kwargs))
+            self.set((self.tag, t), torch.full((2,), float(t)))
+
+    class Wrapped(Plain):
+        def __call__(self, workspace: Any, **kwargs: Any) -> None:
+            log.append(("call", self.tag, kwargs.get("t"), workspace is ws))
+            super().__call__(workspace, **kwargs)
+
+    parts: list[Any]
+    if tree == "Agents(Wrapped('c'), Plain('a'))":
+        parts = [Wrapped("c"), Plain("a")]
+    elif tree == "Agents(Plain('a'), Wrapped('c'))":
+        parts = [Plain("a"), Wrapped("c")]
+    else:
+        parts = [Wrapped("c")]
+    root = parts[0] if tree == "Wrapped('c')" else impl.Agents(*parts)
+    impl.TemporalAgent(root)(ws, t=1, n_steps=3, mode="eval")
+    want: list[tuple[object, ...]] = []
+    for t in (1, 2, 3):
+        for part in parts:
+            if isinstance(part, Wrapped):
+                want.append(("call", part.tag, t, True))
+            want.append(("forward", part.tag, t, {"mode": "eval"}))
+    root_code = tree.replace("Agents", "impl.Agents")
+    code = f"impl.TemporalAgent({root_code})(ws, t=1, n_steps=3, mode='eval')"
+    repro = CALL_OVERRIDE_SOURCE + code + "\nprint(log)"
+    expect(
+        log == want,
+        "TA-1",
+        f"{code} made the calls {log}; expected {want}",
+        repro,
+    )
+    for part in parts:
+        got = ws.get_full(part.tag)[1:].tolist() if part.tag in list(ws.keys()) else None
+        expect(
+            got == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]],
+            "TA-1",
+            f"after {code}, rows 1..3 of {part.tag!r} are {got}",
+            repro + f"\nprint(ws.get_full({part.tag!r}))",
+        )
+
+
 @clause("TA-1")
 @given(t0=st.integers(0, 6), n_steps=st.integers(1, 8))
 def test_steps_t0_to_t0_plus_n(impl: Any, t0: int, n_steps: int) -> None:
