@@ -164,6 +164,36 @@ def test_make_env_args_are_passed_to_the_factory(impl: Any, backend: Backend) ->
         )
 
 
+@clause("ENV-1", "ENV-16")
+def test_factory_with_positional_arguments(impl: Any, backend: Backend) -> None:
+    """make_env_fn is any callable: a partial giving env_name positionally builds the envs and
+    writes the rows the keyword form writes, with every backend."""
+    rows = []
+    for positional in (False, True):
+        with CountingPlan([2, 3]) as plan, contextlib.ExitStack() as stack:
+            if positional:
+                factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, plan=plan.key)
+            else:
+                factory = plan.factory(impl, autoreset=True)
+            env_agent = backend.agent(impl, factory, 2)
+            stack.callback(close_agent, env_agent)
+            env_agent.seed(4)
+            ws = impl.Workspace()
+            env_agent(ws, t=0)
+            rows.append(sorted(ws.get("env/env_obs", 0).tolist()))
+    expect(
+        rows[0] == rows[1],
+        "ENV-1",
+        f"functools.partial(impl.make_env, ENV_ID, autoreset=True, plan=...) gave row 0 "
+        f"observations {rows[1]}, the keyword form {rows[0]}",
+        "import functools\nfrom bbrl_conformance.counting_env import ENV_ID, CountingPlan\n"
+        "plan = CountingPlan([2, 3])\nfactory = functools.partial(impl.make_env, ENV_ID, "
+        f"autoreset=True, plan=plan.key)\nenv_agent = impl.ParallelGymAgent(factory, "
+        f"num_envs=2{backend.source()}).seed(4)\nws = impl.Workspace()\nenv_agent(ws, t=0)\n"
+        "print(ws.get('env/env_obs', 0))",
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # ENV-2 .. ENV-7: rows of one rollout
 
