@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -383,6 +384,48 @@ def test_trees_with_a_call_override(impl: Any, tree: str) -> None:
             "TA-1",
             f"after {code}, rows 1..3 of {part.tag!r} are {got}",
             repro + f"\nprint(ws.get_full({part.tag!r}))",
+        )
+
+
+@clause("TA-9")
+@pytest.mark.parametrize(
+    "spelling", ["numpy.int64({v})", "numpy.int32({v})", "torch.tensor({v})", "numpy.uint8({v})"]
+)
+def test_t_and_n_steps_of_any_index_type(impl: Any, spelling: str) -> None:
+    """t and n_steps given as numpy integers or 0-d integer tensors run the steps their ints
+    name; True for either is refused with TypeError before any step."""
+    makers: dict[str, Callable[[int], Any]] = {
+        "numpy.int64({v})": np.int64,
+        "numpy.int32({v})": np.int32,
+        "torch.tensor({v})": torch.tensor,
+        "numpy.uint8({v})": np.uint8,
+    }
+    make = makers[spelling]
+    calls: list[Call] = []
+    ws = impl.Workspace()
+    t_agent = impl.TemporalAgent(recorder(impl, calls, "a", ws=ws))
+    code = f"t_agent(ws, t={spelling.format(v=2)}, n_steps={spelling.format(v=3)})"
+    t_agent(ws, t=make(2), n_steps=make(3))
+    steps = [int(t) for _, t, _, _ in calls]
+    expect(
+        steps == [2, 3, 4] and ws.time_size() == 5,
+        "TA-9",
+        f"{code} called the agent at t = {steps} (time size {ws.time_size()}); want 2, 3, 4",
+        "import numpy\n" + _ta_repro(code),
+    )
+    for bad in ("t=True, n_steps=2", "n_steps=True"):
+        fresh = impl.TemporalAgent(recorder(impl, calls, "b"))
+        calls.clear()
+        kwargs = {"t": True, "n_steps": 2} if bad.startswith("t=") else {"n_steps": True}
+        call = functools.partial(fresh, impl.Workspace(), **kwargs)
+        expect_raises(
+            TypeError, "TA-9", f"t_agent(ws, {bad})", call, _ta_repro(f"t_agent(ws, {bad})")
+        )
+        expect(
+            calls == [],
+            "TA-9",
+            f"t_agent(ws, {bad}) ran steps {calls} before refusing",
+            _ta_repro(f"t_agent(ws, {bad})"),
         )
 
 

@@ -67,10 +67,12 @@ def file_with(
     tmp: pathlib.Path,
     header: dict[str, Any] | None = None,
     variable: dict[str, Any] | None = None,
+    whole: object = None,
     **kwargs: Any,
 ) -> pathlib.Path:
     """A file saved by a 5-slot buffer of items(impl, **kwargs), its header's fields replaced
-    by ``header`` and those of its first variable by ``variable`` (None: the key removed)."""
+    by ``header`` and those of its first variable by ``variable`` (None: the key removed), or
+    the whole header by ``whole``."""
     rb = impl.ReplayBuffer(5)
     rb.put(items(impl, **kwargs))
     rb.save(tmp / "saved.bin")
@@ -80,7 +82,7 @@ def file_with(
         first = {**fields["variables"][0], **variable}
         first = {key: value for key, value in first.items() if value is not None}
         fields["variables"] = [first, *fields["variables"][1:]]
-    (tmp / "bad.bin").write_bytes(rbf.build(fields, parsed.payload))
+    (tmp / "bad.bin").write_bytes(rbf.build(fields if whole is None else whole, parsed.payload))
     return tmp / "bad.bin"
 
 
@@ -152,6 +154,13 @@ CASES: dict[str, Case] = {
         lambda impl, tmp: impl.Workspace().set("y", 0, [1.0, 2.0]),
         ("y", ("Tensor", "tensor"), "list"),
     ),
+    "copy-time-var-names-str": Case(
+        "WS-42",
+        TypeError,
+        "filtered(impl).copy_time(0, 1, 1, var_names='x')",
+        lambda impl, tmp: filtered(impl).copy_time(0, 1, 1, var_names="x"),
+        ("var_names", "str"),
+    ),
     # elements and filters (WS-38, TR-6)
     "cat-batch-missing-variable": Case(
         "WS-38",
@@ -174,6 +183,13 @@ CASES: dict[str, Case] = {
         "buffer(impl).load(file_with(impl, tmp, header={'size': [3]}))",
         lambda impl, tmp: buffer(impl).load(file_with(impl, tmp, header={"size": [3]})),
         (("bad.bin", "path"), "size", ("list", "[3]")),
+    ),
+    "load-header-a-list": Case(
+        "RB-26",
+        ValueError,
+        "buffer(impl).load(file_with(impl, tmp, whole=[5]))",
+        lambda impl, tmp: buffer(impl).load(file_with(impl, tmp, whole=[5])),
+        (("bad.bin", "path"), "header", ("list", "[5]")),
     ),
     "load-size-negative": Case(
         "RB-26",
