@@ -91,7 +91,7 @@ MODEL_SOURCE = NET_SOURCE + "import os, tempfile\n" + inspect.getsource(state_eq
 def test_verbose_is_false_unless_given(impl: Any) -> None:
     """Every agent class built without ``verbose`` has ``verbose == False`` (not merely falsy:
     None or 0 would be another value)."""
-    cases = {
+    cases: dict[str, Callable[[], Any]] = {
         "impl.Agent()": lambda: impl.Agent(),
         "impl.Agents(impl.Agent())": lambda: impl.Agents(impl.Agent()),
         "impl.TemporalAgent(impl.Agent())": lambda: impl.TemporalAgent(impl.Agent()),

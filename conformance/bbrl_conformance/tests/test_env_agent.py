@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -171,6 +172,7 @@ def test_factory_with_positional_arguments(impl: Any, backend: Backend) -> None:
     rows = []
     for positional in (False, True):
         with CountingPlan([2, 3]) as plan, contextlib.ExitStack() as stack:
+            factory: Callable[[], Any]
             if positional:
                 factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, plan=plan.key)
             else:
