@@ -49,9 +49,17 @@ from bbrl_conformance.counting_env import (
 
 Raised = type[Exception] | tuple[type[Exception], ...]
 Mention = tuple[str | tuple[str, ...], ...]
+
+
+def any_case(*words: str) -> tuple[str, ...]:
+    """English words in any case (the case of a message's wording is not specified); names,
+    dtypes and class names are matched as they are spelled."""
+    return tuple(dict.fromkeys(v for w in words for v in (w, w.upper(), w.capitalize())))
+
+
 #: the words that name an observation, an integer dtype, a float given, in an ENV-21 message
-OBS = ("observation", "obs", "env/env_obs")
-INTEGER = ("integer", "int", "int32", "uint8", "int64", "Discrete")
+OBS = (*any_case("observation"), "obs", "env/env_obs")
+INTEGER = (*any_case("integer"), "int", "int32", "uint8", "int64", "Discrete")
 FLOAT = ("float64", "float", "double")
 #: a ragged observation, or a reward array given to a single env: wrong type or wrong shape
 SHAPE_OR_TYPE: tuple[type[Exception], ...] = (ValueError, TypeError)
@@ -401,7 +409,7 @@ OUTPUT_FAULTS: dict[str, tuple[Fault, ObsKind, Raised, Raised, Mention]] = {
         "float",
         TypeError,
         TypeError,
-        ("reward", ("real", "number", "float", "int"), ("bool", "True")),
+        ("reward", (*any_case("real", "number"), "float", "int"), ("bool", "True")),
     ),
     "reward-str": ("reward-str", "float", TypeError, TypeError, ("reward", ("str", "'1.0'"))),
     "reward-shape": ("reward-shape", "float", SHAPE_OR_TYPE, ValueError, ("reward",)),

@@ -24,6 +24,7 @@ import torch
 from bbrl_conformance import _rb_file as rbf
 from bbrl_conformance._assertions import expect_message, expect_raises
 from bbrl_conformance._clauses import clause
+from bbrl_conformance.tests.test_env_failures import any_case
 from bbrl_conformance.tests.test_replay_buffer_persistence import source_of
 
 Mention = tuple[str | tuple[str, ...], ...]
@@ -189,7 +190,7 @@ CASES: dict[str, Case] = {
         ValueError,
         "buffer(impl).load(file_with(impl, tmp, whole=[5]))",
         lambda impl, tmp: buffer(impl).load(file_with(impl, tmp, whole=[5])),
-        (("bad.bin", "path"), "header", ("list", "[5]")),
+        (("bad.bin", "path"), any_case("header"), ("list", "[5]")),
     ),
     "load-size-negative": Case(
         "RB-26",
@@ -239,7 +240,7 @@ CASES: dict[str, Case] = {
         ValueError,
         "load_other(impl, tmp, time_size=3)",
         lambda impl, tmp: load_other(impl, tmp, time_size=3),
-        (("time", "T"), "2", "3"),
+        ((*any_case("time"), "T"), "2", "3"),
     ),
 }
 
