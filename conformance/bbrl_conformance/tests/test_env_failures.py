@@ -404,6 +404,7 @@ OUTPUT_FAULTS: dict[str, tuple[Fault, ObsKind, Raised, Raised, Mention]] = {
     "obs-float-dict": ("obs-float", "dict", TypeError, TypeError, ("step", INTEGER, FLOAT)),
     "obs-ragged": ("obs-ragged", "float", SHAPE_OR_TYPE, SHAPE_OR_TYPE, (OBS,)),
     "obs-keys": ("obs-keys", "dict", ValueError, ValueError, ("step",)),
+    "obs-none-dict": ("obs-none", "dict", TypeError, TypeError, (OBS,)),
     "reward-bool": (
         "reward-bool",
         "float",
@@ -467,10 +468,12 @@ def test_malformed_output_error_names_what_was_wrong(impl: Any, backend: Backend
 def test_reset_that_returns_no_pair_is_refused(impl: Any, backend: Backend) -> None:
     """An env whose reset returns the observation alone (not the pair (observation, info)):
     the call at t = 0 raises TypeError naming t and b (single envs); the agent then resets
-    every env again at t = 0 (the fault fires once) and runs."""
-    with counting(impl, backend, [4, 4, 4], autoreset=True, faults={(2, 0, -1): "reset-bare"}) as (
-        rollout
-    ):
+    every env again at t = 0 (the fault fires once) and runs. Discrete observations: the value
+    shown in the message (20000 for env 2) does not contain b as a number of its own."""
+    faults: dict[tuple[int, int, int], Fault] = {(2, 0, -1): "reset-bare"}
+    with counting(
+        impl, backend, [4, 4, 4], autoreset=True, obs_kind="discrete", faults=faults
+    ) as rollout:
         ws = impl.Workspace()
         repro = failure_repro(rollout, 0, TypeError, note="env 2's reset returns no pair")
         exc = expect_raises(
