@@ -12,6 +12,7 @@ types, ``cat_batch`` elements, transition filters, ``make_env`` and the files ``
 
 from __future__ import annotations
 
+import functools
 import pathlib
 import tempfile
 from collections.abc import Callable, Iterator
@@ -103,6 +104,11 @@ def workspaces(impl: Any, *names: list[str]) -> list[Any]:
     return out
 
 
+def make_env(impl: Any, env_name: str) -> Any:
+    """The factory of env_name's envs: functools.partial(impl.make_env, env_name)."""
+    return functools.partial(impl.make_env, env_name)
+
+
 def filtered(impl: Any) -> Any:
     """x: float32 [3, 4]; f: bool [3, 4, 1] (not the [T, B] of a filter)."""
     ws = impl.Workspace()
@@ -112,8 +118,8 @@ def filtered(impl: Any) -> Any:
 
 
 SETUP = (
-    "import pathlib, tempfile, torch\nfrom bbrl_conformance import _rb_file as rbf\n"
-    + source_of(items, buffer, file_with, load_other, workspaces, filtered)
+    "import functools, pathlib, tempfile, torch\nfrom bbrl_conformance import _rb_file as rbf\n"
+    + source_of(items, buffer, file_with, load_other, workspaces, make_env, filtered)
     + "tmp = pathlib.Path(tempfile.mkdtemp())\n"
 )
 
@@ -161,6 +167,22 @@ CASES: dict[str, Case] = {
         "filtered(impl).copy_time(0, 1, 1, var_names='x')",
         lambda impl, tmp: filtered(impl).copy_time(0, 1, 1, var_names="x"),
         ("var_names", "str"),
+    ),
+    "include-last-state-false": Case(
+        "ENV-28",
+        ValueError,
+        "impl.ParallelGymAgent(make_env(impl, 'CartPole-v1'), 2, include_last_state=False)",
+        lambda impl, tmp: impl.ParallelGymAgent(
+            make_env(impl, "CartPole-v1"), 2, include_last_state=False
+        ),
+        ("include_last_state", "True", "False"),
+    ),
+    "reward-at-t-true": Case(
+        "ENV-28",
+        ValueError,
+        "impl.ParallelGymAgent(make_env(impl, 'CartPole-v1'), 2, reward_at_t=True)",
+        lambda impl, tmp: impl.ParallelGymAgent(make_env(impl, "CartPole-v1"), 2, reward_at_t=True),
+        ("reward_at_t", "False", "True"),
     ),
     # elements and filters (WS-38, TR-6)
     "cat-batch-missing-variable": Case(
