@@ -147,6 +147,13 @@ CASES: dict[str, Case] = {
         lambda impl, tmp: impl.ReplayBuffer(4, device=1.5),
         ("device", ("float", "1.5")),
     ),
+    "workspace-to-float": Case(
+        "WS-39",
+        TypeError,
+        "filtered(impl).to(1.5)",
+        lambda impl, tmp: filtered(impl).to(1.5),
+        ("device", ("float", "1.5")),
+    ),
     "make-env-autoreset-int": Case(
         "ENV-27",
         TypeError,
