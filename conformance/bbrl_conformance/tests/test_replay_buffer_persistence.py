@@ -965,8 +965,9 @@ def test_save_does_not_use_the_default_temporary_directory(impl: Any, tmp: pathl
     nowhere = str(tmp / "no-such-directory")
     repro = repro_source(slot_ids) + (
         IN_TMP + "    rb = impl.ReplayBuffer(5)\n    rb.put(items(impl, 0, 3))\n"
-        "    tempfile.tempdir = str(tmp / 'no-such-directory')\n    rb.save(tmp / 'rb.bin')\n"
-        "    tempfile.tempdir = None\n    print(os.listdir(tmp))  # want ['rb.bin']"
+        "    tempfile.tempdir = str(tmp / 'no-such-directory')\n    try:\n"
+        "        rb.save(tmp / 'rb.bin')\n    finally:\n        tempfile.tempdir = None\n"
+        "    print(os.listdir(tmp))  # want ['rb.bin']"
     )
     saved_tempdir = tempfile.tempdir
     tempfile.tempdir = nowhere
