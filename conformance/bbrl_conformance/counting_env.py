@@ -66,15 +66,20 @@ ActionKind = Literal["discrete", "box"]
 OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", "discrete", "dict")
 
 #: What a fault at state (env, episode, step) does to the ``step`` from that state (a fault at
-#: step -1 fires in the ``reset`` that starts the episode, for "raise" only). A fault fires once
+#: step -1 fires in the ``reset`` that starts the episode, for "raise" and "reset-bare" only).
+#: A fault fires once
 #: (the first env to reach its state, in any process):
 #: "raise" raises :class:`CountingEnvFailure` (the action is not consumed); "slow" sleeps
 #: SLOW_S seconds, then steps; "hang" sleeps HANG_S seconds and "exit" ends the process with
 #: ``os._exit(3)`` (both only in a process other than the plan's: in the test process they
 #: raise instead); the others step, then return a malformed value: "obs-shape" (one number
 #: too many), "obs-none" (``None``), "reward-str" (``"1.0"``), "terminated-str" (``"no"``),
-#: "truncated-int" (``1``), "result-short" (a 4-tuple). A vector env makes its whole batch
-#: malformed the same way.
+#: "truncated-int" (``1``), "result-short" (a 4-tuple), "obs-float" (the observation, or a
+#: Dict observation's "step", as float64: a Python float for "discrete"), "obs-ragged" (a
+#: ragged nested list), "obs-keys" (a Dict observation without its "step" key), "reward-bool"
+#: (``True``), "reward-shape" (an array of shape [2], for a batch [B + 1]); "reset-bare" makes
+#: the ``reset`` return the observation alone, not the pair (observation, info). A vector env
+#: makes its whole batch malformed the same way.
 FAULTS = (
     "raise",
     "slow",
@@ -86,6 +91,12 @@ FAULTS = (
     "terminated-str",
     "truncated-int",
     "result-short",
+    "obs-float",
+    "obs-ragged",
+    "obs-keys",
+    "reward-bool",
+    "reward-shape",
+    "reset-bare",
 )
 Fault = Literal[
     "raise",
@@ -98,6 +109,12 @@ Fault = Literal[
     "terminated-str",
     "truncated-int",
     "result-short",
+    "obs-float",
+    "obs-ragged",
+    "obs-keys",
+    "reward-bool",
+    "reward-shape",
+    "reset-bare",
 ]
 SLOW_S = 5.0
 HANG_S = 600.0
@@ -363,21 +380,20 @@ class CountingEnv(gym.Env[Any, Any]):
                 os._exit(3)
             time.sleep(HANG_S)
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         super().reset(seed=seed)
         if self.episode + 1 >= MAX_EPISODES:
             raise RuntimeError(
                 f"CountingEnv {self.env_id}: more than {MAX_EPISODES} episodes, the "
                 "observation encoding would overflow (use fewer steps or longer episodes)"
             )
-        if self._fault(self.episode + 1, -1) == "raise":
+        fault = self._fault(self.episode + 1, -1)
+        if fault == "raise":
             raise CountingEnvFailure("CountingEnv: injected failure in reset")
         self._log.write("reset", seed)
         self.episode += 1
         self.step_index = 0
-        return self._obs(), {}
+        return self._obs() if fault == "reset-bare" else (self._obs(), {})
 
     def advance(self, action: Any) -> tuple[Any, float, bool, bool, str | None]:
         """Consume ``action``: ``(obs, reward, terminated, truncated, malformation)``, the last
@@ -436,6 +452,19 @@ def _malform(fault: str, result: tuple[Any, ...], batch: int | None) -> tuple[An
         term = "no" if batch is None else np.array(["no"] * n)
     elif fault == "truncated-int":
         trunc = 1 if batch is None else np.ones(n, dtype=np.int64)
+    elif fault == "obs-float":
+        if isinstance(obs, dict):
+            obs = {**obs, "step": np.asarray(obs["step"], dtype=np.float64)}
+        else:
+            obs = float(obs) if np.ndim(obs) == 0 and batch is None else np.asarray(obs, np.float64)
+    elif fault == "obs-ragged":
+        obs = [[0, 1], [2]] if batch is None else [[[0, 1], [2]]] * n
+    elif fault == "obs-keys":
+        obs = {key: value for key, value in obs.items() if key != "step"}
+    elif fault == "reward-bool":
+        r = True if batch is None else np.ones(n, dtype=np.bool_)
+    elif fault == "reward-shape":
+        r = np.zeros(2) if batch is None else np.zeros(n + 1)
     else:  # "result-short"
         return obs, r, term, trunc
     return obs, r, term, trunc, info
@@ -446,8 +475,10 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
 
     Built by ``gymnasium.make_vec(ENV_ID, num_envs, vectorization_mode="vector_entry_point",
     plan=key)``. Its sub-envs are :class:`CountingEnv` objects (ids 0..n-1 in order) and log as
-    single envs do; the plan's ``vector.log`` records every ``reset`` seed it is given. An int
-    seed ``s`` resets sub-env ``k`` with ``s + k`` (gymnasium's ``SyncVectorEnv`` convention).
+    single envs do; ``autoreset_mode=`` (a gymnasium ``AutoresetMode`` value) makes its
+    metadata claim another autoreset mode; the plan's ``vector.log`` records every ``reset``
+    seed it is given. An int seed ``s`` resets sub-env ``k`` with ``s + k`` (gymnasium's
+    ``SyncVectorEnv`` convention).
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium's convention)
@@ -455,7 +486,15 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
 
-    def __init__(self, num_envs: int, plan: str, max_episode_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        plan: str,
+        max_episode_steps: int | None = None,
+        autoreset_mode: str | None = None,
+    ) -> None:
+        if autoreset_mode is not None:  # claims another mode (a test of ENV-30); steps the same
+            self.metadata = {**self.metadata, "autoreset_mode": AutoresetMode(autoreset_mode)}
         self.envs: list[CountingEnv] = []
         try:
             for _ in range(num_envs):
@@ -475,14 +514,17 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
+    ) -> Any:
         self._log.write("reset", seed)
         if seed is None or isinstance(seed, int):
             seeds = [None if seed is None else seed + k for k in range(self.num_envs)]
         else:
             seeds = list(seed)
-        obs = [env.reset(seed=s)[0] for env, s in zip(self.envs, seeds, strict=True)]
+        results = [env.reset(seed=s) for env, s in zip(self.envs, seeds, strict=True)]
         self._done[:] = False
+        obs = [r[0] if type(r) is tuple else r for r in results]
+        if any(type(r) is not tuple for r in results):  # a "reset-bare" fault
+            return self._stack(obs)
         return self._stack(obs), {}
 
     def _stack(self, items: list[Any]) -> Any:

@@ -332,8 +332,8 @@ class TemporalAgent(Agent):
         return self.agent.get_by_name(name)
 
     def seed(self, seed: int) -> TemporalAgent:
-        """Seed the wrapped agent; return ``self``."""
-        self.agent.seed(seed)
+        """Seed the wrapped agent (AG-25: a negative seed is refused here too); return ``self``."""
+        self.agent.seed(v.check_int("seed", "seed", seed, 0))
         return self
 
 

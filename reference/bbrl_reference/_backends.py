@@ -95,8 +95,12 @@ def _env_failure(k: int | None, t: int, what: str, exc: BaseException) -> EnvErr
     return EnvError(f"{OP}: {who} raised in {what} at t={t}: {type(exc).__name__}: {exc}", k, t)
 
 
-def _bad_type(k: int | None, t: int, what: str, expected: str, value: object) -> NoReturn:
-    got = f"{type(value).__name__} {value!r}"[:200]
+def _bad_type(
+    k: int | None, t: int, what: str, expected: str, value: object, dtype: object = None
+) -> NoReturn:
+    """The TypeError of ENV-21; ``dtype``, when given, is the dtype found in ``value``."""
+    shown = type(value).__name__ if dtype is None else f"{type(value).__name__} of dtype {dtype}"
+    got = f"{shown} {value!r}"[:200]
     raise EnvOutputTypeError(v.message(OP, f"{what} {_where(k, t)}", expected, got), k, t)
 
 
@@ -147,10 +151,12 @@ class _Leaf:
             except ValueError:  # a ragged nest of sequences
                 _bad_shape(k, t, what, f"shape {shape}", "a ragged sequence")
         if array.dtype.kind not in self.kinds:
-            expected = {"b": "a bool dtype", "biu": "an integer or bool dtype"}.get(
-                self.kinds, "an integer or floating dtype"
-            )
-            _bad_type(k, t, what, f"{expected} ({self.space_dtype} space)", value)
+            expected = {
+                "b": "a bool dtype",
+                "biu": "an integer or bool dtype",
+                "iu": "an integer dtype",
+            }.get(self.kinds, "an integer or floating dtype")
+            _bad_type(k, t, what, f"{expected} ({self.space_dtype} space)", value, array.dtype)
         if array.shape != shape:
             _bad_shape(k, t, what, f"shape {shape}", array.shape)
         return array

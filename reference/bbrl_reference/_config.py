@@ -36,7 +36,8 @@ def get_class(arguments: object) -> Callable[..., object]:
                     op, "argument 'arguments'", "a mapping or an attribute 'classname'", arguments
                 )
             )
-    if not isinstance(classname, str) or "." not in classname.strip("."):
+    parts = classname.split(".") if isinstance(classname, str) else []
+    if len(parts) < 2 or not all(parts):  # AG-24, AG-27: no dot, or an empty part
         raise InvalidArgumentError(
             v.message(op, "'classname'", "a dotted path such as 'torch.optim.Adam'", classname)
         )

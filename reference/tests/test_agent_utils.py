@@ -319,12 +319,13 @@ def test_configuration_helpers(config_module: types.ModuleType) -> None:
 
 
 def test_configuration_helper_errors(config_module: types.ModuleType) -> None:
-    """AG-24: missing classname, not a dotted string, unknown module or name."""
+    """AG-24, AG-27: missing classname, not a dotted string or one with an empty part, unknown
+    module or name."""
     with pytest.raises(KeyError):
         get_class({"x": 1})
     with pytest.raises(AttributeError):
         get_class(object())
-    for bad in ("Adam", 3, ".Adam", "torch."):
+    for bad in ("Adam", 3, ".Adam", "torch.", "torch..optim.Adam", "torch.optim.", ""):
         with pytest.raises(InvalidArgumentError):
             get_class({"classname": bad})
     with pytest.raises(ImportError):

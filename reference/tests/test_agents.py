@@ -105,6 +105,28 @@ def test_seed_returns_self() -> None:
         agents.seed(-1)
 
 
+def test_negative_seed_is_refused_before_any_child_sees_it() -> None:
+    """AG-25: Agents and TemporalAgent refuse s < 0 themselves, also over a child whose own
+    seed accepts anything."""
+
+    class Lenient(Agent):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seeds: list[int] = []
+
+        def seed(self, seed: int) -> Lenient:
+            self.seeds.append(seed)
+            return self
+
+    child = Lenient()
+    for parent in (Agents(child), TemporalAgent(child), TemporalAgent(Agents(child))):
+        with pytest.raises(ValueError):
+            parent.seed(-1)
+    assert child.seeds == []
+    TemporalAgent(child).seed(0)
+    assert child.seeds == [0]
+
+
 def test_get_set_outside_a_call() -> None:
     """AG-7: get/set with no bound workspace raise RuntimeError."""
     a = Writer(name="w")

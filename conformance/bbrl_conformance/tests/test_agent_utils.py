@@ -642,6 +642,21 @@ def test_configuration_errors(impl: Any, arguments: object, error: type[Exceptio
     )
 
 
+@clause("AG-27")
+@pytest.mark.parametrize("classname", ["torch.", ".torch", "torch..nn", "torch.nn.", "."])
+def test_classname_with_an_empty_part(impl: Any, classname: str) -> None:
+    """A leading, trailing or doubled dot makes no dotted path: ValueError, not the ImportError
+    or AttributeError of a lookup of the empty name."""
+    get_class = required(impl, "get_class", "AG-27")
+    expect_raises(
+        ValueError,
+        "AG-27",
+        f"get_class({{'classname': {classname!r}}})",
+        lambda: get_class({"classname": classname}),
+        f"impl.get_class({{'classname': {classname!r}}})",
+    )
+
+
 @clause("AG-24")
 @pytest.mark.parametrize("classname", [3, "bbrl_conformance_probe_config.Missing"])
 def test_configuration_errors_typed(impl: Any, config_module: str, classname: object) -> None:

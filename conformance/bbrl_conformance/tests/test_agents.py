@@ -19,6 +19,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -232,6 +234,52 @@ def test_seed_returns_the_agent(impl: Any) -> None:
         )
 
 
+LENIENT_SOURCE = """\
+seen = []
+class Lenient(impl.Agent):
+    def seed(self, seed):  # a user agent whose own seed takes anything
+        seen.append(seed)
+        return self
+    def forward(self, t, **kwargs):
+        pass
+"""
+
+
+@clause("AG-25")
+@pytest.mark.parametrize("seed", [-1, -(2**40)])
+def test_negative_seed_is_refused_by_every_agent(impl: Any, seed: int) -> None:
+    """Agent (the base class's seed, through a subclass that does not override it), Agents and
+    TemporalAgent refuse s < 0 with ValueError themselves, also over a child whose own seed
+    takes anything: the child is never given the negative seed."""
+    seen: list[int] = []
+
+    class Lenient(impl.Agent):  # type: ignore[misc]
+        def seed(self, seed: int) -> Any:
+            seen.append(seed)
+            return self
+
+        def forward(self, t: int, **kwargs: Any) -> None:
+            pass
+
+    child = Lenient()
+    cases = [
+        ("Recorder('a')", recorder(impl, [], "a")),
+        ("impl.Agents(Lenient())", impl.Agents(child)),
+        ("impl.TemporalAgent(Lenient())", impl.TemporalAgent(child)),
+        ("impl.TemporalAgent(impl.Agents(Lenient()))", impl.TemporalAgent(impl.Agents(child))),
+    ]
+    for source, agent in cases:
+        code = f"{source}.seed({seed})"
+        repro = RECORDER_SOURCE + LENIENT_SOURCE + code + "\nprint(seen)  # want []"
+        expect_raises(ValueError, "AG-25", code, functools.partial(agent.seed, seed), repro)
+        expect(
+            seen == [],
+            "AG-25",
+            f"{code} gave the negative seed to the child, whose seed received {seen}",
+            repro,
+        )
+
+
 @clause("AG-7")
 def test_get_and_set_outside_a_call_raise(impl: Any) -> None:
     agent = recorder(impl, [], "a")
@@ -260,6 +308,48 @@ def _ta_repro(call: str, stop_at: list[int] | None = None) -> str:
         RECORDER_SOURCE + f"t_agent = impl.TemporalAgent({agent})\nws = impl.Workspace()\n{call}\n"
         "print([t for _, t, _ in calls], ws.time_size())"
     )
+
+
+@clause("TA-9")
+@pytest.mark.parametrize(
+    "spelling", ["numpy.int64({v})", "numpy.int32({v})", "torch.tensor({v})", "numpy.uint8({v})"]
+)
+def test_t_and_n_steps_of_any_index_type(impl: Any, spelling: str) -> None:
+    """t and n_steps given as numpy integers or 0-d integer tensors run the steps their ints
+    name; True for either is refused with TypeError before any step."""
+    makers: dict[str, Callable[[int], Any]] = {
+        "numpy.int64({v})": np.int64,
+        "numpy.int32({v})": np.int32,
+        "torch.tensor({v})": torch.tensor,
+        "numpy.uint8({v})": np.uint8,
+    }
+    make = makers[spelling]
+    calls: list[Call] = []
+    ws = impl.Workspace()
+    t_agent = impl.TemporalAgent(recorder(impl, calls, "a", ws=ws))
+    code = f"t_agent(ws, t={spelling.format(v=2)}, n_steps={spelling.format(v=3)})"
+    t_agent(ws, t=make(2), n_steps=make(3))
+    steps = [int(t) for _, t, _, _ in calls]
+    expect(
+        steps == [2, 3, 4] and ws.time_size() == 5,
+        "TA-9",
+        f"{code} called the agent at t = {steps} (time size {ws.time_size()}); want 2, 3, 4",
+        "import numpy\n" + _ta_repro(code),
+    )
+    for bad in ("t=True, n_steps=2", "n_steps=True"):
+        fresh = impl.TemporalAgent(recorder(impl, calls, "b"))
+        calls.clear()
+        kwargs = {"t": True, "n_steps": 2} if bad.startswith("t=") else {"n_steps": True}
+        call = functools.partial(fresh, impl.Workspace(), **kwargs)
+        expect_raises(
+            TypeError, "TA-9", f"t_agent(ws, {bad})", call, _ta_repro(f"t_agent(ws, {bad})")
+        )
+        expect(
+            calls == [],
+            "TA-9",
+            f"t_agent(ws, {bad}) ran steps {calls} before refusing",
+            _ta_repro(f"t_agent(ws, {bad})"),
+        )
 
 
 @clause("TA-1")

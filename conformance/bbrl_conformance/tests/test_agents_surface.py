@@ -87,6 +87,29 @@ MODEL_SOURCE = NET_SOURCE + "import os, tempfile\n" + inspect.getsource(state_eq
 # AG-8, AG-9, AG-11: names, verbose, prefix
 
 
+@clause("AG-26")
+def test_verbose_is_false_unless_given(impl: Any) -> None:
+    """Every agent class built without ``verbose`` has ``verbose == False`` (not merely falsy:
+    None or 0 would be another value)."""
+    cases: dict[str, Callable[[], Any]] = {
+        "impl.Agent()": lambda: impl.Agent(),
+        "impl.Agents(impl.Agent())": lambda: impl.Agents(impl.Agent()),
+        "impl.TemporalAgent(impl.Agent())": lambda: impl.TemporalAgent(impl.Agent()),
+        "impl.PrintAgent('x')": lambda: impl.PrintAgent("x"),
+        "impl.PrintAgent()": lambda: impl.PrintAgent(),
+        "impl.EpisodesDone()": lambda: impl.EpisodesDone(),
+        "impl.CopyTAgent('a', 'b')": lambda: impl.CopyTAgent("a", "b"),
+    }
+    for code, build in cases.items():
+        verbose = build().verbose
+        expect(
+            verbose is False,
+            "AG-26",
+            f"{code}.verbose is {verbose!r}, expected False",
+            f"print({code}.verbose)  # want False",
+        )
+
+
 @clause("AG-8")
 def test_agent_accepts_name_and_verbose(impl: Any) -> None:
     for kwargs, want in (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -22,7 +23,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
+from bbrl_conformance._assertions import (
+    expect,
+    expect_equal_tensors,
+    expect_message,
+    expect_raises,
+)
 from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._rollouts import (
@@ -157,6 +163,37 @@ def test_make_env_args_are_passed_to_the_factory(impl: Any, backend: Backend) ->
             f"impl.make_env, env_name={ENV_ID!r}, autoreset=True), num_envs=2, "
             f"make_env_args={{'plan': plan.key}}{backend.source()})\nprint(plan.envs)",
         )
+
+
+@clause("ENV-1", "ENV-16")
+def test_factory_with_positional_arguments(impl: Any, backend: Backend) -> None:
+    """make_env_fn is any callable: a partial giving env_name positionally builds the envs and
+    writes the rows the keyword form writes, with every backend."""
+    rows = []
+    for positional in (False, True):
+        with CountingPlan([2, 3]) as plan, contextlib.ExitStack() as stack:
+            factory: Callable[[], Any]
+            if positional:
+                factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, plan=plan.key)
+            else:
+                factory = plan.factory(impl, autoreset=True)
+            env_agent = backend.agent(impl, factory, 2)
+            stack.callback(close_agent, env_agent)
+            env_agent.seed(4)
+            ws = impl.Workspace()
+            env_agent(ws, t=0)
+            rows.append(sorted(ws.get("env/env_obs", 0).tolist()))
+    expect(
+        rows[0] == rows[1],
+        "ENV-1",
+        f"functools.partial(impl.make_env, ENV_ID, autoreset=True, plan=...) gave row 0 "
+        f"observations {rows[1]}, the keyword form {rows[0]}",
+        "import functools\nfrom bbrl_conformance.counting_env import ENV_ID, CountingPlan\n"
+        "plan = CountingPlan([2, 3])\nfactory = functools.partial(impl.make_env, ENV_ID, "
+        f"autoreset=True, plan=plan.key)\nenv_agent = impl.ParallelGymAgent(factory, "
+        f"num_envs=2{backend.source()}).seed(4)\nws = impl.Workspace()\nenv_agent(ws, t=0)\n"
+        "print(ws.get('env/env_obs', 0))",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -696,6 +733,47 @@ def test_vector_backends_step_one_vector_env(impl: Any, backend: Backend) -> Non
             )
             return
         close_agent(agent)
+
+
+@clause("ENV-30")
+@pytest.mark.parametrize("mode", ["SameStep", "Disabled"])
+def test_vector_backends_refuse_another_autoreset_mode(
+    impl: Any, all_backends: list[Backend], mode: str
+) -> None:
+    """A vector backend given a VectorEnv whose metadata claims another autoreset mode than
+    next-step refuses it with ValueError naming autoreset_mode when the agent is built."""
+    vectors = [b for b in all_backends if b.vector]
+    if not vectors:
+        pytest.skip("no vector backend declared: ENV-30 concerns vector backends (ENV-17)")
+    agents: list[Any] = []
+    for backend in vectors:
+        with CountingPlan([2, 3]) as plan:
+            factory = functools.partial(
+                impl.make_env, env_name=ENV_ID, autoreset=True, plan=plan.key, autoreset_mode=mode
+            )
+            repro = (
+                f"import functools\nfrom bbrl_conformance.counting_env import ENV_ID, "
+                f"CountingPlan\nplan = CountingPlan([2, 3])\nfactory = functools.partial("
+                f"impl.make_env, env_name=ENV_ID, autoreset=True, plan=plan.key, "
+                f"autoreset_mode={mode!r})\nenv_agent = impl.ParallelGymAgent(factory, "
+                f"num_envs=2{backend.source()})"
+            )
+
+            def build(backend: Backend = backend, factory: Any = factory) -> None:
+                agents.append(backend.agent(impl, factory, 2))
+
+            try:
+                exc = expect_raises(
+                    ValueError,
+                    "ENV-30",
+                    f"backend {backend.name!r} given a vector env in {mode} autoreset mode",
+                    build,
+                    repro,
+                )
+            finally:
+                while agents:
+                    close_agent(agents.pop())
+            expect_message(exc, "ENV-30", "the autoreset-mode error", ("autoreset_mode",), repro)
 
 
 @clause("ENV-18", "ENV-25")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import torch
 
-from bbrl_conformance._assertions import expect, expect_raises, raising
+from bbrl_conformance._assertions import expect, expect_message, expect_raises, raising
 from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._rollouts import (
@@ -43,8 +43,26 @@ from bbrl_conformance.counting_env import (
     CountingEnvFailure,
     CountingPlan,
     Fault,
+    ObsKind,
     action_row,
 )
+
+Raised = type[Exception] | tuple[type[Exception], ...]
+Mention = tuple[str | tuple[str, ...], ...]
+
+
+def any_case(*words: str) -> tuple[str, ...]:
+    """English words in any case (the case of a message's wording is not specified); names,
+    dtypes and class names are matched as they are spelled."""
+    return tuple(dict.fromkeys(v for w in words for v in (w, w.upper(), w.capitalize())))
+
+
+#: the words that name an observation, an integer dtype, a float given, in an ENV-21 message
+OBS = (*any_case("observation"), "obs", "env/env_obs")
+INTEGER = (*any_case("integer"), "int", "int32", "uint8", "int64", "Discrete")
+FLOAT = ("float64", "float", "double")
+#: a ragged observation, or a reward array given to a single env: wrong type or wrong shape
+SHAPE_OR_TYPE: tuple[type[Exception], ...] = (ValueError, TypeError)
 
 
 def steps(rollout: Rollout, ws: Any, start: int, stop: int) -> None:
@@ -373,6 +391,146 @@ def test_malformed_env_output_is_refused(impl: Any, backend: Backend, fault: Fau
             rollout, ws, t, "ENV-22", f"malformed output at t={t}", repro
         )
         check_recovers(rollout, repro)
+
+
+#: (fault, obs kind, error of a backend stepping single envs, error of a vector backend, the
+#: tokens the message names besides t and b: the output concerned, what was expected, what was
+#: given; a tuple of alternatives where the spec leaves the words open)
+OUTPUT_FAULTS: dict[str, tuple[Fault, ObsKind, Raised, Raised, Mention]] = {
+    "obs-float-int32": ("obs-float", "int32", TypeError, TypeError, (OBS, INTEGER, FLOAT)),
+    "obs-float-uint8": ("obs-float", "uint8", TypeError, TypeError, (OBS, INTEGER, FLOAT)),
+    "obs-float-bool": ("obs-float", "bool", TypeError, TypeError, (OBS, "bool", FLOAT)),
+    "obs-float-discrete": ("obs-float", "discrete", TypeError, TypeError, (OBS, INTEGER, FLOAT)),
+    "obs-float-dict": ("obs-float", "dict", TypeError, TypeError, ("step", INTEGER, FLOAT)),
+    "obs-ragged": ("obs-ragged", "float", SHAPE_OR_TYPE, SHAPE_OR_TYPE, (OBS,)),
+    "obs-keys": ("obs-keys", "dict", ValueError, ValueError, ("step",)),
+    "obs-none-dict": ("obs-none", "dict", TypeError, TypeError, (OBS,)),
+    "reward-bool": (
+        "reward-bool",
+        "float",
+        TypeError,
+        TypeError,
+        ("reward", (*any_case("real", "number"), "float", "int"), ("bool", "True")),
+    ),
+    "reward-str": ("reward-str", "float", TypeError, TypeError, ("reward", ("str", "'1.0'"))),
+    "reward-shape": ("reward-shape", "float", SHAPE_OR_TYPE, ValueError, ("reward",)),
+    "terminated-str": ("terminated-str", "float", TypeError, TypeError, ("terminated",)),
+    "truncated-int": ("truncated-int", "float", TypeError, TypeError, ("truncated",)),
+}
+
+
+@clause("ENV-21", "ERR-6", "ENV-19")
+@pytest.mark.parametrize("key", list(OUTPUT_FAULTS))
+def test_malformed_output_error_names_what_was_wrong(impl: Any, backend: Backend, key: str) -> None:
+    """Each kind of malformed step output, in every space it can break (an integer, bool or
+    Discrete observation given floats, a ragged or keyless observation, a bool or wrongly
+    shaped reward, a non-bool flag), is refused with the error ENV-21 names, whose message
+    names t, b (single envs) and the output concerned, what was expected and what was given."""
+    fault, obs_kind, single_error, vector_error, mention = OUTPUT_FAULTS[key]
+    t = 3
+    with counting(
+        impl, backend, [9, 9], autoreset=True, obs_kind=obs_kind, faults={(1, 0, 2): fault}
+    ) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, t)
+        b = find_columns(ws, rollout, "").index(1)
+        before = snapshot(ws)
+        error = vector_error if backend.vector else single_error
+        builtin = error if isinstance(error, type) else error[0]
+        repro = failure_repro(rollout, t, builtin)
+        exc = expect_raises(
+            error,
+            "ENV-21",
+            f"env {b} returns a malformed step result ({fault}, {obs_kind} observations) at t={t}",
+            lambda: rollout.env_agent(ws, t=t),
+            repro,
+        )
+        vector = backend.vector and rollout.plan.vectorized
+        expect(
+            names(str(exc), t) and (vector or names(str(exc), b)),
+            "ENV-21",
+            f"the error for env {b}'s malformed output ({fault}) at t={t} does not name "
+            + ("t" if vector else "t and b")
+            + f": {type(exc).__name__}: {exc}",
+            repro,
+        )
+        expect_message(exc, "ERR-6", f"the error for {fault} ({obs_kind})", mention, repro)
+        expect(
+            same(before, snapshot(ws)),
+            "ENV-19",
+            f"env {b} returned a malformed value ({fault}) at t={t}, yet the call changed the "
+            "workspace",
+            repro,
+        )
+
+
+@clause("ENV-21", "ENV-22")
+def test_reset_that_returns_no_pair_is_refused(impl: Any, backend: Backend) -> None:
+    """An env whose reset returns the observation alone (not the pair (observation, info)):
+    the call at t = 0 raises TypeError naming t and b (single envs); the agent then resets
+    every env again at t = 0 (the fault fires once) and runs. Discrete observations: the value
+    shown in the message (20000 for env 2) does not contain b as a number of its own."""
+    faults: dict[tuple[int, int, int], Fault] = {(2, 0, -1): "reset-bare"}
+    with counting(
+        impl, backend, [4, 4, 4], autoreset=True, obs_kind="discrete", faults=faults
+    ) as rollout:
+        ws = impl.Workspace()
+        repro = failure_repro(rollout, 0, TypeError, note="env 2's reset returns no pair")
+        exc = expect_raises(
+            TypeError,
+            "ENV-21",
+            "an env whose reset returns the observation alone, at t=0",
+            lambda: rollout.env_agent(ws, t=0),
+            repro,
+        )
+        rollout.env_agent(ws, t=0)
+        b = find_columns(ws, rollout, repro).index(2)
+        vector = backend.vector and rollout.plan.vectorized
+        expect(
+            names(str(exc), 0) and (vector or names(str(exc), b)),
+            "ENV-21",
+            f"the error for env {b}'s reset result at t=0 does not name "
+            + ("t" if vector else "t and b")
+            + f": {type(exc).__name__}: {exc}",
+            repro,
+        )
+
+
+@clause("ENV-31", "ENV-22", "ERR-2")
+@pytest.mark.parametrize("gap", [1, 3])
+def test_missing_action_row_changes_nothing(impl: Any, backend: Backend, gap: int) -> None:
+    """Action rows 0..2 written, a call at t = 3 + gap (no action row 2 + gap): IndexError,
+    nothing written, nothing stepped; the rollout then goes on at t = 3 as if it had not been
+    made (the stale rows a storage may keep beyond the time size are no action rows)."""
+    with counting(impl, backend, [4, 3], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 3)
+        before = snapshot(ws)
+        log_before = log_lengths(rollout.plan)
+        t = 3 + gap
+        repro = failure_repro(rollout, 3, IndexError, t=t, note=f"no action row {t - 1}")
+        expect_raises(
+            IndexError,
+            "ENV-31",
+            f"env_agent(ws, t={t}) with action rows 0..2 only",
+            lambda: rollout.env_agent(ws, t=t),
+            repro,
+        )
+        expect(
+            same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
+            "ENV-31",
+            f"the refused call at t={t} changed the workspace or stepped envs (log lengths "
+            f"{log_before} -> {log_lengths(rollout.plan)})",
+            repro + SHOW_ROLLOUT,
+        )
+        steps(rollout, ws, 3, 7)
+        repro += (
+            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
+            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
+        )
+        rows = check_rows(ws, rollout, 7, repro)
+        check_actions(rollout, rows, repro, clause_id="ENV-22")
 
 
 # ---------------------------------------------------------------------------------------------

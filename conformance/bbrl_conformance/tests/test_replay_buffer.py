@@ -23,6 +23,7 @@ import inspect
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -532,6 +533,43 @@ def test_stored_items_are_detached_copies(impl: Any) -> None:
         repro + "ws.set_full('x', torch.full((2, 3), -1.0))\ns = rb.get_shuffled(30)\n"
         "s['x'].detach().fill_(-2.0)\nprint(rb.get_shuffled(30)['x'])",
     )
+
+
+#: integers of other types than int, as the spec's arguments take them (RB-30, TA-9)
+INDEX_INTEGERS: dict[str, Any] = {
+    "numpy.int64({v})": lambda v: np.int64(v),
+    "numpy.int32({v})": lambda v: np.int32(v),
+    "numpy.uint8({v})": lambda v: np.uint8(v),
+    "torch.tensor({v})": lambda v: torch.tensor(v),
+    "torch.tensor({v}, dtype=torch.int16)": lambda v: torch.tensor(v, dtype=torch.int16),
+}
+
+
+@clause("RB-30", "RB-1")
+@pytest.mark.parametrize("spelling", list(INDEX_INTEGERS))
+def test_integer_arguments_of_any_index_type(impl: Any, spelling: str) -> None:
+    """max_size and batch_size given as numpy integers or 0-d integer tensors act as the int
+    they stand for (a buffer of 3 keeps 3 of 5 items; a sample of 4 has 4 items); True is
+    refused with TypeError for both."""
+    make = INDEX_INTEGERS[spelling]
+    rb = impl.ReplayBuffer(make(3))
+    rb.put(items_workspace(impl, 0, 5))
+    sample = rb.get_shuffled(make(4))
+    got = (int(rb.size()), tuple(sample.get_full("id").shape))
+    code = f"rb = impl.ReplayBuffer({spelling.format(v=3)})\nrb.put(items_workspace(impl, 0, 5))\n"
+    code += f"sample = rb.get_shuffled({spelling.format(v=4)})\n"
+    expect(
+        got == (3, (2, 4)) and set(_sample_ids(sample)) <= {2, 3, 4},
+        "RB-30",
+        f"(size(), sample shape) = {got}, sampled ids {_sample_ids(sample)}; want (3, (2, 4)) "
+        "and ids among the last 3 put, 2..4",
+        "import numpy\n" + HELPER + code + "print(rb.size(), sample['id'])",
+    )
+    for what, call in (
+        ("impl.ReplayBuffer(True)", functools.partial(impl.ReplayBuffer, True)),
+        ("rb.get_shuffled(True)", functools.partial(rb.get_shuffled, True)),
+    ):
+        expect_raises(TypeError, "RB-30", what, call, "import numpy\n" + HELPER + code + what)
 
 
 @clause("RB-12")

@@ -955,6 +955,45 @@ def test_save_leaves_only_the_file(impl: Any, tmp: pathlib.Path) -> None:
 
 
 @clause("RB-24")
+def test_save_does_not_use_the_default_temporary_directory(impl: Any, tmp: pathlib.Path) -> None:
+    """The temporary file goes in the directory of path: with the process's default temporary
+    directory (tempfile.tempdir, $TMPDIR) pointing nowhere, save still succeeds, leaves only
+    the file, and the file loads."""
+    rb = impl.ReplayBuffer(5)
+    rb.put(items(impl, 0, 3))
+    path = tmp / "rb.bin"
+    nowhere = str(tmp / "no-such-directory")
+    repro = repro_source(slot_ids) + (
+        IN_TMP + "    rb = impl.ReplayBuffer(5)\n    rb.put(items(impl, 0, 3))\n"
+        "    tempfile.tempdir = str(tmp / 'no-such-directory')\n    try:\n"
+        "        rb.save(tmp / 'rb.bin')\n    finally:\n        tempfile.tempdir = None\n"
+        "    print(os.listdir(tmp))  # want ['rb.bin']"
+    )
+    saved_tempdir = tempfile.tempdir
+    tempfile.tempdir = nowhere
+    try:
+        try:
+            rb.save(path)
+            problem = None
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+    finally:
+        tempfile.tempdir = saved_tempdir
+    expect(
+        problem is None and os.listdir(tmp) == ["rb.bin"],
+        "RB-24",
+        f"with tempfile.tempdir = {nowhere!r}, save raised {problem} and left {os.listdir(tmp)}",
+        repro,
+    )
+    expect(
+        slot_ids(impl.ReplayBuffer(5).load(path)) == slot_ids(rb),
+        "RB-24",
+        "the file saved with another default temporary directory does not load the items",
+        repro,
+    )
+
+
+@clause("RB-24")
 def test_save_replaces_the_file_instead_of_writing_into_it(impl: Any, tmp: pathlib.Path) -> None:
     rb, first, path = saved(impl, tmp)
     link = tmp / "link.bin"

@@ -545,6 +545,59 @@ def test_every_dtype_is_stored_exactly(impl: Any, dtype: torch.dtype) -> None:
     )
 
 
+@clause("RB-18", "RB-16", "RB-12")
+@pytest.mark.parametrize("dtype", DOMAIN, ids=lambda d: str(d).removeprefix("torch."))
+def test_every_dtype_survives_wrapping_puts(impl: Any, dtype: torch.dtype) -> None:
+    """Puts that wrap around and one larger than max_size, then a state_dict round trip: every
+    slot holds its item's exact bits (the ring model of RB-16), and so do samples and the copy."""
+    value = special_values(dtype, 12)  # item i's value is value[i] at t=0, value[11 - i] at t=1
+    ring = Ring(4)
+    rb = impl.ReplayBuffer(4)
+    repro = ITEMS_SOURCE + SPECIAL_SOURCE + f"value = special_values({dtype}, 12)\n"
+    repro += "rb = impl.ReplayBuffer(4)\n"
+    for first, n in ((0, 3), (3, 3), (6, 6)):
+        ws = items(impl, first, n)
+        ids = torch.arange(first, first + n)
+        ws.set_full("v", torch.stack([value[ids], value[11 - ids]]))
+        rb.put(ws)
+        ring.put(first, n)
+        repro += (
+            f"ws = items(impl, {first}, {n})\nids = torch.arange({first}, {first + n})\n"
+            "ws.set_full('v', torch.stack([value[ids], value[11 - ids]]))\nrb.put(ws)\n"
+        )
+    filled = torch.tensor(ring.filled())
+    want = torch.stack([value[filled], value[11 - filled]], 1)
+    slots = rb.variables["v"]
+    expect(
+        slots.dtype == dtype and torch.equal(bits(slots), bits(want)),
+        "RB-18",
+        f"after puts of 3, 3 and 6 {dtype} items into ReplayBuffer(4), rb.variables['v'] holds "
+        f"{slots.dtype} {slots.tolist()}; want slots of items {ring.filled()}: {want.tolist()}",
+        repro + "print(rb.variables['v'])",
+    )
+    sample = rb.get_shuffled(32)
+    sampled = torch.tensor([int(x) // 10 for x in sample["id"][0].tolist()])
+    expect(
+        sample["v"].dtype == dtype
+        and torch.equal(
+            bits(sample["v"]), bits(torch.stack([value[sampled], value[11 - sampled]]))
+        ),
+        "RB-18",
+        f"a sample of the wrapped {dtype} buffer does not give back its items' bits",
+        repro + "sample = rb.get_shuffled(32)\nprint(sample['id'][0] // 10, sample['v'])",
+    )
+    copy = impl.ReplayBuffer(4)
+    copy.load_state_dict(rb.state_dict())
+    again = copy.variables["v"]
+    expect(
+        again.dtype == dtype and torch.equal(bits(again), bits(want)),
+        "RB-12",
+        f"a state_dict round trip of the wrapped {dtype} buffer holds {again.tolist()}",
+        repro + "copy = impl.ReplayBuffer(4)\ncopy.load_state_dict(rb.state_dict())\n"
+        "print(copy.variables['v'])",
+    )
+
+
 @clause("RB-18")
 @pytest.mark.parametrize(
     "dtype",

@@ -498,6 +498,45 @@ def test_select_batch_by_mask(impl: Any, time_size: int, mask: list[bool]) -> No
     expect_contents(out, expected, "WS-29", code, built.repro(code))
 
 
+@clause("WS-45")
+@pytest.mark.parametrize("history", ["new", "cleared"])
+@pytest.mark.parametrize("index_dtype", [torch.int64, torch.int32, torch.bool])
+def test_select_batch_of_an_empty_workspace(
+    impl: Any, history: str, index_dtype: torch.dtype
+) -> None:
+    """An empty index (or mask) selects from a workspace without variables: the result has no
+    variables and takes a first write of any batch size (3, and 7 on a second result)."""
+    setup = "import torch\nws = impl.Workspace()\n"
+    if history == "cleared":
+        setup += "ws.set('y', 0, torch.zeros(2))\nws.clear()\n"
+    code = f"out = ws.select_batch(torch.tensor([], dtype={index_dtype}))\n"
+    for batch in (3, 7):
+        ws = impl.Workspace()
+        if history == "cleared":
+            ws.set("y", 0, torch.zeros(2))
+            ws.clear()
+        out = ws.select_batch(torch.tensor([], dtype=index_dtype))
+        keys = sorted(out.keys())
+        expect(
+            keys == [],
+            "WS-45",
+            f"{code}gave variables {keys}",
+            setup + code + "print(list(out.keys()))",
+        )
+        write = f"out.set('x', 0, torch.zeros({batch}))"
+        try:
+            out.set("x", 0, torch.zeros(batch))
+            problem = None if out.batch_size() == batch else f"batch_size() {out.batch_size()}"
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        expect(
+            problem is None,
+            "WS-45",
+            f"after {code.strip()} on a {history} workspace, {write} gave {problem}",
+            setup + code + write + "\nprint(out.batch_size())  # want " + str(batch),
+        )
+
+
 @clause("WS-30", "ERR-5")
 def test_select_batch_errors(impl: Any) -> None:
     built = build(impl, 3, 3)
