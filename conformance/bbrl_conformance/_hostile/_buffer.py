@@ -19,7 +19,7 @@ import torch
 
 from bbrl_conformance._failure import ConformanceFailure
 from bbrl_conformance._hostile import _values as vals
-from bbrl_conformance._hostile._engine import Call, Draw, Maker, World, guard_available
+from bbrl_conformance._hostile._engine import Call, Draw, Maker, World
 from bbrl_conformance._models import ReplayBufferModel
 
 #: (name, item shape, dtype) of each stored variable
@@ -255,30 +255,6 @@ class BufferWorld(World):
             self.check_model(clause_id, f"after {what}")
 
         return Call(klass, clause_id, code, what, check=check)
-
-    def bad(
-        self,
-        klass: str,
-        clause_id: str,
-        code: str,
-        what: str,
-        raises: tuple[type[BaseException], ...] = (),
-        gap: str | None = None,
-        check: Callable[[], None] | None = None,
-        guarded: bool = False,
-    ) -> Call | None:
-        if guarded and not guard_available():
-            return None
-        return Call(
-            klass,
-            clause_id,
-            code,
-            f"{what} on {self.describe()}",
-            raises,
-            check,
-            gap,
-            guarded=guarded,
-        )
 
     def put_call(
         self, klass: str, code: str, what: str, variables: dict[str, torch.Tensor]

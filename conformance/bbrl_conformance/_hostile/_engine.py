@@ -316,6 +316,36 @@ class World:
         """The clause a changed state fails (a world may name a more precise one)."""
         return call.unchanged
 
+    def describe(self) -> str:
+        """The world's live objects in a few words, for the calls' descriptions."""
+        raise NotImplementedError
+
+    def bad(
+        self,
+        klass: str,
+        clause_id: str,
+        code: str,
+        what: str,
+        raises: tuple[type[BaseException], ...] = (),
+        gap: str | None = None,
+        check: Callable[[], None] | None = None,
+        guarded: bool = False,
+    ) -> Call | None:
+        """A bad call: ``raises`` are the builtin types its clause allows (``gap``: where the
+        spec is silent); ``guarded`` runs it under the stall guard (None where there is none)."""
+        if guarded and not guard_available():
+            return None
+        return Call(
+            klass,
+            clause_id,
+            code,
+            f"{what} on {self.describe()}",
+            raises,
+            check,
+            gap,
+            guarded=guarded,
+        )
+
     def close(self) -> None:
         self._tmp.close()
 

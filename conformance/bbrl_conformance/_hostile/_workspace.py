@@ -15,7 +15,7 @@ import torch
 
 from bbrl_conformance._failure import ConformanceFailure
 from bbrl_conformance._hostile import _values as vals
-from bbrl_conformance._hostile._engine import Call, Draw, Maker, World, guard_available
+from bbrl_conformance._hostile._engine import Call, Draw, Maker, World
 from bbrl_conformance._models import WorkspaceModel, transitions_model
 
 NAMES = ("x", "y", "env/done", "z")
@@ -188,30 +188,6 @@ class WorkspaceWorld(World):
             self.check_model(clause_id, f"after {what}")
 
         return Call(klass, clause_id, code, what, check=check)
-
-    def bad(
-        self,
-        klass: str,
-        clause_id: str,
-        code: str,
-        what: str,
-        raises: tuple[type[BaseException], ...] = (),
-        gap: str | None = None,
-        check: Callable[[], None] | None = None,
-        guarded: bool = False,
-    ) -> Call | None:
-        if guarded and not guard_available():
-            return None
-        return Call(
-            klass,
-            clause_id,
-            code,
-            f"{what} on {self.describe()}",
-            raises,
-            check,
-            gap,
-            guarded=guarded,
-        )
 
     def describe(self) -> str:
         if not self.model.rows:

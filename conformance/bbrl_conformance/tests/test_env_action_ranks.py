@@ -28,7 +28,8 @@ from bbrl_conformance._model.envfamily import (
     obs_value,
     reward_float,
 )
-from bbrl_conformance._rollouts import close_agent, refused_by_vector
+from bbrl_conformance._rollouts import refused_by_vector
+from bbrl_conformance.counting_env import close_agent
 from bbrl_conformance.generated_env import ENV_ID
 
 #: one action shape per rank, 0 to 3
