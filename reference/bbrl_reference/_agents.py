@@ -316,17 +316,25 @@ class TemporalAgent(Agent):
             leaves = []
         else:
             forwards = [leaf.forward for leaf in leaves]
-        with _bound_leaves(leaves, workspace):
-            while end is None or t < end:
-                if kwargs:
-                    for forward in forwards:
-                        forward(t=t, **kwargs)
-                else:  # no keyword arguments: a plain call (no dict merge per agent and step)
-                    for forward in forwards:
-                        forward(t=t)
-                if stop_variable is not None and _stop_row_true(workspace, stop_variable, t):
-                    break
-                t += 1
+        # A run of n_steps (no stop variable: it would end earlier) writes rows up to end - 1:
+        # a buffer that grows during the run grows to that size at once (not once per doubling).
+        reserve = workspace._reserve
+        if end is not None and stop_variable is None and end > reserve:
+            workspace._reserve = end
+        try:
+            with _bound_leaves(leaves, workspace):
+                while end is None or t < end:
+                    if kwargs:
+                        for forward in forwards:
+                            forward(t=t, **kwargs)
+                    else:  # no keyword arguments: no dict merge per agent and step
+                        for forward in forwards:
+                            forward(t=t)
+                    if stop_variable is not None and _stop_row_true(workspace, stop_variable, t):
+                        break
+                    t += 1
+        finally:
+            workspace._reserve = reserve
 
     def _named_below(self, name: str) -> list[Agent]:
         return self.agent.get_by_name(name)

@@ -265,9 +265,12 @@ class ParallelGymAgent(Agent):
         self._discrete_action = isinstance(self.action_space, spaces.Discrete)
         if isinstance(self.action_space, spaces.Discrete):
             self._action_low = int(self.action_space.start)
-            self._action_high = self._action_low + int(self.action_space.n)
+            low = self._action_low
+            self._action_high = low + int(self.action_space.n)
             shape: tuple[int, ...] = ()
             self._action_dtype: np.dtype[Any] = _INT64
+            self._action_span = np.full(self.num_envs, self._action_high - low, np.uint64)
+            self._outside = np.zeros(self.num_envs, np.bool_)
         elif isinstance(self.action_space, spaces.Box):
             shape = self.action_space.shape
             self._action_dtype = np.dtype(self.action_space.dtype)
@@ -425,9 +428,10 @@ class ParallelGymAgent(Agent):
         if self.num_envs <= 16:  # min/max of a short list beat numpy reductions
             values = array.tolist()
             outside = min(values) < low or max(values) >= high
-        else:  # one reduction: below low wraps around to a huge unsigned value
+        else:  # below low wraps around to a huge unsigned value; find beats a numpy reduction
             shifted = array if low == 0 else array - low
-            outside = bool(shifted.view(np.uint64).max() >= high - low)
+            above = np.greater_equal(shifted.view(np.uint64), self._action_span, out=self._outside)
+            outside = above.tobytes().find(1) >= 0
         if outside:
             bad = array[(array < low) | (array >= high)]
             raise InvalidArgumentError(

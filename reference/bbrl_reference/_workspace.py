@@ -120,14 +120,19 @@ class _Var:
         self.rows = None
         self.full = None
 
-    def writable_buf(self, rows_needed: int, batch: int) -> torch.Tensor:
-        """The plain buffer, unshared and with capacity for ``rows_needed`` rows."""
+    def writable_buf(self, rows_needed: int, batch: int, reserve: int = 0) -> torch.Tensor:
+        """The plain buffer, unshared and with capacity for ``rows_needed`` rows.
+
+        A buffer that must grow takes at least ``reserve`` rows (the rows a running
+        ``TemporalAgent`` will reach), so a rollout grows each variable once, not once per
+        doubling; a first buffer does not, as a variable written at one row stays small.
+        """
         buf = self.buf
         if buf is None:
             buf = self._new_buf(max(rows_needed, _MIN_CAPACITY), batch)
             self.set_buf(buf, 0)
         elif rows_needed > buf.shape[0]:
-            grown = self._new_buf(max(rows_needed, 2 * buf.shape[0]), batch)
+            grown = self._new_buf(max(rows_needed, 2 * buf.shape[0], reserve), batch)
             grown[: self.size].copy_(buf[: self.size])
             buf = grown
             self.set_buf(buf, self.size)
@@ -176,7 +181,9 @@ class _Var:
     # (in Workspace), then stage() on every variable written, then commit() on each. stage()
     # does all the allocating and changes no value, so a failure there leaves the workspace
     # as it was (ERR-5, WS-24); commit() only copies into storage that stage() prepared.
-    def stage(self, op: str, name: str, t: int, values: list[torch.Tensor], grad: bool) -> Staged:
+    def stage(
+        self, op: str, name: str, t: int, values: list[torch.Tensor], grad: bool, reserve: int = 0
+    ) -> Staged:
         """Phase 1 of writing ``values`` at rows ``t, t+1, ...``: allocate, change no value.
 
         A plain variable grows or unshares its buffer; a tracked one (or a plain one that a
@@ -194,7 +201,7 @@ class _Var:
                     return copies, None
                 zero = torch.zeros(self.row_shape, dtype=self.dtype, device=self.device)
                 return copies, rows + [zero] * gap
-            self.writable_buf(t + len(values), self.row_shape[0])
+            self.writable_buf(t + len(values), self.row_shape[0], reserve)
             if self.numpy_view() is None:
                 return list(values), None
             return [_ndarray(value) for value in values], None
@@ -298,6 +305,8 @@ class Workspace:
     def __init__(self, workspace: Workspace | None = None) -> None:
         self._vars: dict[str, _Var] = {}
         self._batch: int | None = None
+        #: rows a growing buffer reserves: set by a running TemporalAgent to its last row + 1
+        self._reserve = 0
         if workspace is not None:
             if not isinstance(workspace, Workspace):
                 raise TypeError(
@@ -438,8 +447,10 @@ class Workspace:
             checked.append((name, var, value))
         row = cast(int, t)
         # validated: allocate (may raise, changes no value), then write
+        reserve = self._reserve
         staged = [
-            var.stage(op, name, row, [value], value.requires_grad) for name, var, value in checked
+            var.stage(op, name, row, [value], value.requires_grad, reserve)
+            for name, var, value in checked
         ]
         self._vars.update(new)
         self._batch = batch

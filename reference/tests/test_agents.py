@@ -310,3 +310,41 @@ def test_temporal_agent_binding_of_nested_agents() -> None:
     with pytest.raises(TypeError, match="Workspace"):
         TemporalAgent(a)(object(), n_steps=1)  # type: ignore[arg-type]
     assert a.workspace is None
+
+
+class Once(Agent):
+    """Writes ``c`` at ``t == 0`` only; raises at ``t == fail_at``."""
+
+    def __init__(self, fail_at: int = -1) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+
+    def forward(self, t: int, **kwargs: object) -> None:
+        if t == self.fail_at:
+            raise RuntimeError("planned failure")
+        if t == 0:
+            self.set(("c", t), torch.ones(2))
+
+
+def test_a_run_of_n_steps_grows_each_buffer_once() -> None:
+    # Memory, not behaviour: a buffer that must grow during a run of n_steps grows to the run's
+    # last row at once; one written at t=0 only keeps its first small buffer.
+    ws = Workspace()
+    TemporalAgent(Agents(Writer(), Once()))(ws, t=0, n_steps=200)
+    x, c = ws._vars["x0"], ws._vars["c"]
+    assert (x.capacity, x.size) == (200, 200)
+    assert (c.capacity, c.size) == (16, 1)
+    assert ws["x0"][:, 0].tolist() == list(range(200))
+    assert ws._reserve == 0  # only while the run lasts
+
+
+def test_the_reserve_ends_with_the_run() -> None:
+    ws = Workspace()
+    with pytest.raises(RuntimeError, match="planned failure"):
+        TemporalAgent(Agents(Writer(), Once(fail_at=20)))(ws, t=0, n_steps=500)
+    assert ws._reserve == 0
+    assert ws._vars["x0"].capacity == 500  # grew at t=16 to the run's end
+    stop = Workspace()
+    stop.set("stop", 40, torch.ones(2, dtype=torch.bool))
+    TemporalAgent(Writer())(stop, t=0, n_steps=10**9, stop_variable="stop")
+    assert stop._vars["x0"].capacity == 64  # a stop variable may end the run: plain doubling
