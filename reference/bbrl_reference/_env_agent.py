@@ -65,7 +65,7 @@ def make_env(
     op = "make_env"
     if not isinstance(env_name, str):
         raise TypeError(v.message(op, "argument 'env_name'", "a str", type(env_name).__name__))
-    if not isinstance(autoreset, bool | np.bool_):
+    if not isinstance(autoreset, bool):
         raise TypeError(v.message(op, "argument 'autoreset'", "a bool", repr(autoreset)))
     layers = _wrappers(wrappers)
     env: Env = gym.make(env_name, **kwargs)  # type: ignore[arg-type]

@@ -290,12 +290,13 @@ def test_make_env_wrappers_and_autoreset_checks() -> None:
     """ENV-27: wrappers in order; a bad autoreset, wrappers list or wrapper result is refused."""
     plus = functools.partial(gym.wrappers.TransformReward, func=lambda r: float(r) + 1)
     twice = functools.partial(gym.wrappers.TransformReward, func=lambda r: 2 * float(r))
-    env = make_env("CartPole-v1", autoreset=np.bool_(True), wrappers=[plus, twice])  # type: ignore[arg-type]
+    env = make_env("CartPole-v1", autoreset=True, wrappers=[plus, twice])
     env.reset(seed=0)
     assert env.step(0)[1] == 4.0 and vars(env)["bbrl_autoreset"] is True
     assert make_env("CartPole-v1", wrappers=None).spec is not None
-    with pytest.raises(TypeError, match="autoreset"):
-        make_env("CartPole-v1", autoreset="no")  # type: ignore[arg-type]
+    for bad in ("no", np.bool_(True)):  # a numpy bool is not a bool (ENV-27, as TR-11)
+        with pytest.raises(TypeError, match="autoreset"):
+            make_env("CartPole-v1", autoreset=bad)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="wrappers"):
         make_env("CartPole-v1", wrappers=plus)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="wrappers"):

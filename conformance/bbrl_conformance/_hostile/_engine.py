@@ -105,9 +105,8 @@ GAPS: dict[str, str] = {
     "model-path": "save_model/load_model with a path that cannot be written or read, or is "
     "not a str or os.PathLike",
     "get-arguments": "get_arguments given something that is not a mapping",
-    "env-t": "an env agent called with a t < 0 or t >= 2**31 (ENV-22 calls it an invalid t, "
-    "with no exception type)",
-    "env-action-row": "an env agent called at t whose action variable has no row t - 1",
+    "env-t": "an env agent called with a t >= 2**31 (ENV-22 calls it an invalid t, with no "
+    "exception type; ENV-31 or ENV-15 may apply first)",
     "env-action-dtype": "a bool action for a Discrete space; an integer or bool action for a "
     "Box space",
     "env-failed-write": "the exception type of an env agent call whose row write fails "

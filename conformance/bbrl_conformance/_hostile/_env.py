@@ -282,32 +282,26 @@ class EnvWorld(WorkspaceWorld):
 
     # ------------------------------------------------------------ bad times
     def bad_t(self, draw: Draw) -> Call | None:
-        value = draw.pick(["-1", "-2**63", "2**31", "2**63"], "t")
+        value = draw.pick(["-1", "-2**63", "np.int64(-1)", "2**31", "2**63"], "t")
         self.use_ws()
         code = f"env_agent(ws, t={value})"
-        return self.bad(
-            "size", "ENV-22", code, f"env_agent(ws, t={value})", gap="env-t", guarded=True
-        )
+        if value.startswith(("-", "np.int64(-")):
+            return self.bad("size", "ENV-32", code, code, (ValueError,), guarded=True)
+        return self.bad("size", "ENV-22", code, code, gap="env-t", guarded=True)
 
     def bad_t_type(self, draw: Draw) -> Call | None:
         if draw.pick([False, True], "int-like"):
             gap, value = vals.int_like(draw, 0)
             self.use_ws()
             code = f"env_agent(ws, t={value})"
-            call = self.bad("python-type", "ENV-22", code, f"env_agent(ws, t={value})", gap=gap)
-            assert call is not None
-
-            def check() -> None:
-                self.apply_reset()
-                self.check_model("ENV-3", f"after env_agent(ws, t={value}) (taken as t=0)")
-
-            call.check = check
-            return call
-        value = draw.pick(["1.5", "'0'", "None", "[0]", "math.nan"], "t")
+            if gap == "bool-as-int":  # never taken as 0 (ENV-32)
+                return self.bad("python-type", "ENV-32", code, code, (TypeError,))
+            return self.valid("valid", "ENV-32", code, f"{code} (taken as t=0)", self.apply_reset)
+        value = draw.pick(["1.5", "'0'", "None", "[0]", "math.nan", "torch.tensor(0.0)"], "t")
         self.use_ws()
         code = f"env_agent(ws, t={value})"
         klass = "nan-inf" if "nan" in value else "python-type"
-        return self.bad(klass, "ENV-22", code, f"env_agent(ws, t={value})", (TypeError,))
+        return self.bad(klass, "ENV-32", code, code, (TypeError,))
 
     def before_reset(self, draw: Draw) -> Call | None:
         if self.next_t is not None:
@@ -412,7 +406,7 @@ class EnvWorld(WorkspaceWorld):
             self.w2_is_ws = False
             code = f"env_agent(w2, t={t})"
             return self.bad(
-                "name", "ENV-4", code, f"{code} without action row {t - 1}", gap="env-action-row"
+                "name", "ENV-31", code, f"{code} without action row {t - 1}", (IndexError,)
             )
         if "action" in self.model.rows:
             self.setup("w2 = impl.Workspace(ws)\nw2.clear('action')")
@@ -523,15 +517,6 @@ class EnvWorld(WorkspaceWorld):
         if kind == "autoreset":
             value = draw.pick(["'no'", "1", "None", "np.bool_(True)"], "autoreset")
             code = f"e = impl.make_env(ENV_ID, autoreset={value}, plan=spare.key)"
-            if value.startswith("np."):  # is numpy's bool "a bool"? ENV-21 names both
-                return self.bad(
-                    "python-type",
-                    "ENV-27",
-                    code,
-                    code.removeprefix("e = "),
-                    gap="make-env-arguments",
-                    check=self.closing("e"),
-                )
             return self.bad("python-type", "ENV-27", code, code.removeprefix("e = "), (TypeError,))
         if kind == "name":
             value = draw.pick(["3", "None", "b'x'"], "env_name")

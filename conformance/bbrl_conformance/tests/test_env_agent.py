@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -869,14 +870,14 @@ def test_make_env_autoreset_must_be_a_bool(impl: Any) -> None:
         for good in (True, False):
             env = impl.make_env(ENV_ID, autoreset=good, plan=plan.key)
             env.close()
-        for bad in ("no", 1, None):
+        for bad in ("no", 1, None, np.bool_(True)):
             expect_raises(
                 TypeError,
                 "ENV-27",
                 f"make_env({ENV_ID!r}, autoreset={bad!r})",
                 functools.partial(impl.make_env, ENV_ID, autoreset=bad, plan=plan.key),
-                f"{plan.factory_source(True)}impl.make_env({ENV_ID!r}, autoreset={bad!r}, "
-                "plan=plan.key)  # expected TypeError",
+                f"import numpy as np\n{plan.factory_source(True)}impl.make_env({ENV_ID!r}, "
+                f"autoreset={bad!r}, plan=plan.key)  # expected TypeError",
             )
 
 

@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -530,6 +531,99 @@ def test_missing_action_row_changes_nothing(impl: Any, backend: Backend, gap: in
             f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
         )
         rows = check_rows(ws, rollout, 7, repro)
+        check_actions(rollout, rows, repro, clause_id="ENV-22")
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-32: the env agent's own t
+
+#: integer types that stand for an int (ENV-32, as TA-9): (source of the call's t, builder)
+INT_LIKE_T: dict[str, Any] = {
+    "numpy-int64": ("np.int64({t})", np.int64),
+    "numpy-uint8": ("np.uint8({t})", np.uint8),
+    "numpy-int32": ("np.int32({t})", np.int32),
+    "tensor-int64": ("torch.tensor({t})", torch.tensor),
+    "tensor-int16": (
+        "torch.tensor({t}, dtype=torch.int16)",
+        lambda t: torch.tensor(t, dtype=torch.int16),
+    ),
+}
+
+#: what a call's t may not be (ENV-32): id -> (source, value, exception type)
+BAD_T: dict[str, tuple[str, Any, type[Exception]]] = {
+    "bool-true": ("True", True, TypeError),
+    "bool-false": ("False", False, TypeError),
+    "numpy-bool": ("np.bool_(True)", np.bool_(True), TypeError),
+    "float": ("3.0", 3.0, TypeError),
+    "numpy-float": ("np.float64(3)", np.float64(3), TypeError),
+    "float-tensor": ("torch.tensor(3.0)", torch.tensor(3.0), TypeError),
+    "str": ("'3'", "3", TypeError),
+    "none": ("None", None, TypeError),
+    "minus-one": ("-1", -1, ValueError),
+    "most-negative": ("-2**63", -(2**63), ValueError),
+    "numpy-negative": ("np.int64(-2)", np.int64(-2), ValueError),
+    "tensor-negative": ("torch.tensor(-3)", torch.tensor(-3), ValueError),
+}
+
+
+@clause("ENV-32", "ENV-3", "ENV-4")
+@pytest.mark.parametrize("kind", sorted(INT_LIKE_T))
+def test_integer_types_of_t_are_the_int(impl: Any, backend: Backend, kind: str) -> None:
+    """Every call, the reset at t=0 included, given its t as a numpy integer or a 0-d integer
+    tensor: the rows and the actions sent are those of plain ints."""
+    source, build = INT_LIKE_T[kind]
+    with counting(impl, backend, [3, 5], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        for t in range(6):
+            rollout.env_agent(ws, t=build(t))
+            ws.set("action", t, action_row(rollout.plan.action_kind, t, rollout.plan.num_envs))
+        repro = (
+            steps_repro(rollout, 0).replace("import torch\n", "import numpy as np\nimport torch\n")
+            + "for t in range(6):\n"
+            + f"    env_agent(ws, t={source.format(t='t')})\n"
+            + f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
+            + f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
+        )
+        rows = check_rows(ws, rollout, 6, repro, clause_id="ENV-32")
+        check_actions(rollout, rows, repro, clause_id="ENV-32")
+
+
+@clause("ENV-32", "ENV-22", "ENV-19")
+@pytest.mark.parametrize("bad", sorted(BAD_T))
+def test_bad_t_changes_nothing(impl: Any, backend: Backend, bad: str) -> None:
+    """After calls at t = 0, 1, 2, a call whose t is a bool, not an integer, or negative raises
+    the ENV-32 type before any env is touched: the workspace and the action logs are unchanged,
+    and the rollout then goes on at t = 3 as if the call had not been made."""
+    source, value, error = BAD_T[bad]
+    with counting(impl, backend, [4, 3], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 3)
+        before = snapshot(ws)
+        log_before = log_lengths(rollout.plan)
+        repro = steps_repro(rollout, 3).replace(
+            "import torch\n", "import numpy as np\nimport torch\n"
+        ) + expected_to_raise(f"env_agent(ws, t={source})  # ENV-32", error)
+        expect_raises(
+            error,
+            "ENV-32",
+            f"env_agent(ws, t={source}) after the calls at t = 0, 1, 2",
+            lambda: rollout.env_agent(ws, t=value),
+            repro,
+        )
+        expect(
+            same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
+            "ENV-32",
+            f"the refused call at t={source} changed the workspace or sent actions (log "
+            f"lengths {log_before} -> {log_lengths(rollout.plan)})",
+            repro + SHOW_ROLLOUT,
+        )
+        steps(rollout, ws, 3, 7)
+        repro += (
+            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
+            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
+        )
+        rows = check_rows(ws, rollout, 7, repro, clause_id="ENV-22")
         check_actions(rollout, rows, repro, clause_id="ENV-22")
 
 
