@@ -11,6 +11,11 @@ actions (the reference reads them from the workspace's ``action`` variable, writ
 action row read and checked, the row of seven variables written, the episode bookkeeping.
 ``reference vector, reused workspace`` runs on one workspace rewritten from ``t=0`` each round
 (as the epoch loop does), without the fresh workspace's allocations.
+``numpy rows on make_vec (the agent's work, no layers)`` does the env agent's per-step work in
+plain numpy on the bare vector env (action range check, result checks, the seven rows into
+fresh arrays, the autoreset bookkeeping; ``_numpy_rows_loop``): the floor of any implementation
+of those rows, which says how much of the vector backend's overhead is the work itself and how
+much is the reference's layers (workspace, agent, validation).
 One more peer, ``reference vector + random actor``, is the seed notebook's rollout
 ``TemporalAgent(Agents(ParallelGymAgent, RandomActor))`` (a torch agent drawing the actions at
 each step), for how much a minimal policy adds. Every benchmark records ``env_steps`` (env steps
@@ -116,6 +121,70 @@ def _vector_loop(vec: gym.vector.VectorEnv[Any, Any, Any], steps: int) -> Any:
     return run
 
 
+def _numpy_rows_loop(vec: gym.vector.VectorEnv[Any, Any, Any], steps: int) -> Any:
+    """The env agent's work on a bare vector env in plain numpy, without the reference's layers:
+    the floor of what any implementation pays for the rows, not a peer that could replace it.
+
+    Per round: seven zeroed ``[steps, n, ...]`` arrays (the fresh storage), a reset into row 0,
+    then per step: read and range-check the action row (as ENV-23), step, check the 5-tuple's
+    types and shapes (as ENV-21), write the observation, and do the next-step autoreset
+    bookkeeping of ENV-4..ENV-6 (rows after a done row: reward 0, return 0, timestep 0, flags
+    False), one numpy call per quantity and no Python loop over envs. It skips what only an
+    agent needs: the workspace and its validation, the bind to a workspace, ``TemporalAgent``,
+    Dict observations, other dtypes and the error messages.
+    """
+    n = vec.num_envs
+    played = actions(steps, n)
+    limit = np.full(n, 2, dtype=np.uint64)  # Discrete(2)
+    outside = np.zeros(n, dtype=np.bool_)
+    live, live32, live64, live_int = (np.ones(n, dtype=d) for d in (bool, np.float32, float, int))
+    returns = np.zeros(n)
+    rounds = [0]
+
+    def run() -> dict[str, np.ndarray]:
+        rounds[0] += 1
+        obs = np.zeros((steps, n, 4), dtype=np.float32)
+        reward, cumulated = np.zeros((2, steps, n), dtype=np.float32)
+        timestep = np.zeros((steps, n), dtype=np.int64)
+        done, terminated, truncated = np.zeros((3, steps, n), dtype=np.bool_)
+        first, _ = vec.reset(seed=rounds[0])
+        obs[0] = first
+        returns.fill(0)
+        for t in range(1, steps):
+            action = played[t - 1]
+            np.greater_equal(action.view(np.uint64), limit, out=outside)
+            if action.shape != (n,) or outside.tobytes().find(1) >= 0:
+                raise ValueError(f"action row {t - 1}: {action}")
+            result = vec.step(action)
+            if type(result) is not tuple or len(result) != 5:
+                raise TypeError(f"step result at t={t}: {result!r}")
+            o, r, term, trunc, _ = result
+            for value, kinds in ((r, "iuf"), (term, "b"), (trunc, "b")):
+                if type(value) is not np.ndarray or value.dtype.kind not in kinds:
+                    raise TypeError(f"step result at t={t}: {value!r}")
+                if value.shape != (n,):
+                    raise ValueError(f"step result at t={t}: shape {value.shape}")
+            if type(o) is not np.ndarray or o.shape != (n, 4) or o.dtype.kind != "f":
+                raise TypeError(f"observation at t={t}: {o!r}")
+            obs[t] = o
+            np.logical_not(done[t - 1], out=live)
+            live32[...] = live
+            live64[...] = live
+            live_int[...] = live
+            np.multiply(r, live32, out=reward[t], casting="unsafe")
+            np.multiply(returns, live64, out=returns)
+            np.add(returns, reward[t], out=returns)
+            cumulated[t] = returns
+            np.multiply(timestep[t - 1], live_int, out=timestep[t])
+            np.add(timestep[t], live_int, out=timestep[t])
+            np.logical_and(term, live, out=terminated[t])
+            np.logical_and(trunc, live, out=truncated[t])
+            np.logical_or(terminated[t], truncated[t], out=done[t])
+        return {"env/done": done, "env/timestep": timestep, "env/cumulated_reward": cumulated}
+
+    return run
+
+
 def _env_agent_rollout(
     benchmark: Any, api: Any, env_name: str, backend: str, steps: int, n: int, reuse: bool = False
 ) -> Any:
@@ -205,6 +274,19 @@ def _cartpole_targets(benchmark: Any, num_envs: int) -> None:
                     "gymnasium make_vec",
                     None,
                 ),
+                paired_target(
+                    f"backends {num_envs} envs: numpy rows (the agent's work, no layers) / "
+                    "gymnasium make_vec",
+                    "numpy rows on make_vec (the agent's work, no layers)",
+                    "gymnasium make_vec",
+                    None,
+                ),
+                paired_target(
+                    f"backends {num_envs} envs: reference vector / numpy rows",
+                    "reference vector",
+                    "numpy rows on make_vec (the agent's work, no layers)",
+                    None,
+                ),
             ],
         )
 
@@ -222,6 +304,20 @@ def test_backends_reference(benchmark: Any, backend: str, num_envs: int, steps: 
     ws = _env_agent_rollout(benchmark, api, CARTPOLE, backend, steps, num_envs)
     _check_rows(ws, steps, num_envs)
     assert torch.equal(ws["action"], torch.as_tensor(actions(steps, num_envs)))
+
+
+@pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
+def test_backends_numpy_rows_floor(benchmark: Any, num_envs: int, steps: int) -> None:
+    vec = gym.make_vec(CARTPOLE, num_envs, vectorization_mode="vector_entry_point")
+    peer = "numpy rows on make_vec (the agent's work, no layers)"
+    _record(benchmark, group(num_envs, steps), peer, (steps - 1) * num_envs)
+    try:
+        rows = benchmark(_numpy_rows_loop(vec, steps))
+    finally:
+        vec.close()
+    done, timestep = rows["env/done"], rows["env/timestep"]
+    assert bool((timestep[1:][done[:-1]] == 0).all())  # next-step autoreset rows
+    assert done.any() and bool((rows["env/cumulated_reward"] == timestep).all())  # reward 1
 
 
 @pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)
