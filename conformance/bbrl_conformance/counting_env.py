@@ -79,7 +79,8 @@ OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", 
 #: ragged nested list), "obs-keys" (a Dict observation without its "step" key), "reward-bool"
 #: (``True``), "reward-shape" (an array of shape [2], for a batch [B + 1]); "reset-bare" makes
 #: the ``reset`` return the observation alone, not the pair (observation, info). A vector env
-#: makes its whole batch malformed the same way.
+#: makes its whole batch malformed the same way. "close-hang", at step -2 of episode 0, fires in
+#: ``close``: it sleeps HANG_S seconds there (only in a worker process, like "hang").
 FAULTS = (
     "raise",
     "slow",
@@ -97,6 +98,7 @@ FAULTS = (
     "reward-bool",
     "reward-shape",
     "reset-bare",
+    "close-hang",
 )
 Fault = Literal[
     "raise",
@@ -115,6 +117,7 @@ Fault = Literal[
     "reward-bool",
     "reward-shape",
     "reset-bare",
+    "close-hang",
 ]
 SLOW_S = 5.0
 HANG_S = 600.0
@@ -426,6 +429,8 @@ class CountingEnv(gym.Env[Any, Any]):
         return result
 
     def close(self) -> None:
+        if not self.closed and self._fault(0, -2) == "close-hang":
+            self._stall("hang")
         if not self.closed:
             self.closed = True
             self._log.write("close")

@@ -753,6 +753,27 @@ def test_close_is_idempotent_and_leaves_no_process(impl: Any, backend: Backend) 
                 closed_within(rollout, guard.repro)
 
 
+@clause("ENV-26")
+def test_close_returns_when_an_env_close_blocks(impl: Any, backend: Backend) -> None:
+    """Env 1's ``close`` sleeps for minutes in its worker: the agent's ``close()`` still
+    returns within the deadline (twice) and leaves no child process."""
+    if in_process(impl, backend):
+        pytest.skip(
+            f"backend {backend.name!r} runs its envs in this process (ENV-26 is about "
+            "worker processes)"
+        )
+    faults: dict[tuple[int, int, int], Fault] = {(1, 0, -2): "close-hang"}
+    with (
+        no_process_left("ENV-26") as guard,
+        counting(impl, backend, [3, 2], autoreset=True, faults=faults) as rollout,
+    ):
+        steps(rollout, impl.Workspace(), 0, 2)
+        guard.repro = process_repro(
+            steps_repro(rollout, 2) + "env_agent.close()  # env 1's close() sleeps in its worker\n"
+        )
+        closed_within(rollout, guard.repro)
+
+
 @clause("ENV-24", "ENV-22", "ENV-26")
 def test_dead_worker_is_an_error_not_a_hang(impl: Any, backend: Backend) -> None:
     workers = not in_process(impl, backend)
