@@ -95,9 +95,11 @@ def counting(
     obs_kind: ObsKind = "float",
     action_kind: ActionKind = "discrete",
     faults: dict[tuple[int, int, int], Fault] | None = None,
+    noisy_resets: bool = False,
     **kwargs: Any,
 ) -> Iterator[Rollout]:
-    """A Rollout over a fresh plan; the agent and the envs are closed afterwards."""
+    """A Rollout over a fresh plan (``CountingPlan``'s arguments; ``kwargs`` go to the agent);
+    the agent and the envs are closed afterwards."""
     with contextlib.ExitStack() as stack:
         plan = stack.enter_context(
             CountingPlan(
@@ -106,6 +108,7 @@ def counting(
                 obs_kind=obs_kind,
                 action_kind=action_kind,
                 faults=faults,
+                noisy_resets=noisy_resets,
             )
         )
         yield Rollout(impl, backend, plan, stack, autoreset=autoreset, **kwargs)

@@ -120,6 +120,8 @@ Fault = Literal[
     "close-hang",
 ]
 SLOW_S = 5.0
+#: the reward a vector env of a ``noisy_resets`` plan reports for a sub-env it resets
+NOISY_RESET_REWARD = 7.0
 HANG_S = 600.0
 
 #: Encoding limits: ids, episodes and steps must stay below these so that every obs kind
@@ -330,6 +332,7 @@ class CountingEnv(gym.Env[Any, Any]):
         self.action_kind: ActionKind = data["action_kind"]
         self.owner_pid: int = data["pid"]
         self.faults = {(e, ep, st): kind for e, ep, st, kind in data["faults"]}
+        self.noisy_resets: bool = data["noisy_resets"]
         directory = Path(plan)
         self._token = f"{os.getpid()}:{uuid.uuid4().hex}"
         self.env_id = _claim(directory, len(self.lengths), self._token)
@@ -560,12 +563,14 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
         for k, env in enumerate(self.envs):
             if self._done[k]:  # next-step autoreset: this step resets, the action is ignored
                 obs.append(env.reset()[0])
+                if env.noisy_resets:  # reported only: the sub-env is not done (see below)
+                    rewards[k], term[k], trunc[k] = NOISY_RESET_REWARD, True, True
                 continue
             o, r, te, tr, fault = env.advance(actions[k])
             obs.append(o)
             rewards[k], term[k], trunc[k] = r, te, tr
             malformed = malformed or fault
-        self._done = term | trunc
+        self._done = (term | trunc) & ~self._done  # a reset sub-env is never done
         result: tuple[Any, ...] = (self._stack(obs), rewards, term, trunc, {})
         if malformed is not None:
             result = _malform(malformed, result, batch=n)
@@ -657,7 +662,10 @@ class CountingPlan:
     ``lengths[k]`` is env k's episode length, or a sequence of lengths used in turn by its
     episodes (cycled); ``truncated`` (one bool, or one per env) says whether env k's episodes
     end with ``truncated=True`` instead of ``terminated=True``; ``faults`` maps a state
-    ``(env, episode, step)`` to one of :data:`FAULTS`. Use it as a context manager, or call
+    ``(env, episode, step)`` to one of :data:`FAULTS`; ``noisy_resets`` makes a vector env of
+    the plan report reward :data:`NOISY_RESET_REWARD` and both flags True for each sub-env it
+    resets during a step (gymnasium's next-step mode reports 0 and False there; the rows must
+    not show it, ENV-33). Use it as a context manager, or call
     :meth:`close`, to close its in-process envs and delete its directory (the logs are kept in
     memory, so ``envs`` can still be read).
     """
@@ -670,6 +678,7 @@ class CountingPlan:
         obs_kind: ObsKind = "float",
         action_kind: ActionKind = "discrete",
         faults: Mapping[tuple[int, int, int], Fault] | None = None,
+        noisy_resets: bool = False,
     ) -> None:
         if not 1 <= len(lengths) <= MAX_ENVS:
             raise ValueError(f"CountingPlan: expected 1..{MAX_ENVS} envs, got {len(lengths)}")
@@ -700,6 +709,7 @@ class CountingPlan:
         self.obs_kind: ObsKind = obs_kind
         self.action_kind: ActionKind = action_kind
         self.faults: dict[tuple[int, int, int], Fault] = dict(faults or {})
+        self.noisy_resets = bool(noisy_resets)
         self.dir = Path(tempfile.mkdtemp(prefix="bbrl-counting-"))
         self.key = PlanKey(self.dir)
         data = {
@@ -708,6 +718,7 @@ class CountingPlan:
             "obs_kind": obs_kind,
             "action_kind": action_kind,
             "faults": [[*state, kind] for state, kind in self.faults.items()],
+            "noisy_resets": self.noisy_resets,
             "pid": os.getpid(),
         }
         (self.dir / "plan.json").write_text(json.dumps(data))
@@ -777,6 +788,8 @@ class CountingPlan:
             kwargs += f", action_kind={self.action_kind!r}"
         if self.faults:
             kwargs += f", faults={self.faults!r}"
+        if self.noisy_resets:
+            kwargs += ", noisy_resets=True"
         return (
             f"from bbrl_conformance.counting_env import {imports}\n"
             f"plan = CountingPlan({kwargs})\n"

@@ -415,3 +415,28 @@ def test_vector_env_malforms_whole_batches_and_checks_actions() -> None:
         vec.step(np.array([[0.5, 1.0]], dtype=np.float32))
         assert plan.envs[0].actions == [(0, 0, (0.5, 1.0))]
         vec.close()
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_vector_env_noisy_resets_change_the_report_only(noisy: bool) -> None:
+    """noisy_resets: reward 7 and both flags True for a sub-env reset in a step (0, False,
+    False without it); the sub-envs step and reset as planned either way."""
+    with CountingPlan([2, 1], truncated=[False, True], noisy_resets=noisy) as plan:
+        vec = gym.make_vec(ENV_ID, 2, vectorization_mode="vector_entry_point", plan=plan.key)
+        vec.reset(seed=0)
+        reports = [vec.step(np.array([t, t]))[1:4] for t in range(5)]
+        vec.close()
+        # env 0: steps at t=0,1 (done at 1), reset at 2, steps at 3,4 (done at 4)
+        # env 1: step at 0 (done), reset at 1, step 2 (done), reset 3, step 4 (done)
+        resets = {0: [2], 1: [1, 3]}
+        for k in range(2):
+            for t, (reward, term, trunc) in enumerate(reports):
+                got = (float(reward[k]), bool(term[k]), bool(trunc[k]))
+                if t in resets[k]:
+                    assert got == (
+                        (ce.NOISY_RESET_REWARD, True, True) if noisy else (0, False, False)
+                    )
+                else:
+                    assert got[0] != ce.NOISY_RESET_REWARD
+        assert [len(record.reset_seeds) for record in plan.envs] == [2, 3]
+        assert [len(record.actions) for record in plan.envs] == [4, 3]

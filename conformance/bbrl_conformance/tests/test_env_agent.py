@@ -736,6 +736,33 @@ def test_vector_backends_step_one_vector_env(impl: Any, backend: Backend) -> Non
         close_agent(agent)
 
 
+@clause("ENV-33", "ENV-6", "ENV-17")
+@pytest.mark.parametrize("truncated", [False, True], ids=["terminated", "truncated"])
+def test_vector_rows_ignore_what_a_reset_step_reports(
+    impl: Any, backend: Backend, truncated: bool
+) -> None:
+    """The counting vector env reports reward 7 and both flags True for every sub-env it resets
+    during a step (gymnasium reports 0 and False): the rows are still ENV-6's reset rows, and
+    the episodes go on as planned."""
+    if not backend.vector:
+        pytest.skip(f"backend {backend.name!r} is not a vector backend (ENV-33 concerns those)")
+    lengths = [[2, 1], [3], [1, 4]]
+    with counting(
+        impl, backend, lengths, autoreset=True, truncated=truncated, noisy_resets=True
+    ) as rollout:
+        ws = rollout.run(10)
+        repro = rollout.repro(10)
+        expect(
+            rollout.plan.vectorized,
+            "ENV-17",
+            f"backend {backend.name!r} is declared a vector backend, but the counting env was "
+            "not built as one VectorEnv",
+            repro,
+        )
+        rows = check_rows(ws, rollout, 10, repro, clause_id="ENV-33")
+        check_actions(rollout, rows, repro, clause_id="ENV-33")
+
+
 @clause("ENV-30")
 @pytest.mark.parametrize("mode", ["SameStep", "Disabled"])
 def test_vector_backends_refuse_another_autoreset_mode(
