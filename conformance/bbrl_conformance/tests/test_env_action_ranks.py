@@ -1,4 +1,5 @@
-"""ENV-11 over its whole domain of ``Box`` actions: item ranks 0 to 3.
+"""ENV-11 over its whole domain of ``Box`` actions (item ranks 0 to 3), and ENV-23's range check
+of ``Discrete(n, start)`` actions over batch sizes 1 to 33 and starts 0, 3 and -2.
 
 ENV-11: for a ``Box`` action space the agent takes a floating ``action`` of shape
 ``[B, *action_shape]`` and env ``b`` receives row ``b``. The counting env's Box actions have one
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from bbrl_conformance._assertions import expect_equal_tensors
+from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
 from bbrl_conformance._backends import Backend
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._model.envfamily import (
@@ -113,4 +114,85 @@ def test_box_actions_of_every_rank_reach_their_env(
         "ENV-11",
         f"env/env_obs at t=1 after Box actions of shape {list(shape)} (codes {list(CODES)})",
         repro,
+    )
+
+
+#: Discrete action spaces ``(n, start)`` and the batch sizes of ENV-23's range check
+DISCRETE = [(5, 0), (5, 3), (4, -2)]
+BATCH_SIZES = [1, 3, 33]
+
+
+@clause("ENV-23", "ENV-11", "ENV-22")
+@pytest.mark.parametrize(("n", "start"), DISCRETE, ids=[f"n{n}start{s}" for n, s in DISCRETE])
+@pytest.mark.parametrize("num_envs", BATCH_SIZES, ids=[f"{b}envs" for b in BATCH_SIZES])
+def test_discrete_action_range_at_every_batch_size(
+    impl: Any, backend: Backend, num_envs: int, n: int, start: int
+) -> None:
+    """``Discrete(n, start)``: an action row with one value just outside ``[start, start + n)``
+    (in the last column, the others inside) raises ValueError and changes nothing; then a row
+    holding both bounds reaches the envs (each env's reward at t=1 shows the code it got)."""
+    config = EnvConfig(obs=BoxObs("float32", (2,)), action=ActionSpec("discrete", n=n, start=start))
+    factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)
+    inside = [start + (b % n) for b in range(num_envs)]
+    bounds = [start if b % 2 == 0 else start + n - 1 for b in range(num_envs)]
+    head = (
+        "import functools, torch\n"
+        "from bbrl_conformance._model.envfamily import ActionSpec, BoxObs, EnvConfig\n"
+        "from bbrl_conformance.generated_env import ENV_ID\n"
+        f"config = {config!r}\n"
+        "factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)\n"
+        f"agent = impl.ParallelGymAgent(factory, num_envs={num_envs}{backend.source()})\n"
+        "ws = impl.Workspace()\nagent(ws, t=0)\n"
+    )
+    if refused_by_vector(
+        backend,
+        lambda: backend.agent(impl, factory, num_envs),
+        "an env without a vector implementation",
+        head,
+    ):
+        return
+    agent = backend.agent(impl, factory, num_envs)
+    try:
+        ws = impl.Workspace()
+        agent(ws, t=0)
+        for bad in (start - 1, start + n):
+            row = [*inside[:-1], bad]
+            repro = (
+                f"{head}ws.set('action', 0, torch.tensor({row}))\n"
+                "agent(ws, t=1)  # expected ValueError, nothing written\n"
+            )
+            ws.set("action", 0, torch.tensor(row))
+            before = {name: ws.get_full(name).clone() for name in list(ws.keys())}
+            expect_raises(
+                ValueError,
+                "ENV-23",
+                f"agent(ws, t=1) with action {bad} in column {num_envs - 1} of {num_envs} "
+                f"(Discrete({n}, start={start}))",
+                lambda: agent(ws, t=1),
+                repro,
+            )
+            after = {name: ws.get_full(name) for name in list(ws.keys())}
+            expect(
+                before.keys() == after.keys()
+                and all(torch.equal(before[k], after[k]) for k in before),
+                "ENV-22",
+                f"the refused call with action {bad} changed the workspace",
+                repro,
+            )
+        ws.set("action", 0, torch.tensor(bounds))
+        agent(ws, t=1)
+        reward = ws.get("env/reward", 1)
+    finally:
+        close_agent(agent)
+    want = torch.tensor(
+        [reward_float(config.reward, 1, a - start) for a in bounds], dtype=torch.float32
+    )
+    expect_equal_tensors(
+        reward,
+        want,
+        "ENV-23",
+        f"env/reward at t=1 after the actions {start} and {start + n - 1} (the bounds of "
+        f"Discrete({n}, start={start})) in alternate columns, after two refused rows",
+        f"{head}ws.set('action', 0, torch.tensor({bounds}))\nagent(ws, t=1)\n"
+        "print(ws.get('env/reward', 1))",
     )
