@@ -59,16 +59,14 @@ def _action_row(shape: tuple[int, ...]) -> torch.Tensor:
     return torch.stack(rows)
 
 
-@clause("ENV-11")
-@pytest.mark.parametrize("shape", SHAPES, ids=[f"rank{len(s)}" for s in SHAPES])
-def test_box_actions_of_every_rank_reach_their_env(
-    impl: Any, backend: Backend, shape: tuple[int, ...]
-) -> None:
-    config = _config(shape)
+def _generated_agent(
+    impl: Any, backend: Backend, config: EnvConfig, num_envs: int
+) -> tuple[Any | None, str]:
+    """An env agent of ``backend`` over ``num_envs`` generated envs of ``config`` (None when a
+    vector backend refuses an env without a vector implementation, as ENV-17 allows), and the
+    reproducer source that builds it and calls it at t=0."""
     factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)
-    num_envs = len(CODES)
-    action = _action_row(shape)
-    repro = (
+    head = (
         "import functools, torch\n"
         "from bbrl_conformance._model.envfamily import ActionSpec, BoxObs, EnvConfig\n"
         "from bbrl_conformance.generated_env import ENV_ID\n"
@@ -76,17 +74,32 @@ def test_box_actions_of_every_rank_reach_their_env(
         "factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)\n"
         f"agent = impl.ParallelGymAgent(factory, num_envs={num_envs}{backend.source()})\n"
         "ws = impl.Workspace()\nagent(ws, t=0)\n"
-        f"ws.set('action', 0, torch.tensor({action.tolist()!r}))\n"
-        "agent(ws, t=1)\nprint(ws.get('env/reward', 1), ws.get('env/env_obs', 1))"
     )
     if refused_by_vector(
         backend,
         lambda: backend.agent(impl, factory, num_envs),
         "an env without a vector implementation",
-        repro,
+        head,
     ):
+        return None, head
+    return backend.agent(impl, factory, num_envs), head
+
+
+@clause("ENV-11")
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"rank{len(s)}" for s in SHAPES])
+def test_box_actions_of_every_rank_reach_their_env(
+    impl: Any, backend: Backend, shape: tuple[int, ...]
+) -> None:
+    config = _config(shape)
+    num_envs = len(CODES)
+    action = _action_row(shape)
+    agent, head = _generated_agent(impl, backend, config, num_envs)
+    repro = (
+        f"{head}ws.set('action', 0, torch.tensor({action.tolist()!r}))\n"
+        "agent(ws, t=1)\nprint(ws.get('env/reward', 1), ws.get('env/env_obs', 1))"
+    )
+    if agent is None:
         return
-    agent = backend.agent(impl, factory, num_envs)
     try:
         ws = impl.Workspace()
         agent(ws, t=0)
@@ -132,26 +145,11 @@ def test_discrete_action_range_at_every_batch_size(
     (in the last column, the others inside) raises ValueError and changes nothing; then a row
     holding both bounds reaches the envs (each env's reward at t=1 shows the code it got)."""
     config = EnvConfig(obs=BoxObs("float32", (2,)), action=ActionSpec("discrete", n=n, start=start))
-    factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)
     inside = [start + (b % n) for b in range(num_envs)]
     bounds = [start if b % 2 == 0 else start + n - 1 for b in range(num_envs)]
-    head = (
-        "import functools, torch\n"
-        "from bbrl_conformance._model.envfamily import ActionSpec, BoxObs, EnvConfig\n"
-        "from bbrl_conformance.generated_env import ENV_ID\n"
-        f"config = {config!r}\n"
-        "factory = functools.partial(impl.make_env, ENV_ID, autoreset=True, config=config)\n"
-        f"agent = impl.ParallelGymAgent(factory, num_envs={num_envs}{backend.source()})\n"
-        "ws = impl.Workspace()\nagent(ws, t=0)\n"
-    )
-    if refused_by_vector(
-        backend,
-        lambda: backend.agent(impl, factory, num_envs),
-        "an env without a vector implementation",
-        head,
-    ):
+    agent, head = _generated_agent(impl, backend, config, num_envs)
+    if agent is None:
         return
-    agent = backend.agent(impl, factory, num_envs)
     try:
         ws = impl.Workspace()
         agent(ws, t=0)

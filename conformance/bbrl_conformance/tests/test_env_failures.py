@@ -178,6 +178,47 @@ def expected_to_raise(call: str, exc_type: type[BaseException], cleanup: str = "
     return source
 
 
+def refused_without_effect(
+    rollout: Rollout,
+    ws: Any,
+    t: object,
+    error: type[Exception],
+    clause_id: str,
+    what: str,
+    repro: str,
+    unchanged_clause: str | None = None,
+) -> BaseException:
+    """``env_agent(ws, t=t)`` raises ``error`` (``clause_id``) and changes neither the workspace
+    nor what the envs consumed (``unchanged_clause``, by default ``clause_id``); returns the
+    exception."""
+    __tracebackhide__ = True
+    before = snapshot(ws)
+    log_before = log_lengths(rollout.plan)
+    exc = expect_raises(error, clause_id, what, lambda: rollout.env_agent(ws, t=t), repro)
+    expect(
+        same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
+        unchanged_clause or clause_id,
+        f"the refused call ({what}) changed the workspace or sent actions (log lengths "
+        f"{log_before} -> {log_lengths(rollout.plan)})",
+        repro + SHOW_ROLLOUT,
+    )
+    return exc
+
+
+def goes_on(rollout: Rollout, ws: Any, repro: str, clause_id: str = "ENV-22") -> None:
+    """After refused calls at t = 3, the calls at t = 3..6 write the rows and send the actions
+    they would have without them (ENV-22)."""
+    __tracebackhide__ = True
+    steps(rollout, ws, 3, 7)
+    repro += (
+        "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
+        f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
+        f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
+    )
+    rows = check_rows(ws, rollout, 7, repro, clause_id=clause_id)
+    check_actions(rollout, rows, repro, clause_id="ENV-22")
+
+
 def steps_repro(rollout: Rollout, calls: int, agent_kwargs: str = "") -> str:
     """Reproducer source: the agent of ``rollout`` (its backend's keyword arguments, then
     ``agent_kwargs``) called at t = 0 .. ``calls`` - 1, each call followed by its action row."""
@@ -506,32 +547,11 @@ def test_missing_action_row_changes_nothing(impl: Any, backend: Backend, gap: in
     with counting(impl, backend, [4, 3], autoreset=True) as rollout:
         ws = impl.Workspace()
         steps(rollout, ws, 0, 3)
-        before = snapshot(ws)
-        log_before = log_lengths(rollout.plan)
         t = 3 + gap
         repro = failure_repro(rollout, 3, IndexError, t=t, note=f"no action row {t - 1}")
-        expect_raises(
-            IndexError,
-            "ENV-31",
-            f"env_agent(ws, t={t}) with action rows 0..2 only",
-            lambda: rollout.env_agent(ws, t=t),
-            repro,
-        )
-        expect(
-            same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
-            "ENV-31",
-            f"the refused call at t={t} changed the workspace or stepped envs (log lengths "
-            f"{log_before} -> {log_lengths(rollout.plan)})",
-            repro + SHOW_ROLLOUT,
-        )
-        steps(rollout, ws, 3, 7)
-        repro += (
-            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
-            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
-            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
-        )
-        rows = check_rows(ws, rollout, 7, repro)
-        check_actions(rollout, rows, repro, clause_id="ENV-22")
+        what = f"env_agent(ws, t={t}) with action rows 0..2 only"
+        refused_without_effect(rollout, ws, t, IndexError, "ENV-31", what, repro)
+        goes_on(rollout, ws, repro)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -598,33 +618,12 @@ def test_bad_t_changes_nothing(impl: Any, backend: Backend, bad: str) -> None:
     with counting(impl, backend, [4, 3], autoreset=True) as rollout:
         ws = impl.Workspace()
         steps(rollout, ws, 0, 3)
-        before = snapshot(ws)
-        log_before = log_lengths(rollout.plan)
         repro = steps_repro(rollout, 3).replace(
             "import torch\n", "import numpy as np\nimport torch\n"
         ) + expected_to_raise(f"env_agent(ws, t={source})  # ENV-32", error)
-        expect_raises(
-            error,
-            "ENV-32",
-            f"env_agent(ws, t={source}) after the calls at t = 0, 1, 2",
-            lambda: rollout.env_agent(ws, t=value),
-            repro,
-        )
-        expect(
-            same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
-            "ENV-32",
-            f"the refused call at t={source} changed the workspace or sent actions (log "
-            f"lengths {log_before} -> {log_lengths(rollout.plan)})",
-            repro + SHOW_ROLLOUT,
-        )
-        steps(rollout, ws, 3, 7)
-        repro += (
-            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
-            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
-            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
-        )
-        rows = check_rows(ws, rollout, 7, repro, clause_id="ENV-22")
-        check_actions(rollout, rows, repro, clause_id="ENV-22")
+        what = f"env_agent(ws, t={source}) after the calls at t = 0, 1, 2"
+        refused_without_effect(rollout, ws, value, error, "ENV-32", what, repro)
+        goes_on(rollout, ws, repro)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,8 +640,6 @@ def test_rejected_action_changes_nothing(impl: Any, backend: Backend, bad: int) 
         wrong = good.clone()
         wrong[0] = bad
         ws.set("action", 2, wrong)
-        before = snapshot(ws)
-        log_before = log_lengths(rollout.plan)
         repro = failure_repro(
             rollout,
             3,
@@ -650,36 +647,17 @@ def test_rejected_action_changes_nothing(impl: Any, backend: Backend, bad: int) 
             before=f"ws.set('action', 2, torch.tensor([{bad}, {int(good[1])}]))\n",
             note=f"action {bad} is outside Discrete({MAX_ACTION})",
         )
-        exc = expect_raises(
-            ValueError,
-            "ENV-23",
-            f"env_agent(ws, t=3) with action row 2 = {wrong.tolist()} (Discrete({MAX_ACTION}))",
-            lambda: rollout.env_agent(ws, t=3),
-            repro,
-        )
+        what = f"env_agent(ws, t=3) with action row 2 = {wrong.tolist()} (Discrete({MAX_ACTION}))"
+        exc = refused_without_effect(rollout, ws, 3, ValueError, "ENV-23", what, repro, "ENV-22")
         expect(
             "action" in str(exc),
             "ENV-23",
             f"the out-of-range action error does not name 'action': {exc}",
             repro,
         )
-        expect(
-            same(before, snapshot(ws)) and log_lengths(rollout.plan) == log_before,
-            "ENV-22",
-            f"the refused call at t=3 changed the workspace or stepped envs (log lengths "
-            f"{log_before} -> {log_lengths(rollout.plan)})",
-            repro + SHOW_ROLLOUT,
-        )
         ws.set("action", 2, good)
-        steps(rollout, ws, 3, 7)
-        repro += (
-            f"ws.set('action', 2, torch.tensor({good.tolist()}))  # the action row fixed\n"
-            "for t in range(3, 7):\n    env_agent(ws, t=t)\n"
-            f"    ws.set('action', t, action_row({rollout.plan.action_kind!r}, t, "
-            f"{rollout.plan.num_envs}))\n{SHOW_ROLLOUT}"
-        )
-        rows = check_rows(ws, rollout, 7, repro)
-        check_actions(rollout, rows, repro, clause_id="ENV-22")
+        repro += f"ws.set('action', 2, torch.tensor({good.tolist()}))  # the action row fixed\n"
+        goes_on(rollout, ws, repro)
 
 
 # ---------------------------------------------------------------------------------------------
