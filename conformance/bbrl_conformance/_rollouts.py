@@ -96,6 +96,7 @@ def counting(
     action_kind: ActionKind = "discrete",
     faults: dict[tuple[int, int, int], Fault] | None = None,
     noisy_resets: bool = False,
+    vector_reward_dtype: str = "float64",
     **kwargs: Any,
 ) -> Iterator[Rollout]:
     """A Rollout over a fresh plan (``CountingPlan``'s arguments; ``kwargs`` go to the agent);
@@ -109,6 +110,7 @@ def counting(
                 action_kind=action_kind,
                 faults=faults,
                 noisy_resets=noisy_resets,
+                vector_reward_dtype=vector_reward_dtype,
             )
         )
         yield Rollout(impl, backend, plan, stack, autoreset=autoreset, **kwargs)

@@ -122,6 +122,8 @@ Fault = Literal[
 SLOW_S = 5.0
 #: the reward a vector env of a ``noisy_resets`` plan reports for a sub-env it resets
 NOISY_RESET_REWARD = 7.0
+#: the dtypes a vector env's reward array may have (``CountingPlan(vector_reward_dtype=...)``)
+VECTOR_REWARD_DTYPES = ("float64", "float32", "int64", "int32")
 HANG_S = 600.0
 
 #: Encoding limits: ids, episodes and steps must stay below these so that every obs kind
@@ -333,6 +335,7 @@ class CountingEnv(gym.Env[Any, Any]):
         self.owner_pid: int = data["pid"]
         self.faults = {(e, ep, st): kind for e, ep, st, kind in data["faults"]}
         self.noisy_resets: bool = data["noisy_resets"]
+        self.vector_reward_dtype = np.dtype(data["vector_reward_dtype"])
         directory = Path(plan)
         self._token = f"{os.getpid()}:{uuid.uuid4().hex}"
         self.env_id = _claim(directory, len(self.lengths), self._token)
@@ -556,7 +559,7 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
             )
         n = self.num_envs
         obs: list[Any] = []
-        rewards = np.zeros(n, dtype=np.float64)
+        rewards = np.zeros(n, dtype=self.envs[0].vector_reward_dtype)
         term = np.zeros(n, dtype=np.bool_)
         trunc = np.zeros(n, dtype=np.bool_)
         malformed = None
@@ -665,7 +668,9 @@ class CountingPlan:
     ``(env, episode, step)`` to one of :data:`FAULTS`; ``noisy_resets`` makes a vector env of
     the plan report reward :data:`NOISY_RESET_REWARD` and both flags True for each sub-env it
     resets during a step (gymnasium's next-step mode reports 0 and False there; the rows must
-    not show it, ENV-33). Use it as a context manager, or call
+    not show it, ENV-33); ``vector_reward_dtype`` is the dtype of a vector env's reward array
+    (one of :data:`VECTOR_REWARD_DTYPES`; the rewards are whole numbers, exact in each). Use it
+    as a context manager, or call
     :meth:`close`, to close its in-process envs and delete its directory (the logs are kept in
     memory, so ``envs`` can still be read).
     """
@@ -679,6 +684,7 @@ class CountingPlan:
         action_kind: ActionKind = "discrete",
         faults: Mapping[tuple[int, int, int], Fault] | None = None,
         noisy_resets: bool = False,
+        vector_reward_dtype: str = "float64",
     ) -> None:
         if not 1 <= len(lengths) <= MAX_ENVS:
             raise ValueError(f"CountingPlan: expected 1..{MAX_ENVS} envs, got {len(lengths)}")
@@ -695,6 +701,11 @@ class CountingPlan:
             raise ValueError(
                 f"CountingPlan: truncated has {len(flags)} entries, expected {len(cycles)}"
             )
+        if vector_reward_dtype not in VECTOR_REWARD_DTYPES:
+            raise ValueError(
+                f"CountingPlan: vector_reward_dtype must be one of {VECTOR_REWARD_DTYPES}, got "
+                f"{vector_reward_dtype!r}"
+            )
         observation_space(obs_kind)  # validates the kind
         action_space(action_kind)
         for state, kind in (faults or {}).items():
@@ -710,6 +721,7 @@ class CountingPlan:
         self.action_kind: ActionKind = action_kind
         self.faults: dict[tuple[int, int, int], Fault] = dict(faults or {})
         self.noisy_resets = bool(noisy_resets)
+        self.vector_reward_dtype = vector_reward_dtype
         self.dir = Path(tempfile.mkdtemp(prefix="bbrl-counting-"))
         self.key = PlanKey(self.dir)
         data = {
@@ -719,6 +731,7 @@ class CountingPlan:
             "action_kind": action_kind,
             "faults": [[*state, kind] for state, kind in self.faults.items()],
             "noisy_resets": self.noisy_resets,
+            "vector_reward_dtype": self.vector_reward_dtype,
             "pid": os.getpid(),
         }
         (self.dir / "plan.json").write_text(json.dumps(data))
@@ -790,6 +803,8 @@ class CountingPlan:
             kwargs += f", faults={self.faults!r}"
         if self.noisy_resets:
             kwargs += ", noisy_resets=True"
+        if self.vector_reward_dtype != "float64":
+            kwargs += f", vector_reward_dtype={self.vector_reward_dtype!r}"
         return (
             f"from bbrl_conformance.counting_env import {imports}\n"
             f"plan = CountingPlan({kwargs})\n"

@@ -440,3 +440,17 @@ def test_vector_env_noisy_resets_change_the_report_only(noisy: bool) -> None:
                     assert got[0] != ce.NOISY_RESET_REWARD
         assert [len(record.reset_seeds) for record in plan.envs] == [2, 3]
         assert [len(record.actions) for record in plan.envs] == [4, 3]
+
+
+@pytest.mark.parametrize("dtype", ce.VECTOR_REWARD_DTYPES)
+def test_vector_env_reward_dtype(dtype: str) -> None:
+    with CountingPlan([2, 3], vector_reward_dtype=dtype) as plan:
+        assert f"vector_reward_dtype={dtype!r}" in plan.factory_source(True) or dtype == "float64"
+        vec = gym.make_vec(ENV_ID, 2, vectorization_mode="vector_entry_point", plan=plan.key)
+        vec.reset()
+        reward = vec.step(np.array([0, 0]))[1]
+        vec.close()
+        assert reward.dtype == np.dtype(dtype)
+        assert reward.tolist() == [ce.reward(0, 0, 1), ce.reward(1, 0, 1)]
+    with pytest.raises(ValueError, match="vector_reward_dtype"):
+        CountingPlan([1], vector_reward_dtype="int8")

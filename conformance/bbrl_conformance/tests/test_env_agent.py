@@ -763,6 +763,20 @@ def test_vector_rows_ignore_what_a_reset_step_reports(
         check_actions(rollout, rows, repro, clause_id="ENV-33")
 
 
+@clause("ENV-21", "ENV-4", "ENV-17")
+@pytest.mark.parametrize("dtype", ["float32", "int64", "int32"])
+def test_vector_rewards_of_every_real_dtype(impl: Any, backend: Backend, dtype: str) -> None:
+    """ENV-21's other side for a vector env: a reward array of any real dtype (integer
+    included) is taken, and its values are the rows' rewards and returns."""
+    if not backend.vector:
+        pytest.skip(f"backend {backend.name!r} is not a vector backend (a batched reward)")
+    with counting(impl, backend, [2, [3, 1]], autoreset=True, vector_reward_dtype=dtype) as rollout:
+        ws = rollout.run(8)
+        repro = rollout.repro(8)
+        rows = check_rows(ws, rollout, 8, repro, clause_id="ENV-21")
+        check_actions(rollout, rows, repro, clause_id="ENV-21")
+
+
 @clause("ENV-30")
 @pytest.mark.parametrize("mode", ["SameStep", "Disabled"])
 def test_vector_backends_refuse_another_autoreset_mode(
