@@ -107,8 +107,6 @@ GAPS: dict[str, str] = {
     "get-arguments": "get_arguments given something that is not a mapping",
     "env-t": "an env agent called with a t >= 2**31 (ENV-22 calls it an invalid t, with no "
     "exception type; ENV-31 or ENV-15 may apply first)",
-    "env-action-dtype": "a bool action for a Discrete space; an integer or bool action for a "
-    "Box space",
     "env-failed-write": "the exception type of an env agent call whose row write fails "
     "(a variable of the workspace has another dtype, item shape or batch size)",
     "env-closed": "calling an env agent after close() (not-specified.md)",

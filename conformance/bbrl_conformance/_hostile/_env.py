@@ -345,24 +345,19 @@ class EnvWorld(WorkspaceWorld):
 
     def action_dtype(self, draw: Draw) -> Call | None:
         shape = "(B,)" if self.kind == "discrete" else "(B, 2)"
-        if self.kind == "discrete":
-            dtype, gap = draw.pick(
-                [
-                    ("float32", None),
-                    ("float64", None),
-                    ("complex64", None),
-                    ("bool", "env-action-dtype"),
-                ],
-                "dtype",
-            )
-        else:
-            dtype, gap = draw.pick(
-                [("complex64", None), ("int64", "env-action-dtype"), ("bool", "env-action-dtype")],
-                "dtype",
-            )
+        if self.kind == "discrete":  # ENV-11: integer or bool dtypes
+            dtype = draw.pick(["float32", "float64", "complex64", "bool"], "dtype")
+            accepted = dtype == "bool"
+        else:  # ENV-11: floating or integer dtypes
+            dtype = draw.pick(["complex64", "int64", "bool"], "dtype")
+            accepted = dtype == "int64"
         source = f"torch.zeros({shape}, dtype=torch.{dtype})"
-        raises = () if gap else (TypeError,)
-        return self.with_action("dtype", "ENV-11", source, f"a {dtype} action", raises, gap)
+        call = self.with_action(
+            "dtype", "ENV-11", source, f"a {dtype} action", () if accepted else (TypeError,)
+        )
+        if call is not None and accepted:  # taken: the envs stepped on the copy w2
+            call.check = self.rebuild
+        return call
 
     def action_shape(self, draw: Draw) -> Call | None:
         if self.kind == "discrete":

@@ -510,6 +510,56 @@ _DISCRETE_ACTION_DTYPES = {
 }
 
 
+#: ENV-11's other accepted dtypes: id -> (action kind, dtype of the ``action`` variable)
+_OTHER_ACTION_DTYPES: dict[str, tuple[ActionKind, torch.dtype]] = {
+    "discrete-bool": ("discrete", torch.bool),
+    "box-int64": ("box", torch.int64),
+    "box-int16": ("box", torch.int16),
+    "box-float64": ("box", torch.float64),
+    "box-float16": ("box", torch.float16),
+}
+
+
+def _typed_action(kind: ActionKind, dtype: torch.dtype, t: int, b: int) -> Any:
+    """The value of ``action[t, b]`` in the test below: a bool (Discrete), or the pair
+    ``(b + t, -t)`` (Box), exact in every dtype of the table."""
+    return (t + b) % 2 == 1 if kind == "discrete" else [b + t, -t]
+
+
+@clause("ENV-11")
+@pytest.mark.parametrize("case", sorted(_OTHER_ACTION_DTYPES))
+def test_bool_and_integer_actions_reach_the_envs(impl: Any, backend: Backend, case: str) -> None:
+    """A bool action for a Discrete space reaches env b as the integer 0 or 1; an integer or
+    other floating action for a Box space reaches it as its numbers."""
+    kind, dtype = _OTHER_ACTION_DTYPES[case]
+    with counting(impl, backend, [9, 9], autoreset=True, action_kind=kind) as rollout:
+        ws = impl.Workspace()
+        for t in range(4):
+            rollout.env_agent(ws, t=t)
+            row = [_typed_action(kind, dtype, t, b) for b in range(2)]
+            ws.set("action", t, torch.tensor(row, dtype=dtype))
+        rollout.env_agent(ws, t=4)
+        columns = env_ids_in_row0(ws, "float", 2, "")
+        want: list[list[tuple[int, int, Any]]] = [[], []]
+        for b, env_id in enumerate(columns):
+            for t in range(4):
+                value = _typed_action(kind, dtype, t, b)
+                sent = int(value) if kind == "discrete" else tuple(float(v) for v in value)
+                want[env_id].append((0, t, sent))
+        got = [record.actions for record in rollout.plan.envs]
+        expect(
+            got == want,
+            "ENV-11",
+            f"{kind} actions of dtype {dtype}: the envs consumed {got}, expected {want}",
+            f"import torch\n{rollout.plan.factory_source(True)}env_agent = "
+            f"impl.ParallelGymAgent(factory, num_envs=2{backend.source()})\n"
+            "ws = impl.Workspace()\nfor t in range(4):\n    env_agent(ws, t=t)\n"
+            f"    ws.set('action', t, torch.tensor([{_typed_action(kind, dtype, 0, 0)!r}, ...],"
+            f" dtype={dtype}))  # see the test\nenv_agent(ws, t=4)\n"
+            "print([env.actions for env in plan.envs])",
+        )
+
+
 @clause("ENV-11")
 @pytest.mark.parametrize("dtype_name", sorted(_DISCRETE_ACTION_DTYPES))
 def test_discrete_actions_of_every_integer_dtype(

@@ -660,6 +660,34 @@ def test_rejected_action_changes_nothing(impl: Any, backend: Backend, bad: int) 
         goes_on(rollout, ws, repro)
 
 
+@clause("ENV-11", "ENV-22")
+@pytest.mark.parametrize("case", ["box-bool", "discrete-float32", "box-complex64"])
+def test_action_of_another_dtype_changes_nothing(impl: Any, backend: Backend, case: str) -> None:
+    """ENV-11: a bool action for a Box space, a floating one for a Discrete space, a complex one
+    for either raises TypeError before any env is stepped; the rollout then goes on."""
+    kind, dtype_name = case.split("-")
+    with counting(impl, backend, [4, 3], autoreset=True, action_kind=kind) as rollout:  # type: ignore[arg-type]
+        ws = impl.Workspace()
+        steps(rollout, ws, 0, 3)
+        good = ws.get_full("action").clone()
+        ws.clear("action")  # a variable keeps its dtype: a new one of the other dtype
+        ws.set_full("action", good.to(getattr(torch, dtype_name)))
+        repro = failure_repro(
+            rollout,
+            3,
+            TypeError,
+            before="good = ws.get_full('action').clone()\nws.clear('action')\n"
+            f"ws.set_full('action', good.to(torch.{dtype_name}))\n",
+            note=f"{dtype_name} actions for a {kind} space",
+        )
+        what = f"env_agent(ws, t=3) with {dtype_name} action rows ({kind} action space)"
+        refused_without_effect(rollout, ws, 3, TypeError, "ENV-11", what, repro, "ENV-22")
+        ws.clear("action")
+        ws.set_full("action", good)
+        repro += "ws.clear('action')\nws.set_full('action', good)  # the action rows fixed\n"
+        goes_on(rollout, ws, repro)
+
+
 # ---------------------------------------------------------------------------------------------
 # ENV-24 .. ENV-26: worker processes
 
