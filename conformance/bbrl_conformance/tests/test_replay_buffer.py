@@ -1327,3 +1327,47 @@ def test_restored_buffer_is_independent(impl: Any, max_size: int, fill: int, mor
             "RB-12",
             "RB-12",
         )
+
+
+@clause("RB-18", "RB-2", "RB-8", "RB-12")
+@pytest.mark.parametrize("beside", [False, True], ids=["alone", "beside-another"])
+def test_items_with_a_side_of_size_zero(impl: Any, beside: bool) -> None:
+    """Items whose shape has a side of size 0, alone or beside ordinary items: puts that wrap
+    around, samples of the right shape, and a `state_dict` round trip."""
+    ws = impl.Workspace()
+    ws.set_full("z", torch.zeros(2, 3, 2, 0))
+    lines = ["ws = impl.Workspace()", "ws.set_full('z', torch.zeros(2, 3, 2, 0))"]
+    if beside:
+        ws.set_full("a", torch.arange(6, dtype=torch.float32).reshape(2, 3))
+        lines.append("ws.set_full('a', torch.arange(6, dtype=torch.float32).reshape(2, 3))")
+    rb = impl.ReplayBuffer(4)
+    rb.put(ws)
+    rb.put(ws)  # 6 items into 4 slots
+    lines += ["rb = impl.ReplayBuffer(4)", "rb.put(ws)", "rb.put(ws)"]
+    copy = impl.ReplayBuffer(4)
+    copy.load_state_dict(rb.state_dict())
+    lines += ["copy = impl.ReplayBuffer(4)", "copy.load_state_dict(rb.state_dict())"]
+    for label, buffer in (("rb", rb), ("copy", copy)):
+        repro = "import torch\n" + "\n".join(
+            [*lines, f"s = {label}.get_shuffled(5)", "print({k: v.shape for k, v in s.items()})"]
+        )
+        expect(buffer.size() == 4, "RB-2", f"{label}.size() is {buffer.size()}, expected 4", repro)
+        sample = buffer.get_shuffled(5)
+        z = sample["z"]
+        expect(
+            tuple(z.shape) == (2, 5, 2, 0) and z.dtype == torch.float32,
+            "RB-8",
+            f"{label}.get_shuffled(5)['z']: shape {tuple(z.shape)}, dtype {z.dtype}; expected "
+            "(2, 5, 2, 0), torch.float32",
+            repro,
+        )
+        if beside:
+            a = sample["a"]
+            pairs = {(float(a[0, i]), float(a[1, i])) for i in range(5)}
+            expect(
+                tuple(a.shape) == (2, 5) and pairs <= {(0.0, 3.0), (1.0, 4.0), (2.0, 5.0)},
+                "RB-8",
+                f"{label}.get_shuffled(5)['a'] is {a.tolist()}: its columns must be stored "
+                "items ((0, 3), (1, 4) or (2, 5))",
+                repro,
+            )

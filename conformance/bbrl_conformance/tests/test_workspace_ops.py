@@ -1090,3 +1090,89 @@ def test_transition_argument_types(impl: Any) -> None:
             f"ws.get_transitions({code})",
             functools.partial(built.ws.get_transitions, **kwargs),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# WS-21: item shapes with a side of size 0
+
+
+def _zero_size_workspaces(impl: Any, item: tuple[int, ...]) -> tuple[Any, Any, str]:
+    """A workspace of two ordinary variables (``o``, ``env/done``) and the same with a third,
+    ``z``, of item shape ``item`` (a side of size 0), written row by row; and the source."""
+    generator = torch.Generator().manual_seed(3)
+    obs = torch.randn(4, 3, 2, generator=generator)
+    done = torch.tensor([[False, False, True]] * 2 + [[True, False, False]] * 2)
+    base, with_zero = impl.Workspace(), impl.Workspace()
+    for ws in (base, with_zero):
+        ws.set_full("o", obs)
+        ws.set_full("env/done", done)
+    for t in range(4):
+        with_zero.set("z", t, torch.zeros(3, *item))
+    source = (
+        "import torch\ngenerator = torch.Generator().manual_seed(3)\n"
+        "obs = torch.randn(4, 3, 2, generator=generator)\n"
+        "done = torch.tensor([[False, False, True]] * 2 + [[True, False, False]] * 2)\n"
+        "ws = impl.Workspace()\nws.set_full('o', obs)\nws.set_full('env/done', done)\n"
+        f"for t in range(4):\n    ws.set('z', t, torch.zeros(3, *{item}))\n"
+    )
+    return base, with_zero, source
+
+
+#: operation -> (its source, the call on an implementation and a workspace)
+_ZERO_SIZE_OPS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
+    "copy": ("impl.Workspace(ws)", lambda impl, ws: impl.Workspace(ws)),
+    "get_transitions": ("ws.get_transitions()", lambda impl, ws: ws.get_transitions()),
+    "select_batch": (
+        "ws.select_batch(torch.tensor([2, 0]))",
+        lambda impl, ws: ws.select_batch(torch.tensor([2, 0])),
+    ),
+    "subtime": ("ws.subtime(1, 3)", lambda impl, ws: ws.subtime(1, 3)),
+    "cat_batch": (
+        "impl.Workspace.cat_batch([ws, ws])",
+        lambda impl, ws: impl.Workspace.cat_batch([ws, ws]),
+    ),
+    "copy_n_last_steps": (
+        "ws.copy_n_last_steps(2); ws",
+        lambda impl, ws: (ws.copy_n_last_steps(2), ws)[1],
+    ),
+}
+
+
+@clause("WS-21", "TR-1", "WS-28", "WS-30", "WS-37", "WS-15")
+@pytest.mark.parametrize("operation", sorted(_ZERO_SIZE_OPS))
+@pytest.mark.parametrize("item", [(0,), (2, 0), (0, 3)], ids=str)
+def test_zero_size_items_are_variables_like_any_other(
+    impl: Any, operation: str, item: tuple[int, ...]
+) -> None:
+    """A variable whose item shape has a side of size 0 goes through every operation with the
+    shape any other variable gets, and its presence changes no other variable's result."""
+    base, with_zero, source = _zero_size_workspaces(impl, item)
+    code, run = _ZERO_SIZE_OPS[operation]
+    repro = f"{source}out = {code}\nprint({{k: out[k].shape for k in out.keys()}})"
+    want_other = run(impl, base)
+    got = run(impl, with_zero)
+    keys = list(got.keys())
+    expect(
+        sorted(keys) == ["env/done", "o", "z"],
+        "WS-21",
+        f"{code} with a variable z of item shape {item}: variables {sorted(keys)}",
+        repro,
+    )
+    for name in ("o", "env/done"):
+        expect_equal_tensors(
+            got[name],
+            want_other[name],
+            "WS-21",
+            f"{name} after {code}, with a variable z of item shape {item} beside it (without "
+            "z, the same operation gives the expected tensor)",
+            repro,
+        )
+    shape = tuple(want_other["o"].shape[:2])
+    z = got["z"]
+    expect(
+        tuple(z.shape) == (*shape, *item) and z.dtype == torch.float32,
+        "WS-21",
+        f"z after {code}: shape {tuple(z.shape)}, dtype {z.dtype}; expected "
+        f"{(*shape, *item)}, torch.float32 (the time and batch sizes of the other variables)",
+        repro,
+    )
