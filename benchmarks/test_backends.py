@@ -317,7 +317,8 @@ def test_backends_numpy_rows_floor(benchmark: Any, num_envs: int, steps: int) ->
         vec.close()
     done, timestep = rows["env/done"], rows["env/timestep"]
     assert bool((timestep[1:][done[:-1]] == 0).all())  # next-step autoreset rows
-    assert done.any() and bool((rows["env/cumulated_reward"] == timestep).all())  # reward 1
+    assert bool((rows["env/cumulated_reward"] == timestep).all())  # CartPole's reward is 1
+    assert done.any() or not FULL  # the quick sizes may end no episode
 
 
 @pytest.mark.parametrize(("num_envs", "steps"), CARTPOLE_CASES)

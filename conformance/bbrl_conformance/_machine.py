@@ -1509,7 +1509,9 @@ class ProgramMachine(RuleBasedStateMachine):
         setup = data.draw(family, label="env")
         autoreset = data.draw(st.booleans(), label="autoreset")
         via_args = data.draw(st.booleans(), label="config in make_env_args")
-        num_envs = data.draw(st.integers(1, 4) | st.integers(5, 24), label="num_envs")
+        num_envs = data.draw(st.integers(1, 4), label="num_envs")
+        if self.rare(data, "wide batch", 4):  # wide batches take other code paths
+            num_envs = data.draw(st.integers(5, 24), label="num_envs (wide)")
         if self.enabled("ERR-7") and self.rare(data, "bad num_envs"):
             num_envs = data.draw(st.integers(-1, 0), label="num_envs < 1")
         make = self.new_name("make")

@@ -47,7 +47,7 @@ def test_mutant_divergence_has_a_reproducer(tmp_path: Path) -> None:
             "bbrl_conformance",
             *args,
             "--max-examples",
-            "10",
+            "40",  # derandomized: 10 sufficed until the programs drew wide env agents too
             "--steps",
             "20",
             "--no-shrink",
