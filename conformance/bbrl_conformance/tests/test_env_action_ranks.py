@@ -157,7 +157,9 @@ def test_discrete_action_range_at_every_batch_size(
             row = [*inside[:-1], bad]
             repro = (
                 f"{head}ws.set('action', 0, torch.tensor({row}))\n"
-                "agent(ws, t=1)  # expected ValueError, nothing written\n"
+                "try:\n    agent(ws, t=1)  # expected: ValueError, nothing written\n"
+                "except ValueError as exc:\n    print('raised as required:', exc)\n"
+                "else:\n    print('nothing raised; env/reward:', ws.get_full('env/reward'))\n"
             )
             ws.set("action", 0, torch.tensor(row))
             before = {name: ws.get_full(name).clone() for name in list(ws.keys())}

@@ -520,6 +520,10 @@ _OTHER_ACTION_DTYPES: dict[str, tuple[ActionKind, torch.dtype]] = {
 }
 
 
+#: the source of ``_typed_action``'s value, for reproducers
+_ACTION_SOURCE = {"discrete": "(t + b) % 2 == 1", "box": "[b + t, -t]"}
+
+
 def _typed_action(kind: ActionKind, dtype: torch.dtype, t: int, b: int) -> Any:
     """The value of ``action[t, b]`` in the test below: a bool (Discrete), or the pair
     ``(b + t, -t)`` (Box), exact in every dtype of the table."""
@@ -554,8 +558,8 @@ def test_bool_and_integer_actions_reach_the_envs(impl: Any, backend: Backend, ca
             f"import torch\n{rollout.plan.factory_source(True)}env_agent = "
             f"impl.ParallelGymAgent(factory, num_envs=2{backend.source()})\n"
             "ws = impl.Workspace()\nfor t in range(4):\n    env_agent(ws, t=t)\n"
-            f"    ws.set('action', t, torch.tensor([{_typed_action(kind, dtype, 0, 0)!r}, ...],"
-            f" dtype={dtype}))  # see the test\nenv_agent(ws, t=4)\n"
+            f"    row = [{_ACTION_SOURCE[kind]} for b in range(2)]\n"
+            f"    ws.set('action', t, torch.tensor(row, dtype={dtype}))\nenv_agent(ws, t=4)\n"
             "print([env.actions for env in plan.envs])",
         )
 

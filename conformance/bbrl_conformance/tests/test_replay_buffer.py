@@ -1349,7 +1349,7 @@ def test_items_with_a_side_of_size_zero(impl: Any, beside: bool) -> None:
     lines += ["copy = impl.ReplayBuffer(4)", "copy.load_state_dict(rb.state_dict())"]
     for label, buffer in (("rb", rb), ("copy", copy)):
         repro = "import torch\n" + "\n".join(
-            [*lines, f"s = {label}.get_shuffled(5)", "print({k: v.shape for k, v in s.items()})"]
+            [*lines, f"s = {label}.get_shuffled(5)", "print({k: s[k].shape for k in s.keys()})"]
         )
         expect(buffer.size() == 4, "RB-2", f"{label}.size() is {buffer.size()}, expected 4", repro)
         sample = buffer.get_shuffled(5)

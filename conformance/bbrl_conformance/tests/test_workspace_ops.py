@@ -1132,7 +1132,7 @@ _ZERO_SIZE_OPS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
         lambda impl, ws: impl.Workspace.cat_batch([ws, ws]),
     ),
     "copy_n_last_steps": (
-        "ws.copy_n_last_steps(2); ws",
+        "(ws.copy_n_last_steps(2), ws)[1]",
         lambda impl, ws: (ws.copy_n_last_steps(2), ws)[1],
     ),
 }
