@@ -759,6 +759,32 @@ def test_close_is_idempotent_and_leaves_no_process(impl: Any, backend: Backend) 
                 closed_within(rollout, guard.repro)
 
 
+@clause("ENV-34", "ENV-26")
+def test_close_closes_every_env(impl: Any, backend: Backend) -> None:
+    """After a rollout with autoresets, ``close()`` leaves every env of the agent closed (its own
+    ``close`` called), whichever process it ran in."""
+    with CountingPlan([2, 3, 1]) as plan, contextlib.ExitStack() as stack:
+        rollout = Rollout(impl, backend, plan, stack, autoreset=True)
+        rollout.run(6)
+        close = getattr(rollout.env_agent, "close", None)
+        if not callable(close):
+            pytest.skip("this env agent has no close() (ENV-34 concerns those that have one)")
+        repro = (
+            f"{plan.factory_source(True)}env_agent = impl.ParallelGymAgent(factory, "
+            f"num_envs=3{backend.source()})\nenv_agent(impl.Workspace(), t=0)\n"
+            "env_agent.close()\nprint([(env.env_id, env.closed) for env in plan.envs])"
+        )
+        within(DEADLINE_S, "ENV-26", "close()", repro, close)
+        still_open = [record.env_id for record in plan.envs if not record.closed]
+        expect(
+            len(plan.envs) == 3 and not still_open,
+            "ENV-34",
+            f"after close(), the envs {still_open} of the agent's {len(plan.envs)} were never "
+            "closed (their close() was not called)",
+            repro,
+        )
+
+
 @clause("ENV-26")
 def test_close_returns_when_an_env_close_blocks(impl: Any, backend: Backend) -> None:
     """Env 1's ``close`` sleeps for minutes in its worker: the agent's ``close()`` still
