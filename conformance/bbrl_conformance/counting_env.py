@@ -50,7 +50,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 import gymnasium as gym
 import numpy as np
@@ -81,25 +81,6 @@ OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", 
 #: the ``reset`` return the observation alone, not the pair (observation, info). A vector env
 #: makes its whole batch malformed the same way. "close-hang", at step -2 of episode 0, fires in
 #: ``close``: it sleeps HANG_S seconds there (only in a worker process, like "hang").
-FAULTS = (
-    "raise",
-    "slow",
-    "hang",
-    "exit",
-    "obs-shape",
-    "obs-none",
-    "reward-str",
-    "terminated-str",
-    "truncated-int",
-    "result-short",
-    "obs-float",
-    "obs-ragged",
-    "obs-keys",
-    "reward-bool",
-    "reward-shape",
-    "reset-bare",
-    "close-hang",
-)
 Fault = Literal[
     "raise",
     "slow",
@@ -119,6 +100,7 @@ Fault = Literal[
     "reset-bare",
     "close-hang",
 ]
+FAULTS: tuple[Fault, ...] = get_args(Fault)
 SLOW_S = 5.0
 #: the reward a vector env of a ``noisy_resets`` plan reports for a sub-env it resets
 NOISY_RESET_REWARD = 7.0

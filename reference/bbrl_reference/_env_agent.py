@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 
@@ -405,7 +406,10 @@ class ParallelGymAgent(Agent):
         """Row ``t`` of ``action``, checked (ERR-7, ENV-11, ENV-23), as a numpy array."""
         array = workspace._numpy_row(ACTION, t)
         if array is None:  # not a plain CPU variable: go through torch (validates t)
-            array = workspace._row(ACTION, t).detach().cpu().numpy()
+            row = workspace._row(ACTION, t).detach().cpu()
+            if row.dtype == torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
+                row = row.float()
+            array = row.numpy()
         if array.shape != self._action_row_shape:
             expected = list(self._action_row_shape)
             raise ShapeError(

@@ -15,7 +15,7 @@ import pickle
 import signal
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -276,6 +276,11 @@ def test_box_actions_of_a_bool_dtype_are_refused() -> None:
         def __init__(self) -> None:
             super().__init__()
             self.action_space = spaces.Box(-1, 1, (2,), np.float32)
+            self.received: list[Any] = []
+
+        def step(self, action: Any) -> Any:
+            self.received.append(action)
+            return super().step(action)
 
     agent = ParallelGymAgent(BoxActions, 1)
     ws = Workspace()
@@ -283,6 +288,12 @@ def test_box_actions_of_a_bool_dtype_are_refused() -> None:
     ws.set(ACTION, 0, torch.tensor([[True, False]]))
     with pytest.raises(TypeError, match="real dtype"):
         agent(ws, t=1)
+    # bfloat16, which numpy lacks, is read through float32 (exact), like any floating row
+    ws.clear(ACTION)
+    ws.set(ACTION, 0, torch.tensor([[0.5, -0.25]], dtype=torch.bfloat16))
+    agent(ws, t=1)
+    received = cast(BoxActions, agent.envs[0].unwrapped).received
+    assert [a.tolist() for a in received] == [[0.5, -0.25]]
 
 
 # --------------------------------------------------------------- ENV-27..ENV-29, DET-9

@@ -517,17 +517,19 @@ _OTHER_ACTION_DTYPES: dict[str, tuple[ActionKind, torch.dtype]] = {
     "box-int16": ("box", torch.int16),
     "box-float64": ("box", torch.float64),
     "box-float16": ("box", torch.float16),
+    "box-bfloat16": ("box", torch.bfloat16),
+    "box-uint8": ("box", torch.uint8),
 }
 
 
 #: the source of ``_typed_action``'s value, for reproducers
-_ACTION_SOURCE = {"discrete": "(t + b) % 2 == 1", "box": "[b + t, -t]"}
+_ACTION_SOURCE = {"discrete": "(t + b) % 2 == 1", "box": "[b + t, 2 * t]"}
 
 
 def _typed_action(kind: ActionKind, dtype: torch.dtype, t: int, b: int) -> Any:
     """The value of ``action[t, b]`` in the test below: a bool (Discrete), or the pair
-    ``(b + t, -t)`` (Box), exact in every dtype of the table."""
-    return (t + b) % 2 == 1 if kind == "discrete" else [b + t, -t]
+    ``(b + t, 2t)`` (Box), exact and not negative in every dtype of the table."""
+    return (t + b) % 2 == 1 if kind == "discrete" else [b + t, 2 * t]
 
 
 @clause("ENV-11")

@@ -661,7 +661,10 @@ def test_rejected_action_changes_nothing(impl: Any, backend: Backend, bad: int) 
 
 
 @clause("ENV-11", "ENV-22")
-@pytest.mark.parametrize("case", ["box-bool", "discrete-float32", "box-complex64"])
+@pytest.mark.parametrize(
+    "case",
+    ["box-bool", "discrete-float32", "discrete-float64", "discrete-bfloat16", "box-complex64"],
+)
 def test_action_of_another_dtype_changes_nothing(impl: Any, backend: Backend, case: str) -> None:
     """ENV-11: a bool action for a Box space, a floating one for a Discrete space, a complex one
     for either raises TypeError before any env is stepped; the rollout then goes on."""
