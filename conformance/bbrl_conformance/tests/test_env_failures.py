@@ -384,6 +384,40 @@ def test_env_error_names_env_and_t(impl: Any, backend: Backend, where: str) -> N
 # ---------------------------------------------------------------------------------------------
 # ENV-21: env output checked against the spaces
 
+
+def refuse_malformed(
+    rollout: Rollout, ws: Any, t: int, b: int, error: Raised, what: str, repro: str
+) -> BaseException:
+    """ENV-21, ENV-19: env ``b``'s malformed output at ``t`` (``what``) makes the call raise
+    ``error``, whose message names t (and b, when the backend steps single envs), and the
+    workspace is unchanged; returns the exception."""
+    __tracebackhide__ = True
+    before = snapshot(ws)
+    exc = expect_raises(
+        error,
+        "ENV-21",
+        f"env {b} returns a malformed step result ({what}) at t={t}",
+        lambda: rollout.env_agent(ws, t=t),
+        repro,
+    )
+    vector = rollout.backend.vector and rollout.plan.vectorized
+    expect(
+        names(str(exc), t) and (vector or names(str(exc), b)),
+        "ENV-21",
+        f"the error for env {b}'s malformed output ({what}) at t={t} does not name "
+        + ("t" if vector else "t and b")
+        + f": {type(exc).__name__}: {exc}",
+        repro,
+    )
+    expect(
+        same(before, snapshot(ws)),
+        "ENV-19",
+        f"env {b} returned a malformed value ({what}) at t={t}, yet the call changed the workspace",
+        repro,
+    )
+    return exc
+
+
 MALFORMED: dict[Fault, type[Exception]] = {
     "obs-shape": ValueError,
     "obs-none": TypeError,
@@ -403,32 +437,9 @@ def test_malformed_env_output_is_refused(impl: Any, backend: Backend, fault: Fau
         steps(rollout, ws, 0, t)
         columns = find_columns(ws, rollout, "")
         b = columns.index(1)
-        before = snapshot(ws)
         error = MALFORMED[fault]
         repro = failure_repro(rollout, t, error)
-        exc = expect_raises(
-            error,
-            "ENV-21",
-            f"env {b} returns a malformed step result ({fault}) at t={t}",
-            lambda: rollout.env_agent(ws, t=t),
-            repro,
-        )
-        vector = backend.vector and rollout.plan.vectorized
-        expect(
-            names(str(exc), t) and (vector or names(str(exc), b)),
-            "ENV-21",
-            f"the error for env {b}'s malformed output ({fault}) at t={t} does not name "
-            + ("t" if vector else "t and b")
-            + f": {type(exc).__name__}: {exc}",
-            repro,
-        )
-        expect(
-            same(before, snapshot(ws)),
-            "ENV-19",
-            f"env {b} returned a malformed value ({fault}) at t={t}, yet the call changed the "
-            "workspace",
-            repro,
-        )
+        refuse_malformed(rollout, ws, t, b, error, fault, repro)
         repro = check_refused_until_reset(
             rollout, ws, t, "ENV-22", f"malformed output at t={t}", repro
         )
@@ -476,34 +487,12 @@ def test_malformed_output_error_names_what_was_wrong(impl: Any, backend: Backend
         ws = impl.Workspace()
         steps(rollout, ws, 0, t)
         b = find_columns(ws, rollout, "").index(1)
-        before = snapshot(ws)
         error = vector_error if backend.vector else single_error
         builtin = error if isinstance(error, type) else error[0]
         repro = failure_repro(rollout, t, builtin)
-        exc = expect_raises(
-            error,
-            "ENV-21",
-            f"env {b} returns a malformed step result ({fault}, {obs_kind} observations) at t={t}",
-            lambda: rollout.env_agent(ws, t=t),
-            repro,
-        )
-        vector = backend.vector and rollout.plan.vectorized
-        expect(
-            names(str(exc), t) and (vector or names(str(exc), b)),
-            "ENV-21",
-            f"the error for env {b}'s malformed output ({fault}) at t={t} does not name "
-            + ("t" if vector else "t and b")
-            + f": {type(exc).__name__}: {exc}",
-            repro,
-        )
+        what = f"{fault}, {obs_kind} observations"
+        exc = refuse_malformed(rollout, ws, t, b, error, what, repro)
         expect_message(exc, "ERR-6", f"the error for {fault} ({obs_kind})", mention, repro)
-        expect(
-            same(before, snapshot(ws)),
-            "ENV-19",
-            f"env {b} returned a malformed value ({fault}) at t={t}, yet the call changed the "
-            "workspace",
-            repro,
-        )
 
 
 @clause("ENV-21", "ENV-22")
