@@ -97,6 +97,7 @@ def counting(
     faults: dict[tuple[int, int, int], Fault] | None = None,
     noisy_resets: bool = False,
     vector_reward_dtype: str = "float64",
+    nonfinite_rewards: bool = False,
     **kwargs: Any,
 ) -> Iterator[Rollout]:
     """A Rollout over a fresh plan (``CountingPlan``'s arguments; ``kwargs`` go to the agent);
@@ -111,6 +112,7 @@ def counting(
                 faults=faults,
                 noisy_resets=noisy_resets,
                 vector_reward_dtype=vector_reward_dtype,
+                nonfinite_rewards=nonfinite_rewards,
             )
         )
         yield Rollout(impl, backend, plan, stack, autoreset=autoreset, **kwargs)
@@ -265,6 +267,8 @@ def check_rows(
     setting += f"lengths={plan.lengths_spec()}"
     if any(plan.truncated):
         setting += f", truncated={list(plan.truncated)}"
+    if plan.nonfinite_rewards:
+        setting += ", nonfinite_rewards=True"
     tensors: dict[str, torch.Tensor] = {}
     for name, (shape, dtype) in TABLE.items():
         value = full(ws, name, clause_id or "ENV-2", repro)
@@ -295,6 +299,7 @@ def check_rows(
                     f"{name}: got {got.tolist()}, expected {want.tolist()} [{description}; obs "
                     f"is (env, episode, step)]" + (f" (row rule {kind})" if clause_id else ""),
                     repro,
+                    nan_equal=True,  # a NaN reward is expected back as NaN (ENV-35); 0 is not NaN
                 )
     return all_rows
 

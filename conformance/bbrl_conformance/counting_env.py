@@ -41,6 +41,7 @@ import contextlib
 import functools
 import itertools
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -102,8 +103,11 @@ Fault = Literal[
 ]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
 SLOW_S = 5.0
-#: the reward a vector env of a ``noisy_resets`` plan reports for a sub-env it resets
-NOISY_RESET_REWARD = 7.0
+#: the reward a vector env of a ``noisy_resets`` plan reports for a sub-env it resets: infinite
+#: in a floating reward array (masking it by a multiplication by 0 gives NaN, not 0), 7 in an
+#: integer one
+NOISY_RESET_REWARD = math.inf
+NOISY_RESET_REWARD_INT = 7
 #: the dtypes a vector env's reward array may have (``CountingPlan(vector_reward_dtype=...)``)
 VECTOR_REWARD_DTYPES = ("float64", "float32", "int64", "int32")
 HANG_S = 600.0
@@ -140,6 +144,21 @@ class PlanKey(str):
 def reward(env_id: int, episode: int, step_after: int) -> float:
     """Reward of the step of env ``env_id`` that reaches ``step_after`` in ``episode``."""
     return float(10_000 * env_id + 100 * episode + step_after)
+
+
+#: the last reward of episode 0 of env ``k`` in a ``nonfinite_rewards`` plan: NONFINITE[k % 3]
+NONFINITE = (math.inf, -math.inf, math.nan)
+
+
+def plan_reward(
+    env_id: int, episode: int, step_after: int, length: int, nonfinite: bool = False
+) -> float:
+    """:func:`reward`, except that with ``nonfinite`` the last step (``step_after == length``)
+    of episode 0 gives ``NONFINITE[env_id % 3]``: that episode's return is not finite, and the
+    next episodes must not inherit it (ENV-35)."""
+    if nonfinite and episode == 0 and step_after == length:
+        return NONFINITE[env_id % 3]
+    return reward(env_id, episode, step_after)
 
 
 def discrete_code(env_id: int, episode: int, step: int) -> int:
@@ -318,6 +337,7 @@ class CountingEnv(gym.Env[Any, Any]):
         self.faults = {(e, ep, st): kind for e, ep, st, kind in data["faults"]}
         self.noisy_resets: bool = data["noisy_resets"]
         self.vector_reward_dtype = np.dtype(data["vector_reward_dtype"])
+        self.nonfinite_rewards: bool = data["nonfinite_rewards"]
         directory = Path(plan)
         self._token = f"{os.getpid()}:{uuid.uuid4().hex}"
         self.env_id = _claim(directory, len(self.lengths), self._token)
@@ -405,7 +425,8 @@ class CountingEnv(gym.Env[Any, Any]):
         done = self.step_index >= self.episode_length(self.episode)
         truncated = done and self.truncates[self.env_id]
         terminated = done and not truncated
-        r = reward(self.env_id, self.episode, self.step_index)
+        length = self.episode_length(self.episode)
+        r = plan_reward(self.env_id, self.episode, self.step_index, length, self.nonfinite_rewards)
         malformed = fault if fault not in (None, "slow", "hang") else None
         return self._obs(), r, terminated, truncated, malformed
 
@@ -549,7 +570,9 @@ class CountingVectorEnv(VectorEnv[Any, Any, Any]):
             if self._done[k]:  # next-step autoreset: this step resets, the action is ignored
                 obs.append(env.reset()[0])
                 if env.noisy_resets:  # reported only: the sub-env is not done (see below)
-                    rewards[k], term[k], trunc[k] = NOISY_RESET_REWARD, True, True
+                    floating = rewards.dtype.kind == "f"
+                    noise = NOISY_RESET_REWARD if floating else NOISY_RESET_REWARD_INT
+                    rewards[k], term[k], trunc[k] = noise, True, True
                 continue
             o, r, te, tr, fault = env.advance(actions[k])
             obs.append(o)
@@ -648,13 +671,15 @@ class CountingPlan:
     episodes (cycled); ``truncated`` (one bool, or one per env) says whether env k's episodes
     end with ``truncated=True`` instead of ``terminated=True``; ``faults`` maps a state
     ``(env, episode, step)`` to one of :data:`FAULTS`; ``noisy_resets`` makes a vector env of
-    the plan report reward :data:`NOISY_RESET_REWARD` and both flags True for each sub-env it
-    resets during a step (gymnasium's next-step mode reports 0 and False there; the rows must
-    not show it, ENV-33); ``vector_reward_dtype`` is the dtype of a vector env's reward array
-    (one of :data:`VECTOR_REWARD_DTYPES`; the rewards are whole numbers, exact in each). Use it
-    as a context manager, or call
-    :meth:`close`, to close its in-process envs and delete its directory (the logs are kept in
-    memory, so ``envs`` can still be read).
+    the plan report reward :data:`NOISY_RESET_REWARD` (:data:`NOISY_RESET_REWARD_INT` in an
+    integer array) and both flags True for each sub-env it resets during a step (gymnasium's
+    next-step mode reports 0 and False there; the rows must not show it, ENV-33);
+    ``vector_reward_dtype`` is the dtype of a vector env's reward array (one of
+    :data:`VECTOR_REWARD_DTYPES`; the rewards are whole numbers, exact in each);
+    ``nonfinite_rewards`` makes the last reward of each env's episode 0 infinite or NaN
+    (:func:`plan_reward`, ENV-35). Use it as a context manager, or call :meth:`close`, to close
+    its in-process envs and delete its directory (the logs are kept in memory, so ``envs`` can
+    still be read).
     """
 
     def __init__(
@@ -667,6 +692,7 @@ class CountingPlan:
         faults: Mapping[tuple[int, int, int], Fault] | None = None,
         noisy_resets: bool = False,
         vector_reward_dtype: str = "float64",
+        nonfinite_rewards: bool = False,
     ) -> None:
         if not 1 <= len(lengths) <= MAX_ENVS:
             raise ValueError(f"CountingPlan: expected 1..{MAX_ENVS} envs, got {len(lengths)}")
@@ -688,6 +714,11 @@ class CountingPlan:
                 f"CountingPlan: vector_reward_dtype must be one of {VECTOR_REWARD_DTYPES}, got "
                 f"{vector_reward_dtype!r}"
             )
+        if nonfinite_rewards and np.dtype(vector_reward_dtype).kind != "f":
+            raise ValueError(
+                "CountingPlan: nonfinite_rewards needs a floating vector_reward_dtype, got "
+                f"{vector_reward_dtype!r}"
+            )
         observation_space(obs_kind)  # validates the kind
         action_space(action_kind)
         for state, kind in (faults or {}).items():
@@ -704,6 +735,7 @@ class CountingPlan:
         self.faults: dict[tuple[int, int, int], Fault] = dict(faults or {})
         self.noisy_resets = bool(noisy_resets)
         self.vector_reward_dtype = vector_reward_dtype
+        self.nonfinite_rewards = bool(nonfinite_rewards)
         self.dir = Path(tempfile.mkdtemp(prefix="bbrl-counting-"))
         self.key = PlanKey(self.dir)
         data = {
@@ -714,6 +746,7 @@ class CountingPlan:
             "faults": [[*state, kind] for state, kind in self.faults.items()],
             "noisy_resets": self.noisy_resets,
             "vector_reward_dtype": self.vector_reward_dtype,
+            "nonfinite_rewards": self.nonfinite_rewards,
             "pid": os.getpid(),
         }
         (self.dir / "plan.json").write_text(json.dumps(data))
@@ -787,6 +820,8 @@ class CountingPlan:
             kwargs += ", noisy_resets=True"
         if self.vector_reward_dtype != "float64":
             kwargs += f", vector_reward_dtype={self.vector_reward_dtype!r}"
+        if self.nonfinite_rewards:
+            kwargs += ", nonfinite_rewards=True"
         return (
             f"from bbrl_conformance.counting_env import {imports}\n"
             f"plan = CountingPlan({kwargs})\n"
@@ -824,9 +859,10 @@ class CountingPlan:
                     )
                 continue
             step += 1
-            r = reward(env_id, episode, step)
+            length = self.episode_length(env_id, episode)
+            r = plan_reward(env_id, episode, step, length, self.nonfinite_rewards)
             cum += r
-            done = step >= self.episode_length(env_id, episode)
+            done = step >= length
             trunc = done and self.truncated[env_id]
             row = Row(episode, step, r, cum, done, done and not trunc, trunc, step, not done)
         return rows

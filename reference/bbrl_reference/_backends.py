@@ -817,10 +817,8 @@ class VectorBackend(Backend):
         self.seedable = not _is_envpool(vec)
         self.rows = Rows(self.observation_space, n)
         self._returns = np.zeros(n, dtype=np.float64)
-        self._live = np.ones(n, dtype=np.bool_)
-        self._live32 = np.ones(n, dtype=np.float32)
-        self._live64 = np.ones(n, dtype=np.float64)
-        self._live_int = np.ones(n, dtype=np.int64)
+        self._r64 = np.zeros(n, dtype=np.float64)
+        self._one = np.ones(n, dtype=np.int64)
 
     def reset(self, t: int, seeds: np.random.SeedSequence | None) -> None:
         seed = None if seeds is None else int(seeds.generate_state(1)[0])
@@ -855,26 +853,27 @@ class VectorBackend(Backend):
         trunc = self._batch(trunc, "truncated", "b", t)
         rows = self.rows
         rows.write_obs_batch(obs, t)
-        # The envs not done at t-1 were stepped; the others were reset (ENV-6): their rows get
-        # reward 0, return 0, timestep 0 and no flags. `live` is kept as bools, float32, float64
-        # and int64 so that each operation below runs numpy's loop for one dtype (about half
-        # the time of a mixed-dtype one).
-        live, live32, live64, live_int = self._live, self._live32, self._live64, self._live_int
-        np.logical_not(rows.done, out=live)
-        live32[...] = live
-        live64[...] = live
-        live_int[...] = live
-        np.multiply(r, live32, out=rows.reward, casting="unsafe")
-        returns = self._returns
-        np.multiply(returns, live64, out=returns)
-        np.add(returns, rows.reward, out=returns)
+        # The envs done at t-1 were reset, not stepped (ENV-6): their rows get reward 0, return
+        # 0, timestep 0 and no flags, whatever the vector env reported (ENV-33). They are
+        # masked by assignment, not by a multiplication by 0, which would turn an infinite
+        # reward or return into NaN (ENV-35). Each numpy call runs on one dtype and gets `out`
+        # by position (a mixed-dtype loop, or a keyword argument, costs measurably more).
+        done = rows.done
+        r64 = self._r64
+        r64[...] = r
+        np.putmask(r64, done, 0.0)
+        rows.reward[...] = r64
+        returns = self._returns  # float64, summing the rewards as reported, as the loop does
+        np.putmask(returns, done, 0.0)
+        np.add(returns, r64, returns)
         rows.cumulated[...] = returns
         timestep = rows.timestep
-        np.multiply(timestep, live_int, out=timestep)
-        np.add(timestep, live_int, out=timestep)
-        np.logical_and(term, live, out=rows.terminated)
-        np.logical_and(trunc, live, out=rows.truncated)
-        np.logical_or(rows.terminated, rows.truncated, out=rows.done)
+        np.putmask(timestep, done, -1)
+        np.add(timestep, self._one, timestep)
+        # a flag of row t is the env's flag where the env was not done at t-1: flag > done
+        np.greater(term, done, rows.terminated)
+        np.greater(trunc, done, rows.truncated)
+        np.logical_or(rows.terminated, rows.truncated, done)
 
     def close(self) -> None:
         self._vec.close()  # the agent calls it once

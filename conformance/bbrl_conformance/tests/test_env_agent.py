@@ -819,6 +819,25 @@ def test_vector_rows_ignore_what_a_reset_step_reports(
         check_actions(rollout, rows, repro, clause_id="ENV-33")
 
 
+@clause("ENV-35", "ENV-6", "ENV-7")
+@pytest.mark.parametrize("autoreset", [True, False], ids=["autoreset", "no-autoreset"])
+def test_nonfinite_rewards_stay_in_their_episode(
+    impl: Any, backend: Backend, autoreset: bool
+) -> None:
+    """The last reward of each env's first episode is inf, -inf or NaN (by env id): rows show
+    it and its sums as reported (NaN included), and the next episode starts again from 0 with
+    finite sums (a reset masked by a multiplication by 0 leaves NaN behind). Lengths differ so
+    that the envs end their first episodes at different rows."""
+    lengths = [[2, 3], [1, 2], [3, 1], [1], [2]]
+    if not autoreset and refuses_no_autoreset(impl, backend, [1]):
+        return
+    with counting(impl, backend, lengths, autoreset=autoreset, nonfinite_rewards=True) as rollout:
+        ws = rollout.run(9)
+        repro = rollout.repro(9)
+        rows = check_rows(ws, rollout, 9, repro, clause_id="ENV-35")
+        check_actions(rollout, rows, repro, clause_id="ENV-35")
+
+
 @clause("ENV-21", "ENV-4", "ENV-17")
 @pytest.mark.parametrize("dtype", ["float32", "int64", "int32"])
 def test_vector_rewards_of_every_real_dtype(impl: Any, backend: Backend, dtype: str) -> None:
