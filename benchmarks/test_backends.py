@@ -129,7 +129,8 @@ def _numpy_rows_loop(vec: gym.vector.VectorEnv[Any, Any, Any], steps: int) -> An
     then per step: read and range-check the action row (as ENV-23), step, check the 5-tuple's
     types and shapes (as ENV-21), write the observation, and do the next-step autoreset
     bookkeeping of ENV-4..ENV-6 (rows after a done row: reward 0, return 0, timestep 0, flags
-    False), one numpy call per quantity and no Python loop over envs. It skips what only an
+    False, masked by assignment: a multiplication by 0 would turn an infinite reward into NaN,
+    ENV-35), one numpy call per quantity and no Python loop over envs. It skips what only an
     agent needs: the workspace and its validation, the bind to a workspace, ``TemporalAgent``,
     Dict observations, other dtypes and the error messages.
     """
@@ -137,8 +138,8 @@ def _numpy_rows_loop(vec: gym.vector.VectorEnv[Any, Any, Any], steps: int) -> An
     played = actions(steps, n)
     limit = np.full(n, 2, dtype=np.uint64)  # Discrete(2)
     outside = np.zeros(n, dtype=np.bool_)
-    live, live32, live64, live_int = (np.ones(n, dtype=d) for d in (bool, np.float32, float, int))
-    returns = np.zeros(n)
+    r64, returns = np.zeros(n), np.zeros(n)
+    one = np.ones(n, dtype=np.int64)
     rounds = [0]
 
     def run() -> dict[str, np.ndarray]:
@@ -167,19 +168,20 @@ def _numpy_rows_loop(vec: gym.vector.VectorEnv[Any, Any, Any], steps: int) -> An
             if type(o) is not np.ndarray or o.shape != (n, 4) or o.dtype.kind != "f":
                 raise TypeError(f"observation at t={t}: {o!r}")
             obs[t] = o
-            np.logical_not(done[t - 1], out=live)
-            live32[...] = live
-            live64[...] = live
-            live_int[...] = live
-            np.multiply(r, live32, out=reward[t], casting="unsafe")
-            np.multiply(returns, live64, out=returns)
-            np.add(returns, reward[t], out=returns)
+            was_done = done[t - 1]
+            r64[...] = r
+            np.putmask(r64, was_done, 0.0)
+            reward[t] = r64
+            np.putmask(returns, was_done, 0.0)
+            np.add(returns, r64, returns)
             cumulated[t] = returns
-            np.multiply(timestep[t - 1], live_int, out=timestep[t])
-            np.add(timestep[t], live_int, out=timestep[t])
-            np.logical_and(term, live, out=terminated[t])
-            np.logical_and(trunc, live, out=truncated[t])
-            np.logical_or(terminated[t], truncated[t], out=done[t])
+            ts = timestep[t]
+            ts[...] = timestep[t - 1]
+            np.putmask(ts, was_done, -1)
+            np.add(ts, one, ts)
+            np.greater(term, was_done, terminated[t])
+            np.greater(trunc, was_done, truncated[t])
+            np.logical_or(terminated[t], truncated[t], done[t])
         return {"env/done": done, "env/timestep": timestep, "env/cumulated_reward": cumulated}
 
     return run
