@@ -13,6 +13,7 @@ case an implementation that takes every ``[B]`` action for a ``Discrete`` one ge
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -85,17 +86,39 @@ def _generated_agent(
     return backend.agent(impl, factory, num_envs), head
 
 
+#: how the action row is made, and the same as reproducer source: a plain tensor; one that
+#: requires grad (a deterministic actor's output, as DDPG and TD3 write it); a non-contiguous
+#: view (every other element of a wider tensor)
+LAYOUTS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], str]] = {
+    "plain": (lambda row: row, "{row}"),
+    "requires-grad": (lambda row: row.requires_grad_() * 1.0, "{row}.requires_grad_() * 1.0"),
+    "strided": (
+        lambda row: torch.stack([row, row], -1)[..., 0],
+        "torch.stack([{row}, {row}], -1)[..., 0]",
+    ),
+}
+#: the layouts other than plain are drawn at ranks 0 and 1 (the layout does not depend on rank)
+CASES = [pytest.param(s, "plain", id=f"rank{len(s)}") for s in SHAPES] + [
+    pytest.param(s, layout, id=f"rank{len(s)}-{layout}")
+    for s in SHAPES[:2]
+    for layout in LAYOUTS
+    if layout != "plain"
+]
+
+
 @clause("ENV-11")
-@pytest.mark.parametrize("shape", SHAPES, ids=[f"rank{len(s)}" for s in SHAPES])
+@pytest.mark.parametrize(("shape", "layout"), CASES)
 def test_box_actions_of_every_rank_reach_their_env(
-    impl: Any, backend: Backend, shape: tuple[int, ...]
+    impl: Any, backend: Backend, shape: tuple[int, ...], layout: str
 ) -> None:
     config = _config(shape)
     num_envs = len(CODES)
-    action = _action_row(shape)
+    make, template = LAYOUTS[layout]
+    action = make(_action_row(shape))
+    source = template.format(row=f"torch.tensor({_action_row(shape).tolist()!r})")
     agent, head = _generated_agent(impl, backend, config, num_envs)
     repro = (
-        f"{head}ws.set('action', 0, torch.tensor({action.tolist()!r}))\n"
+        f"{head}ws.set('action', 0, {source})\n"
         "agent(ws, t=1)\nprint(ws.get('env/reward', 1), ws.get('env/env_obs', 1))"
     )
     if agent is None:
@@ -117,15 +140,16 @@ def test_box_actions_of_every_rank_reach_their_env(
         reward,
         want_reward.to(torch.float32),
         "ENV-11",
-        f"env/reward at t=1 after Box actions of shape {list(shape)} (env b's reward shows the "
-        f"code in the first element of row b: codes {list(CODES)})",
+        f"env/reward at t=1 after {layout} Box actions of shape {list(shape)} (env b's reward "
+        f"shows the code in the first element of row b: codes {list(CODES)})",
         repro,
     )
     expect_equal_tensors(
         obs,
         want_obs,
         "ENV-11",
-        f"env/env_obs at t=1 after Box actions of shape {list(shape)} (codes {list(CODES)})",
+        f"env/env_obs at t=1 after {layout} Box actions of shape {list(shape)} (codes "
+        f"{list(CODES)})",
         repro,
     )
 
