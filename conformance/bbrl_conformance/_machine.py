@@ -49,6 +49,7 @@ from bbrl_conformance._model.envfamily import (
     BOX_DTYPES,
     NOISE_RANGE,
     NOISY_DTYPES,
+    REWARD_KINDS,
     ActionSpec,
     BoxObs,
     DictObs,
@@ -208,7 +209,7 @@ def env_setups(
     config = EnvConfig(
         obs=draw(obs_specs(noise, floats_only, dicts)),
         action=draw(action_specs(rank0_box_action)),
-        reward=draw(st.sampled_from(["int", "float", "np_int64", "np_float32"])),
+        reward=draw(st.sampled_from(REWARD_KINDS)),
         own_limit=draw(st.one_of(st.none(), st.integers(1, 6))),
         noisy=noise,
     )

@@ -20,7 +20,7 @@ and the model of the env agent in ``bbrl_conformance._model.env_agent``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,7 @@ from bbrl_conformance._model.values import MArray
 __all__ = [
     "NOISE_RANGE",
     "RESET_CODE",
+    "REWARD_KINDS",
     "ActionSpec",
     "BoxObs",
     "DictObs",
@@ -99,7 +100,10 @@ class ActionSpec:
     dtype: str = "int64"
 
 
-RewardKind = Literal["int", "float", "np_int64", "np_float32"]
+#: how the env returns its reward: every form ENV-21 accepts (a Python int or float, a numpy
+#: integer or floating scalar, a 0-d array)
+RewardKind = Literal["int", "float", "np_int64", "np_float32", "np_float16", "array0d"]
+REWARD_KINDS: tuple[RewardKind, ...] = get_args(RewardKind)
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,10 @@ def reward_value(kind: RewardKind, step: int, code: int) -> object:
         return np.int64(q)
     if kind == "np_float32":
         return np.float32(q * 0.5)
+    if kind == "np_float16":
+        return np.float16(q * 0.5)
+    if kind == "array0d":
+        return np.asarray(q * 0.125)
     return q * 0.25
 
 
