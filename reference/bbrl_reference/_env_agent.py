@@ -434,7 +434,7 @@ class ParallelGymAgent(Agent):
             outside = min(values) < low or max(values) >= high
         else:  # below low wraps around to a huge unsigned value; find beats a numpy reduction
             shifted = array if low == 0 else array - low
-            above = np.greater_equal(shifted.view(np.uint64), self._action_span, out=self._outside)
+            above = np.greater_equal(shifted.view(np.uint64), self._action_span, self._outside)
             outside = above.tobytes().find(1) >= 0
         if outside:
             bad = array[(array < low) | (array >= high)]
