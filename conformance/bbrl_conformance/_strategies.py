@@ -26,10 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from hypothesis import strategies as st
 
 __all__ = [
+    "BOOLS",
     "DTYPES",
     "INDEX",
     "MASK_KINDS",
@@ -55,6 +57,16 @@ __all__ = [
     "values_equal",
     "variable_names",
 ]
+
+#: the bools that an integer argument refuses (TA-9, ENV-32, RB-30), by reproducer source:
+#: torch gives a bool tensor ``__index__`` (``operator.index(torch.tensor(True))`` is 1), numpy's
+#: bool has none
+BOOLS: dict[str, object] = {
+    "True": True,
+    "False": False,
+    "numpy.bool_(True)": np.bool_(True),
+    "torch.tensor(True)": torch.tensor(True),
+}
 
 #: every dtype a variable or a replay-buffer item may have (float32 first: shrinks to it)
 DTYPES: tuple[torch.dtype, ...] = (

@@ -48,17 +48,25 @@ def check_int(op: str, arg: str, value: object, minimum: int | None = None) -> i
     if type(value) is int:
         as_int = value
     else:
-        if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-            raise TypeError(message(op, f"argument {arg!r}", "an int", type(value).__name__))
+        if (
+            isinstance(value, bool)
+            or not hasattr(type(value), "__index__")
+            or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+        ):  # torch gives bool tensors __index__, but a bool is not an int here (TA-9, RB-30)
+            raise TypeError(message(op, f"argument {arg!r}", "an int", _int_kind(value)))
         try:
             as_int = operator.index(cast(SupportsIndex, value))
         except TypeError:  # e.g. a float tensor, whose __index__ raises
-            raise TypeError(
-                message(op, f"argument {arg!r}", "an int", type(value).__name__)
-            ) from None
+            raise TypeError(message(op, f"argument {arg!r}", "an int", _int_kind(value))) from None
     if minimum is not None and as_int < minimum:
         raise InvalidArgumentError(message(op, f"argument {arg!r}", f">= {minimum}", as_int))
     return as_int
+
+
+def _int_kind(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor"
+    return type(value).__name__
 
 
 def check_time(op: str, var_name: str, t: object, time_size: int | None = None) -> int:

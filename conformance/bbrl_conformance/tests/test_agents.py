@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises, raising
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import WorkspaceModel, observe_workspace, same_contents
-from bbrl_conformance._strategies import SEED_EDGES, agent_seeds, keyword_arguments
+from bbrl_conformance._strategies import BOOLS, SEED_EDGES, agent_seeds, keyword_arguments
 
 Call = tuple[str, int, dict[str, Any], bool]
 
@@ -316,7 +316,8 @@ def _ta_repro(call: str, stop_at: list[int] | None = None) -> str:
 )
 def test_t_and_n_steps_of_any_index_type(impl: Any, spelling: str) -> None:
     """t and n_steps given as numpy integers or 0-d integer tensors run the steps their ints
-    name; True for either is refused with TypeError before any step."""
+    name; a bool for either (Python's, numpy's, a 0-d bool tensor) is refused with TypeError
+    before any step."""
     makers: dict[str, Callable[[int], Any]] = {
         "numpy.int64({v})": np.int64,
         "numpy.int32({v})": np.int32,
@@ -336,20 +337,16 @@ def test_t_and_n_steps_of_any_index_type(impl: Any, spelling: str) -> None:
         f"{code} called the agent at t = {steps} (time size {ws.time_size()}); want 2, 3, 4",
         "import numpy\n" + _ta_repro(code),
     )
-    for bad in ("t=True, n_steps=2", "n_steps=True"):
-        fresh = impl.TemporalAgent(recorder(impl, calls, "b"))
-        calls.clear()
-        kwargs = {"t": True, "n_steps": 2} if bad.startswith("t=") else {"n_steps": True}
-        call = functools.partial(fresh, impl.Workspace(), **kwargs)
-        expect_raises(
-            TypeError, "TA-9", f"t_agent(ws, {bad})", call, _ta_repro(f"t_agent(ws, {bad})")
-        )
-        expect(
-            calls == [],
-            "TA-9",
-            f"t_agent(ws, {bad}) ran steps {calls} before refusing",
-            _ta_repro(f"t_agent(ws, {bad})"),
-        )
+    for source, value in BOOLS.items():
+        for arg in ("t", "n_steps"):
+            bad = f"t={source}, n_steps=2" if arg == "t" else f"n_steps={source}"
+            fresh = impl.TemporalAgent(recorder(impl, calls, "b"))
+            calls.clear()
+            kwargs = {"t": value, "n_steps": 2} if arg == "t" else {"n_steps": value}
+            call = functools.partial(fresh, impl.Workspace(), **kwargs)
+            repro = "import numpy\n" + _ta_repro(f"t_agent(ws, {bad})")
+            expect_raises(TypeError, "TA-9", f"t_agent(ws, {bad})", call, repro)
+            expect(calls == [], "TA-9", f"t_agent(ws, {bad}) ran steps {calls} first", repro)
 
 
 @clause("TA-1")

@@ -563,6 +563,7 @@ BAD_T: dict[str, tuple[str, Any, type[Exception]]] = {
     "bool-true": ("True", True, TypeError),
     "bool-false": ("False", False, TypeError),
     "numpy-bool": ("np.bool_(True)", np.bool_(True), TypeError),
+    "tensor-bool": ("torch.tensor(True)", torch.tensor(True), TypeError),
     "float": ("3.0", 3.0, TypeError),
     "numpy-float": ("np.float64(3)", np.float64(3), TypeError),
     "float-tensor": ("torch.tensor(3.0)", torch.tensor(3.0), TypeError),

@@ -48,6 +48,7 @@ from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import ReplayBufferModel
 from bbrl_conformance._stats import binomial_tail, uniformity_p_value
 from bbrl_conformance._strategies import (
+    BOOLS,
     DTYPES,
     ItemSchema,
     item_schemas,
@@ -549,8 +550,8 @@ INDEX_INTEGERS: dict[str, Any] = {
 @pytest.mark.parametrize("spelling", list(INDEX_INTEGERS))
 def test_integer_arguments_of_any_index_type(impl: Any, spelling: str) -> None:
     """max_size and batch_size given as numpy integers or 0-d integer tensors act as the int
-    they stand for (a buffer of 3 keeps 3 of 5 items; a sample of 4 has 4 items); True is
-    refused with TypeError for both."""
+    they stand for (a buffer of 3 keeps 3 of 5 items; a sample of 4 has 4 items); a bool
+    (Python's, numpy's, a 0-d bool tensor) is refused with TypeError for both."""
     make = INDEX_INTEGERS[spelling]
     rb = impl.ReplayBuffer(make(3))
     rb.put(items_workspace(impl, 0, 5))
@@ -565,11 +566,13 @@ def test_integer_arguments_of_any_index_type(impl: Any, spelling: str) -> None:
         "and ids among the last 3 put, 2..4",
         "import numpy\n" + HELPER + code + "print(rb.size(), sample['id'])",
     )
-    for what, call in (
-        ("impl.ReplayBuffer(True)", functools.partial(impl.ReplayBuffer, True)),
-        ("rb.get_shuffled(True)", functools.partial(rb.get_shuffled, True)),
-    ):
-        expect_raises(TypeError, "RB-30", what, call, "import numpy\n" + HELPER + code + what)
+    for source, value in BOOLS.items():
+        for what, call in (
+            (f"impl.ReplayBuffer({source})", functools.partial(impl.ReplayBuffer, value)),
+            (f"rb.get_shuffled({source})", functools.partial(rb.get_shuffled, value)),
+        ):
+            repro = "import numpy\n" + HELPER + code + what
+            expect_raises(TypeError, "RB-30", what, call, repro)
 
 
 @clause("RB-12")
