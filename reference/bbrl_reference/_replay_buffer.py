@@ -40,7 +40,7 @@ from ._errors import (
 )
 from ._files import DTYPE_NAMES, check_path, item_bytes, read_buffer_file, write_buffer_file
 from ._types import Device, ReplayBufferState
-from ._workspace import _NUMPY_DTYPES, Workspace, _Var
+from ._workspace import _NUMPY_DTYPES, Workspace, _Var, normal_tensors
 
 
 class _Schema:
@@ -386,6 +386,7 @@ class ReplayBuffer:
         with _allocating(op, f"storage for {self._max_size} items", nbytes, device):
             return _new_storage(schema, self._max_size, device)
 
+    @normal_tensors
     def put(self, workspace: Workspace) -> None:
         """Append the ``N`` columns of ``workspace`` in order, evicting the oldest (RB-2..RB-7).
 
@@ -408,6 +409,7 @@ class ReplayBuffer:
         self._size = min(self._size + count, capacity)
 
     # ----------------------------------------------------------------- sample
+    @normal_tensors
     def get_shuffled(self, batch_size: int, generator: torch.Generator | None = None) -> Workspace:
         """``batch_size`` items drawn uniformly with replacement, as ``[T, batch_size, ...]``.
 
@@ -446,6 +448,7 @@ class ReplayBuffer:
         return out
 
     # ------------------------------------------------------------------ device
+    @normal_tensors
     def to(self, device: Device) -> ReplayBuffer:
         """Move the stored items to ``device`` and return the buffer (RB-17)."""
         named, actual = _check_device("to", device)
@@ -471,6 +474,7 @@ class ReplayBuffer:
             "variables": {} if self._storage is None else self._storage.items(self._size),
         }
 
+    @normal_tensors
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Restore a state made by :meth:`state_dict`; validated fully before any change."""
         op = "load_state_dict"
@@ -549,6 +553,7 @@ class ReplayBuffer:
         arrays = [item_bytes(views[name]) for name in fields] + [state.numpy()]
         write_buffer_file(path, header, arrays)
 
+    @normal_tensors
     def load(self, path: str | os.PathLike[str]) -> ReplayBuffer:
         """Replace the state by the file's (RB-25), checking all of it first (RB-26)."""
         op = "load"

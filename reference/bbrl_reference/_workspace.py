@@ -27,8 +27,9 @@ adopt views of its buffers copy on write, so they cost O(variables) and never al
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, KeysView, Mapping, Sequence
-from typing import cast, overload
+import functools
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Sequence
+from typing import ParamSpec, TypeVar, cast, overload
 
 import numpy as np
 import torch
@@ -45,6 +46,31 @@ from ._errors import (
 )
 
 _MIN_CAPACITY = 16
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def normal_tensors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``method`` outside inference mode when it is called inside it (WS-46, RB-31).
+
+    A tensor made under ``torch.inference_mode()`` is an inference tensor, which no in-place
+    write outside the mode may change (torch raises, and may have written part of a copy
+    first). Every method that makes storage is wrapped, so that a workspace or buffer filled
+    in a rollout under the mode can be copied and written afterwards. The values it is given
+    may be inference tensors: reading them is allowed, and grad stays off, as in the mode (an
+    inference tensor cannot be saved for backward).
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if torch.is_inference_mode_enabled():  # no grad either, as in the mode
+            with torch.inference_mode(False), torch.no_grad():
+                return method(*args, **kwargs)
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
 #: torch dtypes that numpy has, and numpy's dtype for each (numpy views, packed storage)
 _NUMPY_DTYPES: dict[torch.dtype, np.dtype] = {
     dtype: np.dtype(name)
@@ -253,9 +279,14 @@ class _Var:
         if self.rows is None:
             buf = self._plain()
             return buf if self.capacity == self.size else buf[: self.size]
-        if self.full is None:
-            self.full = torch.stack(self.rows)
-        return self.full
+        full = self.full
+        if full is None:
+            full = torch.stack(self.rows)
+            # a stack made under no_grad (or inference mode) has no autograd history: kept, it
+            # would be every later reader's, and backward() would not reach the rows (WS-46)
+            if torch.is_grad_enabled():
+                self.full = full
+        return full
 
     def _plain(self) -> torch.Tensor:
         # a stored variable has rows (tracked) or a buffer (plain): its first write made one
@@ -302,6 +333,7 @@ class Workspace:
         [[1.0, 2.0], [0.0, 0.0], [5.0, 6.0]]
     """
 
+    @normal_tensors
     def __init__(self, workspace: Workspace | None = None) -> None:
         self._vars: dict[str, _Var] = {}
         self._batch: int | None = None
@@ -422,6 +454,7 @@ class Workspace:
                     return
         self._write_row("set", t, [(var_name, value)])
 
+    @normal_tensors
     def _write_row(self, op: str, t: object, items: Sequence[tuple[object, object]]) -> None:
         """The row write: ``items`` (name, ``[B, ...]`` value) all at row ``t``, whole or not at
         all. Validates every item (WS-4, WS-5, WS-20..WS-23, ERR-2, ERR-4), then stages every
@@ -506,6 +539,7 @@ class Workspace:
         row: np.ndarray = array[t]
         return row
 
+    @normal_tensors
     def set_full(self, var_name: str, value: torch.Tensor) -> None:
         """Replace the whole variable by a copy of ``value`` (``[T, B, ...]``) (WS-11).
 
@@ -547,6 +581,7 @@ class Workspace:
         self._var("remove_variable", var_name)
         self.clear(var_name)
 
+    @normal_tensors
     def zero_grad(self) -> None:
         """Detach every variable, dropping its autograd history (WS-14)."""
         for var in self._vars.values():
@@ -554,6 +589,7 @@ class Workspace:
                 full = var.full_tensor().detach().clone()
                 var.set_buf(full, full.shape[0])
 
+    @normal_tensors
     def copy_n_last_steps(self, n: int, var_names: Iterable[str] | None = None) -> None:
         """Copy rows ``T-n .. T-1`` to rows ``0 .. n-1`` of exactly the named variables.
 
@@ -586,6 +622,7 @@ class Workspace:
                 source = buf[start:time_size]
                 buf[:n].copy_(source.clone() if start < n else source)
 
+    @normal_tensors
     def copy_time(
         self,
         from_time: int,
@@ -721,6 +758,7 @@ class Workspace:
         op = "get_time_truncated_workspace"
         return self._time_slice(op, from_time, to_time, ("from_time", "to_time"))
 
+    @normal_tensors
     def _time_slice(
         self, op: str, start: object, stop: object, names: tuple[str, str]
     ) -> Workspace:
@@ -731,10 +769,12 @@ class Workspace:
         out._batch = self._batch
         return out
 
+    @normal_tensors
     def contiguous(self) -> Workspace:
         """A copy of this workspace (WS-40)."""
         return Workspace(self)
 
+    @normal_tensors
     def to(self, device: torch.device | str | int) -> Workspace:
         """A copy of this workspace with every variable on ``device`` (WS-39)."""
         op = "to"
@@ -745,6 +785,7 @@ class Workspace:
         out._batch = self._batch
         return out
 
+    @normal_tensors
     def select_batch(self, batch_indexes: torch.Tensor) -> Workspace:
         """Columns ``batch_indexes`` (positions, or a bool mask) of every variable (WS-28..30)."""
         index = _batch_index("select_batch", batch_indexes, self.batch_size())
@@ -758,6 +799,7 @@ class Workspace:
         out._batch = index.shape[0] if self._vars else None
         return out
 
+    @normal_tensors
     def select_batch_n(self, n: int) -> Workspace:
         """``select_batch`` of ``n`` columns drawn with replacement with torch's global
         generator (WS-31)."""
@@ -775,6 +817,7 @@ class Workspace:
                 v.message(op, "argument 'n'", "a batch that fits in memory", f"{n} ({exc})")
             ) from exc
 
+    @normal_tensors
     def select_subtime(self, t: torch.Tensor, window_size: int) -> Workspace:
         """Per column ``b``, rows ``t[b] .. t[b]+window_size-1`` (WS-35, WS-36)."""
         op = "select_subtime"
@@ -804,6 +847,7 @@ class Workspace:
         return out
 
     @staticmethod
+    @normal_tensors
     def cat_batch(workspaces: Sequence[Workspace]) -> Workspace:
         """The workspaces concatenated along the batch dimension, in order (WS-37, WS-38).
 
@@ -863,6 +907,7 @@ class Workspace:
             out._install(name, torch.cat(parts, dim=1))
         return out
 
+    @normal_tensors
     def get_transitions(
         self, filter_key: str | None = "env/done", *, no_final_state: bool = False
     ) -> Workspace:
