@@ -155,10 +155,10 @@ class _Var:
         """
         buf = self.buf
         if buf is None:
-            buf = self._new_buf(max(rows_needed, _MIN_CAPACITY), batch)
+            buf = self._new_buf(max(rows_needed, _MIN_CAPACITY), batch, rows_needed)
             self.set_buf(buf, 0)
         elif rows_needed > buf.shape[0]:
-            grown = self._new_buf(max(rows_needed, 2 * buf.shape[0], reserve), batch)
+            grown = self._new_buf(max(rows_needed, 2 * buf.shape[0], reserve), batch, rows_needed)
             grown[: self.size].copy_(buf[: self.size])
             buf = grown
             self.set_buf(buf, self.size)
@@ -176,11 +176,21 @@ class _Var:
                 array = self.array = buf.numpy()
         return array
 
-    def _new_buf(self, capacity: int, batch: int) -> torch.Tensor:
+    def _new_buf(self, capacity: int, batch: int, rows_needed: int) -> torch.Tensor:
+        """A zeroed buffer of ``capacity`` rows, or of ``rows_needed`` rows when the spare rows
+        cannot be allocated (WS-23: ``t + 1`` rows that fit are enough)."""
         # capacity doubling stops at the time-size bound, so fast paths that check
         # ``t < capacity`` also enforce WS-23
         capacity = min(capacity, v.MAX_TIME_SIZE)
-        return torch.zeros((capacity, batch, *self.trailing), dtype=self.dtype, device=self.device)
+        try:
+            return self._zeros(capacity, batch)
+        except (RuntimeError, MemoryError):
+            if capacity <= rows_needed:
+                raise
+        return self._zeros(rows_needed, batch)
+
+    def _zeros(self, rows: int, batch: int) -> torch.Tensor:
+        return torch.zeros((rows, batch, *self.trailing), dtype=self.dtype, device=self.device)
 
     # --------------------------------------------------------------- tracked mode
     def set_tracked(self, full: torch.Tensor) -> None:

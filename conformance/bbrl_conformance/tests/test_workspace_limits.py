@@ -434,9 +434,31 @@ def test_growth_that_cannot_be_allocated(impl: Any) -> None:
         )
 
 
+@clause("WS-23", "WS-24")
+def test_big_rows_that_fit_are_accepted(impl: Any) -> None:
+    """With 256 MiB of address space to spare, rows of 16 MiB written one by one at t = 0, 1, 2
+    fit (48 MiB, or twice that while a buffer grows): each write is accepted, whatever room an
+    implementation would like to reserve ahead (16 spare rows would need 256 MiB)."""
+    if not _has_address_space_limit():
+        pytest.skip("needs RLIMIT_AS (Linux) to bound what an implementation may allocate")
+    code = "for t in range(3):\n    ws.set('big', t, torch.full((1, 2**22), float(t)))"
+    result = _run_limited(impl, [("rows", code)], "empty", "WS-23")
+    outcome = result["rows"]
+    expect(
+        outcome["raised"] is None and outcome["time_sizes"] == {"big": 3},
+        "WS-23",
+        f"{code}: three rows of 16 MiB with 256 MiB to spare must be accepted; raised "
+        f"{outcome['raised']}, time sizes {outcome['time_sizes']}",
+        _limited_repro("empty", [("rows", code)]),
+    )
+
+
 # -- the limited child process ------------------------------------------------------------
 
 _SETUPS = {
+    "empty": """
+        ws = impl.Workspace()
+    """,
     "e0": """
         ws = impl.Workspace()
         ws.set('e', 0, torch.zeros(2, 0))
