@@ -66,7 +66,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
     The bytes go to a temporary file in the same directory, which is flushed, fsynced and then
     renamed over ``path``; on any error the temporary file is removed and ``path`` is untouched.
     """
-    target = os.fspath(path)
+    target = os.fsdecode(os.fspath(path))  # an os.PathLike may give bytes
     directory = os.path.dirname(os.path.abspath(target))
     fd, temporary = tempfile.mkstemp(prefix=".bbrl-", suffix=".tmp", dir=directory)
     try:

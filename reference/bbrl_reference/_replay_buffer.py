@@ -262,6 +262,10 @@ def _is_allocation_failure(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or "memory" in text or "alloc" in text
 
 
+#: the most slots a buffer's storage can have: a tensor dimension is a signed 64-bit int
+_MAX_SLOTS = 2**63 - 1
+
+
 @contextmanager
 def _allocating(op: str, what: str, nbytes: int, device: torch.device) -> Iterator[None]:
     """Turn an allocation of ``nbytes`` that cannot succeed into AllocationError (RB-22).
@@ -383,7 +387,12 @@ class ReplayBuffer:
     def _allocate(self, op: str, schema: _Schema, device: torch.device) -> _Columns | _Packed:
         """New storage for ``max_size`` items of ``schema`` on ``device`` (RB-22)."""
         nbytes = self._max_size * schema.item_nbytes
-        with _allocating(op, f"storage for {self._max_size} items", nbytes, device):
+        what = f"storage for {self._max_size} items"
+        if self._max_size > _MAX_SLOTS:  # items of zero bytes need no memory, but the slots do
+            raise AllocationError(
+                v.message(op, what, f"at most {_MAX_SLOTS} slots (a tensor dimension)", "more")
+            )
+        with _allocating(op, what, nbytes, device):
             return _new_storage(schema, self._max_size, device)
 
     @normal_tensors

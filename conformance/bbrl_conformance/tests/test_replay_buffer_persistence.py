@@ -257,6 +257,75 @@ def test_save_writes_the_documented_layout(impl: Any, tmp: pathlib.Path) -> None
     )
 
 
+class StrPath(os.PathLike):  # type: ignore[type-arg]
+    """An ``os.PathLike`` that is not a ``pathlib.Path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
+
+
+class BytesPath(os.PathLike):  # type: ignore[type-arg]
+    """An ``os.PathLike`` whose ``__fspath__`` gives bytes (``os.fspath`` allows it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __fspath__(self) -> bytes:
+        return os.fsencode(self.path)
+
+
+#: spellings of a path RB-23 takes (a str, or an os.PathLike): id -> (source, builder)
+PATHS: dict[str, tuple[str, Callable[[pathlib.Path], object]]] = {
+    "str": ("str(tmp / 'rb.bin')", lambda tmp: str(tmp / "rb.bin")),
+    "pathlib": ("tmp / 'rb.bin'", lambda tmp: tmp / "rb.bin"),
+    "pathlike-str": ("StrPath(str(tmp / 'rb.bin'))", lambda tmp: StrPath(str(tmp / "rb.bin"))),
+    "pathlike-bytes": (
+        "BytesPath(str(tmp / 'rb.bin'))",
+        lambda tmp: BytesPath(str(tmp / "rb.bin")),
+    ),
+}
+
+
+@clause("RB-23", "RB-25")
+@pytest.mark.parametrize("spelling", list(PATHS))
+def test_every_path_spelling_saves_and_loads(impl: Any, tmp: pathlib.Path, spelling: str) -> None:
+    """save and load take the path as a str or as any os.PathLike, one whose __fspath__ gives
+    bytes included: the file is the one a pathlib.Path gives, and it loads back."""
+    rb, want, _ = saved(impl, tmp)
+    source, build = PATHS[spelling]
+    repro = (
+        repro_source(saved, slot_ids, StrPath, BytesPath)
+        + IN_TMP
+        + f"    rb, want, _ = saved(impl, tmp)\n    rb.save({source})\n"
+        + f"    back = impl.ReplayBuffer(5)\n    back.load({source})\n"
+        + "    print((tmp / 'rb.bin').read_bytes() == want, back.size(), slot_ids(back))"
+    )
+    (tmp / "rb.bin").unlink()
+    try:
+        rb.save(build(tmp))
+        back = impl.ReplayBuffer(5)
+        back.load(build(tmp))
+    except Exception as exc:
+        expect(False, "RB-23", f"save/load of {source} raised {type(exc).__name__}: {exc}", repro)
+        return
+    expect(
+        (tmp / "rb.bin").read_bytes() == want,
+        "RB-23",
+        f"rb.save({source}) wrote other bytes than rb.save(tmp / 'rb.bin')",
+        repro,
+    )
+    expect(
+        back.size() == 5 and slot_ids(back) == [5, 6, 2, 3, 4],
+        "RB-25",
+        f"back = ReplayBuffer(5); back.load({source}) holds {back.size()} items "
+        f"{slot_ids(back)}; want 5 [5, 6, 2, 3, 4]",
+        repro,
+    )
+
+
 @clause("RB-23", "RB-28")
 def test_save_of_an_empty_buffer(impl: Any, tmp: pathlib.Path) -> None:
     rb = impl.ReplayBuffer(3)

@@ -775,16 +775,42 @@ def test_an_impossible_sample_raises_memory_error(impl: Any) -> None:
 # RB-22: storage that cannot be allocated
 
 
+#: ``max_size`` values a put may fail to allocate, with the items put: HUGE items of 16 bytes
+#: (1 PiB), and items of zero bytes (``[2, n, 0]``) in buffers of 2**63 and 2**64 + 5 slots,
+#: which need no memory but more slots than a tensor dimension holds
+UNALLOCATABLE = {
+    "huge": (HUGE, "items(impl, 0, 2)"),
+    "zero-bytes-2**63": (2**63, "empty_items(impl, 2)"),
+    "zero-bytes-2**64": (2**64 + 5, "empty_items(impl, 2)"),
+}
+EMPTY_ITEMS_SOURCE = """\
+def empty_items(impl, n):
+    ws = impl.Workspace()
+    ws.set_full("e", torch.zeros(2, n, 0))
+    return ws
+"""
+
+
+def empty_items(impl: Any, n: int) -> Any:
+    ws = impl.Workspace()
+    ws.set_full("e", torch.zeros(2, n, 0))
+    return ws
+
+
 @clause("RB-22")
-def test_a_put_that_cannot_allocate_raises_memory_error(impl: Any) -> None:
-    rb = impl.ReplayBuffer(HUGE)
-    repro = ITEMS_SOURCE + f"rb = impl.ReplayBuffer({HUGE})\n"
+@pytest.mark.parametrize("case", list(UNALLOCATABLE))
+def test_a_put_that_cannot_allocate_raises_memory_error(impl: Any, case: str) -> None:
+    """A put into a buffer too big to allocate raises MemoryError and changes nothing; an
+    implementation that allocates as needed may succeed instead, and must then hold the put."""
+    max_size, put = UNALLOCATABLE[case]
+    rb = impl.ReplayBuffer(max_size)
+    repro = ITEMS_SOURCE + EMPTY_ITEMS_SOURCE + f"rb = impl.ReplayBuffer({code(max_size)})\n"
     failed = repro + (
-        "try:\n    rb.put(items(impl, 0, 2))\n"
-        "except MemoryError as exc:\n    print('MemoryError:', exc)\n"
+        f"try:\n    rb.put({put})\nexcept MemoryError as exc:\n    print('MemoryError:', exc)\n"
     )
+    value = items(impl, 0, 2) if put.startswith("items") else empty_items(impl, 2)
     try:
-        rb.put(items(impl, 0, 2))
+        rb.put(value)
     except MemoryError:
         expect(
             rb.size() == 0,
@@ -810,17 +836,27 @@ def test_a_put_that_cannot_allocate_raises_memory_error(impl: Any) -> None:
         expect(
             False,
             "RB-22",
-            f"ReplayBuffer({HUGE}).put(2 items) raised {type(exc).__name__}: {exc}; want "
-            "MemoryError (or success for storage allocated as needed)",
+            f"ReplayBuffer({code(max_size)}).put({put}) raised {type(exc).__name__}: {exc}; "
+            "want MemoryError (or success for storage allocated as needed)",
             failed
             + "print(rb.size())  # want MemoryError above, or 2 (storage allocated as needed)",
         )
     # storage allocated as needed: the put must then have worked (RB-2)
+    if put.startswith("items"):
+        expect(
+            rb.size() == 2 and sampled_ids(rb) == {0, 1},
+            "RB-22",
+            "a lazy buffer lost the put",
+            repro + f"rb.put({put})\nprint(rb.size(), {SAMPLED})  # want 2 [0, 1]",
+        )
+        return
+    shape = tuple(rb.get_shuffled(3)["e"].shape)
     expect(
-        rb.size() == 2 and sampled_ids(rb) == {0, 1},
+        rb.size() == 2 and shape == (2, 3, 0),
         "RB-22",
-        "a lazy buffer lost the put",
-        repro + f"rb.put(items(impl, 0, 2))\nprint(rb.size(), {SAMPLED})  # want 2 [0, 1]",
+        f"after the put, size() = {rb.size()} and a sample of 3 has shape {shape}; want 2 and "
+        "(2, 3, 0)",
+        repro + f"rb.put({put})\nprint(rb.size(), rb.get_shuffled(3)['e'].shape)",
     )
 
 
