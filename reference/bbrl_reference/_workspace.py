@@ -568,13 +568,15 @@ class Workspace:
         source = value if value.requires_grad else value.detach()
         try:
             copy = source.clone(memory_format=torch.contiguous_format)
+            # with grad, one tensor per row, which may fail for millions of rows; _install
+            # changes the workspace only once the variable is made
+            self._install(name, copy)
         except (RuntimeError, MemoryError) as exc:
             raise AllocationError(
                 v.message(
                     op, v.variable(name), "storage for a copy", f"an allocation failure ({exc})"
                 )
             ) from exc
-        self._install(name, copy)
 
     def clear(self, var_name: str | None = None) -> None:
         """Remove one variable, or every variable when ``var_name`` is None."""

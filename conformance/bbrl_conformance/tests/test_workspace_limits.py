@@ -434,6 +434,27 @@ def test_growth_that_cannot_be_allocated(impl: Any) -> None:
         )
 
 
+@clause("WS-24", "ERR-5")
+def test_a_long_value_with_grad_fits_or_raises_memory_error(impl: Any) -> None:
+    """set_full of 2**22 rows with autograd history (16 MiB of values) with 256 MiB to spare:
+    stored, or MemoryError with the workspace unchanged; never another error (an
+    implementation that keeps one tensor per row runs out of memory in its bookkeeping)."""
+    if not _has_address_space_limit():
+        pytest.skip("needs RLIMIT_AS (Linux) to bound what an implementation may allocate")
+    code = "ws.set_full('long', w * torch.ones(2**22, 1))"
+    outcome = _run_limited(impl, [("long", code)], "grow", "WS-24")["long"]
+    raised = outcome["raised"]
+    stored = raised is None and outcome["time_sizes"].get("long") == 2**22
+    expect(
+        stored or (raised is not None and "MemoryError" in raised and outcome["unchanged"]),
+        "WS-24",
+        f"{code}: expected the variable stored (time size 2**22) or MemoryError with the "
+        f"workspace unchanged; raised {raised}, time sizes {outcome['time_sizes']}, unchanged "
+        f"{outcome['unchanged']}",
+        _limited_repro("grow", [("long", code)]),
+    )
+
+
 @clause("WS-23", "WS-24")
 def test_big_rows_that_fit_are_accepted(impl: Any) -> None:
     """With 256 MiB of address space to spare, rows of 16 MiB written one by one at t = 0, 1, 2
