@@ -438,6 +438,13 @@ def test_allocation_failures_are_typed_and_atomic(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(AllocationError, match="storage"):
         huge.put(items([1, 2]))
     assert huge.size() == 0 and huge.variables == {}
+    empty = Workspace()
+    empty.set_full("e", torch.zeros(2, 3, 0))  # items of zero bytes: the slots still count
+    for max_size in (2**63, 2**64):
+        too_many = ReplayBuffer(max_size)
+        with pytest.raises(AllocationError, match="slots"):
+            too_many.put(empty)
+        assert too_many.size() == 0 and too_many.variables == {}
     rb = ReplayBuffer(4, generator=torch.Generator().manual_seed(0))
     rb.put(items([1, 2]))
     state = rb.generator.get_state()

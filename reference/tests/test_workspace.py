@@ -911,3 +911,29 @@ def test_remove_variable() -> None:
         ws.remove_variable("x")
     ws.remove_variable("y")
     assert ws.batch_size() == 0
+
+
+# -- WS-46: grad modes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_a_stack_made_under_a_grad_mode_is_not_kept(mode: Callable[[], Any]) -> None:
+    w = torch.tensor(2.0, requires_grad=True)
+    ws = Workspace()
+    for t in range(3):
+        ws.set("lp", t, w * torch.ones(1) * (t + 1))
+    with mode():
+        assert not ws.get_full("lp").requires_grad
+    ws.get_full("lp").sum().backward()
+    assert w.grad is not None and float(w.grad) == 6.0
+
+
+def test_storage_made_under_inference_mode_is_normal() -> None:
+    with torch.inference_mode():
+        ws = Workspace()
+        ws.set("q", 0, torch.ones(2, dtype=torch.bfloat16))  # the row write (no numpy path)
+        copy = Workspace(ws)
+    for made in (ws, copy):
+        assert not made.get_full("q").is_inference()
+        made.set("q", 0, torch.zeros(2, dtype=torch.bfloat16))  # in place, outside the mode
+        assert made.get_full("q").tolist() == [[0.0, 0.0]]
