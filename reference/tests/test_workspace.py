@@ -924,7 +924,7 @@ def test_a_stack_made_under_a_grad_mode_is_not_kept(mode: Callable[[], Any]) -> 
         ws.set("lp", t, w * torch.ones(1) * (t + 1))
     with mode():
         assert not ws.get_full("lp").requires_grad
-    ws.get_full("lp").sum().backward()
+    torch.autograd.backward(ws.get_full("lp").sum())
     assert w.grad is not None and float(w.grad) == 6.0
 
 
