@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import NoReturn, TypeVar, cast, overload
+from typing import Any, NoReturn, TypeVar, cast, overload
 
 import torch
 from torch import nn
@@ -518,10 +518,10 @@ class TimeAgent(Agent):
 class SeedableAgent(Agent):
     """bbrl's convention for a seeded agent: ``seed`` is kept in ``_seed`` (AG-21)."""
 
-    def __init__(
-        self, seed: int | None = None, name: str | None = None, verbose: bool = False
-    ) -> None:
-        super().__init__(name, verbose)
+    def __init__(self, seed: int | None = None, *args: Any, **kwargs: Any) -> None:
+        # the other arguments go on to the next class of the MRO (AG-21): Agent's name and
+        # verbose, or a user class's own
+        super().__init__(*args, **kwargs)
         self._seed = seed
 
     def seed(self, seed: int) -> SeedableAgent:

@@ -505,6 +505,44 @@ def test_convention_classes_combine(impl: Any) -> None:
     )
 
 
+#: a user class placed after a convention class in the MRO: it takes a keyword of its own and
+#: passes the others on, as AG-21's cooperative inheritance asks of every class
+USER_BASE_SOURCE = """\
+class UserBase(impl.Agent):
+    def __init__(self, hidden=3, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = hidden
+"""
+
+
+@clause("AG-21")
+@pytest.mark.parametrize("name", ["TimeAgent", "SeedableAgent", "SerializableAgent"])
+def test_convention_classes_pass_on_what_they_do_not_use(impl: Any, name: str) -> None:
+    """``class Mixed(impl.<name>, UserBase)``: keywords for UserBase (``hidden``) and for Agent
+    (``name``, ``verbose``) go through the convention class to the classes after it."""
+    required(impl, name, "AG-21")
+    seed = ", seed=1" if name == "SeedableAgent" else ""
+    source = (
+        USER_BASE_SOURCE
+        + f"class Mixed(impl.{name}, UserBase):\n    pass\n"
+        + f"mixed = Mixed(hidden=5, name='m', verbose=True{seed})\n"
+    )
+    repro = source + "print(mixed.hidden, mixed.get_name(), mixed.verbose)  # want 5 m True"
+    scope: dict[str, Any] = {"impl": impl}
+    try:
+        exec(source, scope)
+    except TypeError as exc:
+        expect(False, "AG-21", f"Mixed(hidden=5, name='m', verbose=True{seed}) raised {exc}", repro)
+    mixed = scope["mixed"]
+    got = (mixed.hidden, mixed.get_name(), mixed.verbose)
+    expect(
+        got == (5, "m", True),
+        "AG-21",
+        f"(hidden, get_name(), verbose) = {got}; want (5, 'm', True)",
+        repro,
+    )
+
+
 @clause("AG-21")
 @pytest.mark.parametrize("name", ["TimeAgent", "SerializableAgent"])
 def test_convention_classes_seed_returns_the_agent(impl: Any, name: str) -> None:
