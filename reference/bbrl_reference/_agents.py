@@ -215,8 +215,18 @@ class Agent(nn.Module):
                 raise DTypeError(
                     v.message(op, f"state {key!r}", f"dtype {mine.dtype}", value.dtype)
                 )
-        bound = self.__dict__["workspace"]  # a bound workspace is not part of the copy
-        clone = copy.deepcopy(self, {} if bound is None else {id(bound): None})
+            if value.layout != torch.strided or value.device.type == "meta":
+                raise FileFormatError(
+                    v.message(op, f"state {key!r}", "a dense tensor with values", value)
+                )
+        # a bound workspace is not part of the copy, whichever agent of the tree it is bound
+        # to (load_model may be called during a run, when the leaves are bound, AG-7)
+        bound: dict[int, None] = {}
+        for module in self.modules():
+            workspace = module.__dict__.get("workspace") if isinstance(module, Agent) else None
+            if workspace is not None:
+                bound[id(workspace)] = None
+        clone = copy.deepcopy(self, bound)
         clone.load_state_dict(loaded)
         return clone
 

@@ -11,7 +11,8 @@ plain dicts or OmegaConf ``DictConfig`` objects (mappings that also allow ``cfg.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import _validation as v
 from ._errors import ClassNotFoundError, InvalidArgumentError, MissingKeyError
@@ -19,8 +20,9 @@ from ._errors import ClassNotFoundError, InvalidArgumentError, MissingKeyError
 _MISSING = object()
 
 
-def get_class(arguments: object) -> Callable[..., object]:
-    """The callable named by ``arguments["classname"]`` (or ``arguments.classname``) (AG-22)."""
+def get_class(arguments: object) -> Any:
+    """The attribute named by ``arguments["classname"]`` (or ``arguments.classname``), a class
+    or a callable in the usual case (AG-22)."""
     op = "get_class"
     if isinstance(arguments, Mapping):
         if "classname" not in arguments:
@@ -47,9 +49,7 @@ def get_class(arguments: object) -> Callable[..., object]:
         raise ClassNotFoundError(
             v.message(op, "'classname'", f"a name defined by module {module_path!r}", classname)
         )
-    found: object = getattr(module, name)
-    if not callable(found):
-        raise TypeError(v.message(op, "'classname'", "a class or callable", classname))
+    found: Any = getattr(module, name)  # AG-22: whatever the module holds under that name
     return found
 
 
@@ -67,4 +67,9 @@ def get_arguments(arguments: Mapping[str, object]) -> dict[str, object]:
 def instantiate_class(arguments: Mapping[str, object]) -> object:
     """``get_class(arguments)(**get_arguments(arguments))`` (AG-23)."""
     keywords = get_arguments(arguments)
-    return get_class(arguments)(**keywords)
+    found = get_class(arguments)
+    if not callable(found):
+        raise TypeError(
+            v.message("instantiate_class", "'classname'", "a class or callable", type(found))
+        )
+    return found(**keywords)

@@ -137,6 +137,17 @@ def test_save_and_load_model(tmp_path: Path) -> None:
     assert [agent.workspace for agent in loader.results] == [None, None]
     assert loader.workspace is None
 
+    class RootLoader(Agent):  # the root's load_model during a run: the leaves are bound
+        def forward(self, t: int, **kwargs: object) -> None:
+            self.results = [tree.load_model(inner_path)]
+
+    leaf = RootLoader()
+    tree = TemporalAgent(Agents(leaf))
+    tree.save_model(inner_path)
+    tree(Workspace(), t=0, n_steps=1)
+    copies = [m for m in leaf.results[0].modules() if isinstance(m, Agent)]
+    assert len(copies) == 3 and all(agent.workspace is None for agent in copies)
+
 
 def test_load_model_rejects_bad_files(tmp_path: Path) -> None:
     """AG-16: unreadable, pickled-module, non-mapping, key, shape and dtype mismatches."""
@@ -150,6 +161,8 @@ def test_load_model_rejects_bad_files(tmp_path: Path) -> None:
         ({**net.state_dict(), "lin.bias": torch.zeros(4)}, ShapeError),
         ({**net.state_dict(), "steps": torch.zeros(())}, DTypeError),
         ({**net.state_dict(), "steps": 3}, FileFormatError),
+        ({**net.state_dict(), "lin.weight": net.lin.weight.detach().to_sparse()}, FileFormatError),
+        ({**net.state_dict(), "lin.weight": net.lin.weight.detach().to("meta")}, FileFormatError),
     ]
     for i, (content, error) in enumerate(cases):
         path = tmp_path / f"bad{i}.pt"
@@ -332,8 +345,9 @@ def test_configuration_helper_errors(config_module: types.ModuleType) -> None:
         get_class({"classname": "no_such_module_agrb.Thing"})
     with pytest.raises(ClassNotFoundError):
         get_class({"classname": "agrb_config_probe.Missing"})
-    with pytest.raises(TypeError):
-        get_class({"classname": "agrb_config_probe.CONSTANT"})
+    assert get_class({"classname": "agrb_config_probe.CONSTANT"}) == 3  # AG-22: any attribute
+    with pytest.raises(TypeError, match="callable"):
+        instantiate_class({"classname": "agrb_config_probe.CONSTANT"})
     with pytest.raises(TypeError):
         get_arguments([("classname", "x")])  # type: ignore[arg-type]
     with pytest.raises(KeyError):

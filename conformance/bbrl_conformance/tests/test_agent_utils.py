@@ -641,6 +641,20 @@ def test_configuration_helpers(impl: Any, config_module: str) -> None:
 
 
 @clause("AG-22")
+def test_get_class_returns_any_attribute(impl: Any, config_module: str) -> None:
+    """AG-22 returns the module's attribute, whatever it is: a constant too (only calling it,
+    as instantiate_class does, needs a callable)."""
+    get_class = required(impl, "get_class", "AG-22")
+    cfg = {"classname": f"{config_module}.CONSTANT"}
+    repro = CONFIG_SOURCE + f"print(impl.get_class({cfg!r}))  # want 3"
+    try:
+        found = get_class(cfg)
+    except Exception as exc:
+        expect(False, "AG-22", f"get_class({cfg}) raised {type(exc).__name__}: {exc}", repro)
+    expect(found == 3, "AG-22", f"get_class({cfg}) = {found!r}, want 3", repro)
+
+
+@clause("AG-22")
 def test_get_class_reads_any_mapping(impl: Any) -> None:
     get_class = required(impl, "get_class", "AG-22")
     frozen = types.MappingProxyType({"classname": "collections.OrderedDict"})

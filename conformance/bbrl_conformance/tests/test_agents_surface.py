@@ -587,6 +587,73 @@ def test_load_model_rejects_files_that_are_not_state_dicts(impl: Any) -> None:
     )
 
 
+#: a program that calls load_model from inside a run, when the tree's leaves are bound
+LOAD_DURING_RUN_SOURCE = """\
+class Loader(impl.Agent):
+    def forward(self, t, **kwargs):
+        self.set(("x", t), torch.zeros(2))
+        copies.append(root.load_model(path))
+copies = []
+root = impl.TemporalAgent(impl.Agents(Net(), Loader()))
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "root.pt")
+    root.save_model(path)
+    root(impl.Workspace(), t=0, n_steps=1)
+leaves = copies[0].agent.agents
+"""
+
+
+@clause("AG-15", "AG-7")
+def test_load_model_during_a_run_returns_an_unbound_copy(impl: Any) -> None:
+    """load_model called from a leaf's forward: the copy's agents are bound to no workspace
+    (get outside a call raises RuntimeError, AG-7), although the originals are bound then."""
+    scope: dict[str, Any] = {"impl": impl}
+    exec(MODEL_SOURCE + LOAD_DURING_RUN_SOURCE, scope)
+    repro = MODEL_SOURCE + LOAD_DURING_RUN_SOURCE
+    for k, leaf in enumerate(scope["leaves"]):
+        expect_raises(
+            RuntimeError,
+            "AG-7",
+            f"leaves[{k}].get(('x', 0)) on the copy load_model returned during the run",
+            partial(leaf.get, ("x", 0)),
+            repro + f"leaves[{k}].get(('x', 0))  # want RuntimeError: the copy is not bound",
+        )
+
+
+@clause("AG-16")
+@pytest.mark.parametrize("case", ["sparse", "meta"])
+def test_load_model_rejects_tensors_without_dense_values(impl: Any, case: str) -> None:
+    """A file whose tensor has the right key, shape and dtype but is sparse, or on the meta
+    device (no values): ValueError, and the agent is unchanged."""
+    agent = net(impl)
+    before = {k: v.clone() for k, v in agent.state_dict().items()}
+    change = {
+        "sparse": "state['lin.weight'] = state['lin.weight'].to_sparse()",
+        "meta": "state['lin.weight'] = state['lin.weight'].to('meta')",
+    }[case]
+    state = dict(agent.state_dict())
+    state["lin.weight"] = (
+        state["lin.weight"].to_sparse() if case == "sparse" else state["lin.weight"].to("meta")
+    )
+    repro = MODEL_SOURCE + (
+        f"agent = Net()\nstate = dict(agent.state_dict())\n{change}\n"
+        "with tempfile.TemporaryDirectory() as tmp:\n"
+        "    path = os.path.join(tmp, 'other.pt')\n    torch.save(state, path)\n"
+        "    agent.load_model(path)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "other.pt")
+        torch.save(state, path)
+        call = partial(agent.load_model, path)
+        expect_raises(ValueError, "AG-16", f"load_model on a {case} tensor", call, repro)
+    expect(
+        state_equal(agent.state_dict(), before),
+        "AG-16",
+        f"a failed load_model of a {case} tensor changed the agent",
+        repro,
+    )
+
+
 @clause("AG-16", "ERR-6")
 @pytest.mark.parametrize("case", ["missing", "extra", "shape", "dtype"])
 def test_load_model_rejects_other_state_dicts(impl: Any, case: str) -> None:
