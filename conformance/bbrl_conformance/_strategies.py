@@ -31,10 +31,10 @@ import torch
 from hypothesis import strategies as st
 
 __all__ = [
-    "BOOLS",
     "DTYPES",
     "INDEX",
     "MASK_KINDS",
+    "NOT_INTEGERS",
     "SEED_EDGES",
     "WORKSPACE_DTYPE_NAMES",
     "ItemSchema",
@@ -58,14 +58,16 @@ __all__ = [
     "variable_names",
 ]
 
-#: the bools that an integer argument refuses (TA-9, ENV-32, RB-30), by reproducer source:
-#: torch gives a bool tensor ``__index__`` (``operator.index(torch.tensor(True))`` is 1), numpy's
-#: bool has none
-BOOLS: dict[str, object] = {
+#: values with ``__index__`` that an integer argument refuses (TA-9, ENV-32, RB-30), by
+#: reproducer source: bools (torch gives a bool tensor ``__index__``, so
+#: ``operator.index(torch.tensor(True))`` is 1; numpy's bool has none) and one-element tensors
+#: that are not 0-d (torch gives them ``__index__`` too)
+NOT_INTEGERS: dict[str, object] = {
     "True": True,
     "False": False,
     "numpy.bool_(True)": np.bool_(True),
     "torch.tensor(True)": torch.tensor(True),
+    "torch.tensor([2])": torch.tensor([2]),
 }
 
 #: every dtype a variable or a replay-buffer item may have (float32 first: shrinks to it)

@@ -51,8 +51,8 @@ def check_int(op: str, arg: str, value: object, minimum: int | None = None) -> i
         if (
             isinstance(value, bool)
             or not hasattr(type(value), "__index__")
-            or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
-        ):  # torch gives bool tensors __index__, but a bool is not an int here (TA-9, RB-30)
+            or (isinstance(value, torch.Tensor) and (value.dtype == torch.bool or value.ndim))
+        ):  # torch gives bool and one-element tensors __index__: not ints here (TA-9, RB-30)
             raise TypeError(message(op, f"argument {arg!r}", "an int", _int_kind(value)))
         try:
             as_int = operator.index(cast(SupportsIndex, value))

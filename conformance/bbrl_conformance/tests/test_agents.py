@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises, raising
 from bbrl_conformance._clauses import clause
 from bbrl_conformance._models import WorkspaceModel, observe_workspace, same_contents
-from bbrl_conformance._strategies import BOOLS, SEED_EDGES, agent_seeds, keyword_arguments
+from bbrl_conformance._strategies import NOT_INTEGERS, SEED_EDGES, agent_seeds, keyword_arguments
 
 Call = tuple[str, int, dict[str, Any], bool]
 
@@ -337,7 +337,7 @@ def test_t_and_n_steps_of_any_index_type(impl: Any, spelling: str) -> None:
         f"{code} called the agent at t = {steps} (time size {ws.time_size()}); want 2, 3, 4",
         "import numpy\n" + _ta_repro(code),
     )
-    for source, value in BOOLS.items():
+    for source, value in NOT_INTEGERS.items():
         for arg in ("t", "n_steps"):
             bad = f"t={source}, n_steps=2" if arg == "t" else f"n_steps={source}"
             fresh = impl.TemporalAgent(recorder(impl, calls, "b"))

@@ -564,6 +564,7 @@ BAD_T: dict[str, tuple[str, Any, type[Exception]]] = {
     "bool-false": ("False", False, TypeError),
     "numpy-bool": ("np.bool_(True)", np.bool_(True), TypeError),
     "tensor-bool": ("torch.tensor(True)", torch.tensor(True), TypeError),
+    "tensor-1d": ("torch.tensor([1])", torch.tensor([1]), TypeError),
     "float": ("3.0", 3.0, TypeError),
     "numpy-float": ("np.float64(3)", np.float64(3), TypeError),
     "float-tensor": ("torch.tensor(3.0)", torch.tensor(3.0), TypeError),
