@@ -77,7 +77,8 @@ OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", 
 #: too many), "obs-none" (``None``), "reward-str" (``"1.0"``), "terminated-str" (``"no"``),
 #: "truncated-int" (``1``), "result-short" (a 4-tuple), "obs-float" (the observation, or a
 #: Dict observation's "step", as float64: a Python float for "discrete"), "obs-ragged" (a
-#: ragged nested list), "obs-keys" (a Dict observation without its "step" key), "reward-bool"
+#: ragged nested list), "obs-keys" (a Dict observation without its "step" key), "obs-key-int"
+#: (a Dict observation with an extra key 0, not a str), "reward-bool"
 #: (``True``), "reward-shape" (an array of shape [2], for a batch [B + 1]); "reset-bare" makes
 #: the ``reset`` return the observation alone, not the pair (observation, info). A vector env
 #: makes its whole batch malformed the same way. "close-hang", at step -2 of episode 0, fires in
@@ -96,6 +97,7 @@ Fault = Literal[
     "obs-float",
     "obs-ragged",
     "obs-keys",
+    "obs-key-int",
     "reward-bool",
     "reward-shape",
     "reset-bare",
@@ -475,6 +477,8 @@ def _malform(fault: str, result: tuple[Any, ...], batch: int | None) -> tuple[An
         obs = [[0, 1], [2]] if batch is None else [[[0, 1], [2]]] * n
     elif fault == "obs-keys":
         obs = {key: value for key, value in obs.items() if key != "step"}
+    elif fault == "obs-key-int":
+        obs = {**obs, 0: obs["step"]}
     elif fault == "reward-bool":
         r = True if batch is None else np.ones(n, dtype=np.bool_)
     elif fault == "reward-shape":

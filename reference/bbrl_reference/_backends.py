@@ -241,9 +241,9 @@ class Rows:
             where = "observation" + "".join(f"[{key!r}]" for key in path)
             if not isinstance(node, Mapping):
                 _bad_type(k, t, where, "a mapping (Dict space)", node)
-            got = tuple(sorted(node))
-            if got != keys:
-                _bad_shape(k, t, where, f"the keys {list(keys)}", list(got))
+            if len(node) != len(keys) or not all(key in node for key in keys):
+                given = sorted(map(repr, node))  # repr: keys need not be str, nor comparable
+                _bad_shape(k, t, where, f"the keys {list(keys)}", f"[{', '.join(given)}]")
         parts = []
         for leaf in self.leaves:
             value = obs

@@ -457,6 +457,7 @@ OUTPUT_FAULTS: dict[str, tuple[Fault, ObsKind, Raised, Raised, Mention]] = {
     "obs-float-dict": ("obs-float", "dict", TypeError, TypeError, ("step", INTEGER, FLOAT)),
     "obs-ragged": ("obs-ragged", "float", SHAPE_OR_TYPE, SHAPE_OR_TYPE, (OBS,)),
     "obs-keys": ("obs-keys", "dict", ValueError, ValueError, ("step",)),
+    "obs-key-int": ("obs-key-int", "dict", ValueError, ValueError, ("0",)),
     "obs-none-dict": ("obs-none", "dict", TypeError, TypeError, (OBS,)),
     "reward-bool": (
         "reward-bool",
