@@ -47,6 +47,7 @@ from bbrl_conformance._model.agents import (
 from bbrl_conformance._model.env_agent import SCALAR_VARIABLES, EnvAgentModel, EnvSetup
 from bbrl_conformance._model.envfamily import (
     BOX_DTYPES,
+    FLAG_KINDS,
     NOISE_RANGE,
     NOISY_DTYPES,
     REWARD_KINDS,
@@ -210,6 +211,7 @@ def env_setups(
         obs=draw(obs_specs(noise, floats_only, dicts)),
         action=draw(action_specs(rank0_box_action)),
         reward=draw(st.sampled_from(REWARD_KINDS)),
+        flags=draw(st.sampled_from(FLAG_KINDS)),
         own_limit=draw(st.one_of(st.none(), st.integers(1, 6))),
         noisy=noise,
     )

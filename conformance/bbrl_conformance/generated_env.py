@@ -28,6 +28,7 @@ from bbrl_conformance._model.envfamily import (
     ObsSpec,
     decode_action,
     ends,
+    flag_value,
     noise_target,
     obs_value,
     reward_value,
@@ -99,7 +100,9 @@ class GeneratedEnv(gym.Env[Any, Any]):
         if limit is not None and self.step_index >= limit:
             truncated = True
         reward = cast(SupportsFloat, reward_value(self.config.reward, self.step_index, code))
-        return self._obs(), reward, terminated, truncated, {"code": code}
+        kind = self.config.flags
+        term, trunc = flag_value(kind, terminated), flag_value(kind, truncated)
+        return self._obs(), reward, term, trunc, {"code": code}  # type: ignore[return-value]
 
 
 def make_arguments(setup: EnvSetup) -> tuple[str, dict[str, object]]:

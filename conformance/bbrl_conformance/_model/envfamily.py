@@ -28,6 +28,7 @@ import numpy.typing as npt
 from bbrl_conformance._model.values import MArray
 
 __all__ = [
+    "FLAG_KINDS",
     "NOISE_RANGE",
     "RESET_CODE",
     "REWARD_KINDS",
@@ -39,6 +40,7 @@ __all__ = [
     "action_row",
     "decode_action",
     "ends",
+    "flag_value",
     "leaf_value",
     "noise_target",
     "obs_rows",
@@ -104,6 +106,10 @@ class ActionSpec:
 #: integer or floating scalar, a 0-d array)
 RewardKind = Literal["int", "float", "np_int64", "np_float32", "np_float16", "array0d"]
 REWARD_KINDS: tuple[RewardKind, ...] = get_args(RewardKind)
+#: how the env returns ``terminated`` and ``truncated``: every form ENV-21 accepts (a Python
+#: bool, a numpy bool, a 0-d bool array)
+FlagKind = Literal["bool", "numpy", "array0d"]
+FLAG_KINDS: tuple[FlagKind, ...] = get_args(FlagKind)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ class EnvConfig:
     reward: RewardKind = "float"
     own_limit: int | None = None
     noisy: bool = False
+    flags: FlagKind = "bool"
 
 
 def _codes(step: int, code: int, key_index: int, size: int) -> npt.NDArray[np.int64]:
@@ -238,6 +245,15 @@ def reward_value(kind: RewardKind, step: int, code: int) -> object:
     if kind == "array0d":
         return np.asarray(q * 0.125)
     return q * 0.25
+
+
+def flag_value(kind: FlagKind, flag: bool) -> object:
+    """The flag object the env returns for ``flag``."""
+    if kind == "numpy":
+        return np.bool_(flag)
+    if kind == "array0d":
+        return np.asarray(flag)
+    return flag
 
 
 def reward_float(kind: RewardKind, step: int, code: int) -> float:
