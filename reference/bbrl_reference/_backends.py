@@ -277,7 +277,10 @@ class Rows:
 def _reward(value: object, k: int | None, t: int) -> float:
     """``value`` as a float if it is a real number (ENV-21), else raise."""
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float's range: it rounds to +-inf
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
         return float(value)
     _bad_type(k, t, "reward", "a real number", value)

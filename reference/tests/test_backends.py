@@ -9,6 +9,7 @@ process, through a pipe filled beforehand, so that its code is measured by cover
 from __future__ import annotations
 
 import functools
+import math
 import multiprocessing
 import os
 import pickle
@@ -777,3 +778,10 @@ def test_unpickled_errors() -> None:
     assert isinstance(backends._unpickled_error(b"not a pickle", summary), RuntimeError)
     assert isinstance(backends._unpickled_error(pickle.dumps(3), summary), RuntimeError)
     assert isinstance(backends._unpickled_error(pickle.dumps(KeyError("k")), summary), KeyError)
+
+
+def test_a_reward_beyond_float_range_rounds_to_infinity() -> None:
+    """ENV-21, ENV-4: a Python int reward too large for float() is the inf it rounds to."""
+    assert backends._reward(10**400, 0, 1) == math.inf
+    assert backends._reward(-(10**400), 0, 1) == -math.inf
+    assert backends._reward(2**1023, 0, 1) == float(2**1023)

@@ -19,6 +19,7 @@ and the model of the env agent in ``bbrl_conformance._model.env_agent``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -104,8 +105,10 @@ class ActionSpec:
 
 #: how the env returns its reward: every form ENV-21 accepts (a Python int or float, a numpy
 #: integer or floating scalar, a 0-d array)
-RewardKind = Literal["int", "float", "np_int64", "np_float32", "np_float16", "array0d"]
-REWARD_KINDS: tuple[RewardKind, ...] = get_args(RewardKind)
+RewardKind = Literal["int", "float", "np_int64", "np_float32", "np_float16", "array0d", "huge_int"]
+#: the kinds the generated programs draw: "huge_int" (a Python int beyond float's range, whose
+#: row is +-inf) is left to a focused test, as its sums (inf - inf) would make NaN returns
+REWARD_KINDS: tuple[RewardKind, ...] = tuple(k for k in get_args(RewardKind) if k != "huge_int")
 #: how the env returns ``terminated`` and ``truncated``: every form ENV-21 accepts (a Python
 #: bool, a numpy bool, a 0-d bool array)
 FlagKind = Literal["bool", "numpy", "array0d"]
@@ -244,6 +247,8 @@ def reward_value(kind: RewardKind, step: int, code: int) -> object:
         return np.float16(q * 0.5)
     if kind == "array0d":
         return np.asarray(q * 0.125)
+    if kind == "huge_int":
+        return q * 10**400
     return q * 0.25
 
 
@@ -257,8 +262,12 @@ def flag_value(kind: FlagKind, flag: bool) -> object:
 
 
 def reward_float(kind: RewardKind, step: int, code: int) -> float:
+    """The reward as a float: an int beyond float's range is +-inf (what it rounds to)."""
     value = reward_value(kind, step, code)
-    return float(value)  # type: ignore[arg-type]
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
 
 
 def decode_action(spec: ActionSpec, action: object) -> int:

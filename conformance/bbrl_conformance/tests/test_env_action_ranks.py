@@ -154,6 +154,45 @@ def test_box_actions_of_every_rank_reach_their_env(
     )
 
 
+@clause("ENV-21", "ENV-4")
+def test_rewards_beyond_float_range_are_infinite(impl: Any, backend: Backend) -> None:
+    """A Python int reward beyond float's range (``q * 10**400``, q in -4..4) is a real number
+    (ENV-21): its row is what it rounds to, +-inf (or 0), and so is the cumulated reward; the
+    call does not fail."""
+    config = EnvConfig(
+        obs=BoxObs("float32", (2,)), action=ActionSpec("discrete", n=N_CODES), reward="huge_int"
+    )
+    agent, head = _generated_agent(impl, backend, config, len(CODES))
+    actions = torch.tensor(CODES)
+    repro = (
+        f"{head}ws.set('action', 0, torch.tensor({list(CODES)}))\nagent(ws, t=1)\n"
+        "print(ws.get('env/reward', 1), ws.get('env/cumulated_reward', 1))"
+    )
+    if agent is None:
+        return
+    try:
+        ws = impl.Workspace()
+        agent(ws, t=0)
+        ws.set("action", 0, actions)
+        try:
+            agent(ws, t=1)
+        except Exception as exc:
+            expect(False, "ENV-21", f"a reward of q * 10**400 raised {exc!r:.300}", repro)
+        rows = {name: ws.get(name, 1) for name in ("env/reward", "env/cumulated_reward")}
+    finally:
+        close_agent(agent)
+    want = torch.tensor([reward_float("huge_int", 1, c) for c in CODES], dtype=torch.float32)
+    for name, got in rows.items():
+        expect_equal_tensors(
+            got,
+            want,
+            "ENV-4",
+            f"{name} at t=1 after rewards q * 10**400 (q by code {list(CODES)}): expected "
+            f"{want.tolist()}",
+            repro,
+        )
+
+
 #: Discrete action spaces ``(n, start)`` and the batch sizes of ENV-23's range check
 DISCRETE = [(5, 0), (5, 3), (4, -2)]
 BATCH_SIZES = [1, 3, 33]
