@@ -18,7 +18,7 @@ import inspect
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import gymnasium as gym
 import numpy as np
@@ -43,6 +43,8 @@ from ._names import ACTION
 from ._workspace import Workspace
 
 _INT64 = np.dtype(np.int64)
+_UINT64 = np.dtype(np.uint64)
+_INT64_MAX = 2**63 - 1
 OP = "ParallelGymAgent"
 MAX_SEED = 2**64 - 1
 """The largest seed accepted (DET-9): torch's bound."""
@@ -422,13 +424,15 @@ class ParallelGymAgent(Agent):
                 )
             return array.astype(self._action_dtype)
         dtype = array.dtype
+        low, high = self._action_low, self._action_high
         if dtype != _INT64:
             if dtype.kind not in "iub":
                 raise DTypeError(
                     v.message(OP, v.variable(ACTION), "an integer dtype (Discrete)", dtype)
                 )
+            if dtype == _UINT64 and array.max(initial=0) > _INT64_MAX:  # int64 would wrap them
+                self._out_of_range(t, array[array > _INT64_MAX])
             array = array.astype(_INT64)
-        low, high = self._action_low, self._action_high
         if self.num_envs <= 16:  # min/max of a short list beat numpy reductions
             values = array.tolist()
             outside = min(values) < low or max(values) >= high
@@ -437,13 +441,16 @@ class ParallelGymAgent(Agent):
             above = np.greater_equal(shifted.view(np.uint64), self._action_span, self._outside)
             outside = above.tobytes().find(1) >= 0
         if outside:
-            bad = array[(array < low) | (array >= high)]
-            raise InvalidArgumentError(
-                v.message(
-                    OP,
-                    v.variable(ACTION),
-                    f"values in [{low}, {high}) at row {t} (the Discrete action space)",
-                    bad.tolist(),
-                )
-            )
+            self._out_of_range(t, array[(array < low) | (array >= high)])
         return array
+
+    def _out_of_range(self, t: int, bad: np.ndarray) -> NoReturn:
+        low, high = self._action_low, self._action_high
+        raise InvalidArgumentError(
+            v.message(
+                OP,
+                v.variable(ACTION),
+                f"values in [{low}, {high}) at row {t} (the Discrete action space)",
+                bad.tolist(),
+            )
+        )

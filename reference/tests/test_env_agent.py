@@ -201,6 +201,18 @@ def test_actions_of_other_integer_dtypes_and_from_set_full(dtype: torch.dtype) -
     assert all(isinstance(a, np.int64) for env in maker.built for a in env.sent_types)
 
 
+def test_uint64_actions_beyond_int64_are_out_of_range() -> None:
+    """ENV-23: a uint64 action of 2**64 - 1 is refused, not wrapped to the int64 -1."""
+    agent = ParallelGymAgent(Counter(True), 2)
+    ws = Workspace()
+    agent(ws, t=0)
+    ws.set_full(ACTION, torch.tensor([[1, 2**64 - 1]], dtype=torch.uint64))
+    with pytest.raises(ValueError, match="18446744073709551615"):
+        agent(ws, t=1)
+    ws.set_full(ACTION, torch.tensor([[1, 0]], dtype=torch.uint64))
+    agent(ws, t=1)
+
+
 def _two_epochs(disturb: bool) -> tuple[Workspace, list[tuple[torch.Tensor, torch.Tensor]]]:
     """Two 20-step epochs joined by copy_n_last_steps(1); ``disturb`` changes the buffers."""
     agent = Agents(ParallelGymAgent(Counter(True), 3), ActionAgent())

@@ -205,8 +205,10 @@ def test_discrete_action_range_at_every_batch_size(
     impl: Any, backend: Backend, num_envs: int, n: int, start: int
 ) -> None:
     """``Discrete(n, start)``: an action row with one value just outside ``[start, start + n)``
-    (in the last column, the others inside) raises ValueError and changes nothing; then a row
-    holding both bounds reaches the envs (each env's reward at t=1 shows the code it got)."""
+    (in the last column, the others inside) raises ValueError and changes nothing, and so does
+    a uint64 row whose last value is 2**64 - 1 (-1 once wrapped to int64: inside for a negative
+    start); then a row holding both bounds reaches the envs (each env's reward at t=1 shows the
+    code it got)."""
     config = EnvConfig(obs=BoxObs("float32", (2,)), action=ActionSpec("discrete", n=n, start=start))
     inside = [start + (b % n) for b in range(num_envs)]
     bounds = [start if b % 2 == 0 else start + n - 1 for b in range(num_envs)]
@@ -216,21 +218,23 @@ def test_discrete_action_range_at_every_batch_size(
     try:
         ws = impl.Workspace()
         agent(ws, t=0)
-        for bad in (start - 1, start + n):
-            row = [*inside[:-1], bad]
+        top = start + n - 1  # >= 0 for every space drawn: a uint64 row can hold it
+        for bad, dtype in ((start - 1, "int64"), (start + n, "int64"), (2**64 - 1, "uint64")):
+            row = [*inside[:-1], bad] if dtype == "int64" else [top] * (num_envs - 1) + [bad]
+            value = f"torch.tensor([{row}], dtype=torch.{dtype})"
             repro = (
-                f"{head}ws.set('action', 0, torch.tensor({row}))\n"
+                f"{head}ws.set_full('action', {value})\n"
                 "try:\n    agent(ws, t=1)  # expected: ValueError, nothing written\n"
                 "except ValueError as exc:\n    print('raised as required:', exc)\n"
                 "else:\n    print('nothing raised; env/reward:', ws.get_full('env/reward'))\n"
             )
-            ws.set("action", 0, torch.tensor(row))
+            ws.set_full("action", torch.tensor([row], dtype=getattr(torch, dtype)))
             before = {name: ws.get_full(name).clone() for name in list(ws.keys())}
             expect_raises(
                 ValueError,
                 "ENV-23",
-                f"agent(ws, t=1) with action {bad} in column {num_envs - 1} of {num_envs} "
-                f"(Discrete({n}, start={start}))",
+                f"agent(ws, t=1) with {dtype} action {bad} in column {num_envs - 1} of "
+                f"{num_envs} (Discrete({n}, start={start}))",
                 lambda: agent(ws, t=1),
                 repro,
             )
@@ -242,7 +246,7 @@ def test_discrete_action_range_at_every_batch_size(
                 f"the refused call with action {bad} changed the workspace",
                 repro,
             )
-        ws.set("action", 0, torch.tensor(bounds))
+        ws.set_full("action", torch.tensor([bounds]))
         agent(ws, t=1)
         reward = ws.get("env/reward", 1)
     finally:
@@ -256,6 +260,6 @@ def test_discrete_action_range_at_every_batch_size(
         "ENV-23",
         f"env/reward at t=1 after the actions {start} and {start + n - 1} (the bounds of "
         f"Discrete({n}, start={start})) in alternate columns, after two refused rows",
-        f"{head}ws.set('action', 0, torch.tensor({bounds}))\nagent(ws, t=1)\n"
+        f"{head}ws.set_full('action', torch.tensor([{bounds}]))\nagent(ws, t=1)\n"
         "print(ws.get('env/reward', 1))",
     )
