@@ -203,6 +203,12 @@ class Rows:
     def __init__(self, observation_space: Space, n: int) -> None:
         self.n = n
         self.leaves = _obs_leaves(observation_space, ENV_OBS, (), n)
+        names = [leaf.name for leaf in self.leaves]
+        if len(set(names)) < len(names):  # a key "a/b" next to a nested "a" -> "b" (ENV-10)
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise InvalidArgumentError(
+                v.message(OP, "observation space", "Dict keys naming one variable each", twice)
+            )
         self._dicts = _dict_keys(observation_space)
         self.reward = np.zeros(n, dtype=np.float32)
         self.terminated = np.zeros(n, dtype=np.bool_)

@@ -358,6 +358,9 @@ def test_dtypes_of_spaces() -> None:
         agent.get_obs_and_actions_sizes()
     with pytest.raises(TypeError):
         ParallelGymAgent(lambda: SpaceEnv(spaces.Text(3), spaces.Discrete(2)), 1)
+    colliding = spaces.Dict({"inner/k": spaces.Discrete(3), "inner": dict_space["inner"]})
+    with pytest.raises(ValueError, match="one variable each"):  # ENV-10: one name twice
+        ParallelGymAgent(lambda: SpaceEnv(colliding, spaces.Discrete(2)), 1)
 
 
 def test_cartpole_make_env_and_sizes() -> None:

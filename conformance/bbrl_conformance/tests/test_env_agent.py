@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, SupportsFloat
 
@@ -486,6 +487,64 @@ def test_dict_observations_are_flattened(impl: Any, backend: Backend) -> None:
         expect_equal_tensors(
             step, want_step, "ENV-10", "env/env_obs/step over 4 rows, [T, B, 1] int32", repro
         )
+
+
+class NestedDictEnv(gym.Env[Any, Any]):
+    """Observations ``{"a": {"b": [1.0]}, <other>: [2.0]}``, ``other`` given: ``"c"``, or
+    ``"a/b"``, whose variable name collides with the nested key's."""
+
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, other: str) -> None:
+        box = gym.spaces.Box(0.0, 9.0, (1,), np.float32)
+        self.other = other
+        self.observation_space = gym.spaces.Dict({"a": gym.spaces.Dict({"b": box}), other: box})
+
+    def _obs(self) -> dict[str, Any]:
+        one = np.ones(1, dtype=np.float32)
+        return {"a": {"b": one}, self.other: 2 * one}
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        return self._obs(), {}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        return self._obs(), 0.0, False, False, {}
+
+
+NESTED_SOURCE = (
+    "import functools\nfrom typing import Any\nimport gymnasium as gym\nimport numpy as np\n"
+    + inspect.getsource(NestedDictEnv).replace("gym.Env[Any, Any]", "gym.Env")
+)
+
+
+@clause("ENV-10")
+def test_nested_dict_observations_and_colliding_names(impl: Any) -> None:
+    """A nested Dict writes ``env/env_obs/a/b`` next to ``env/env_obs/c``; a space whose key
+    ``"a/b"`` would give that name twice is refused with ValueError when the agent is built."""
+    repro = NESTED_SOURCE + (
+        "agent = impl.ParallelGymAgent(functools.partial(NestedDictEnv, 'c'), num_envs=2)\n"
+        "ws = impl.Workspace()\nagent(ws, t=0)\nprint(sorted(ws.keys()))\n"
+    )
+    agent = impl.ParallelGymAgent(functools.partial(NestedDictEnv, "c"), num_envs=2)
+    try:
+        ws = impl.Workspace()
+        agent(ws, t=0)
+    finally:
+        close_agent(agent)
+    for name, value in (("env/env_obs/a/b", 1.0), ("env/env_obs/c", 2.0)):
+        got = full(ws, name, "ENV-10", repro)
+        expect_equal_tensors(
+            got, torch.full((1, 2, 1), value), "ENV-10", f"{name} at t=0 (nested Dict)", repro
+        )
+    colliding = "functools.partial(NestedDictEnv, 'a/b')"
+    expect_raises(
+        ValueError,
+        "ENV-10",
+        f"impl.ParallelGymAgent({colliding}, num_envs=2) (keys 'a/b' and 'a' -> 'b')",
+        lambda: impl.ParallelGymAgent(functools.partial(NestedDictEnv, "a/b"), num_envs=2),
+        NESTED_SOURCE + f"impl.ParallelGymAgent({colliding}, num_envs=2)",
+    )
 
 
 @clause("ENV-11", "ENV-3", "ENV-4", "ENV-17")
