@@ -423,7 +423,7 @@ class AgentsWorld(WorkspaceWorld):
     def not_a_workspace(self, draw: Draw) -> Call | None:
         value = draw.pick(["None", "3", "{}", "'ws'", "A", "[ws]"], "workspace")
         code = draw.pick([f"TA({value}, t=0, n_steps=1)", f"A({value}, t=0)"], "call")
-        return self.bad("python-type", "AG-2", code, code, gap="agent-workspace")
+        return self.bad("python-type", "AG-2", code, code, (TypeError,))
 
     def not_agents(self, draw: Draw) -> Call | None:
         value = draw.pick(

@@ -97,7 +97,6 @@ GAPS: dict[str, str] = {
     "cat-batch-sequence": "cat_batch given a tuple, or an argument that is not a list",
     "in-non-str": "`x in workspace` for an x that is not a str",
     "agent-index": "Agent.get/set with an index that is neither a str nor a (name, t) pair",
-    "agent-workspace": "an agent called with something that is not a Workspace",
     "agent-children": "Agents, TemporalAgent or KWAgentWrapper given something that is not an "
     "Agent",
     "print-missing-row": "PrintAgent on a variable without row t (not-specified.md)",

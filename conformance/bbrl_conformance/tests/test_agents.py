@@ -546,6 +546,44 @@ def test_forward_receives_exactly_the_keyword_arguments(
     )
 
 
+#: an agent whose forward calls itself on another workspace before writing: the inner call
+#: must leave ``self.workspace`` bound to the outer call's workspace (AG-2: during the call,
+#: ``self.workspace`` is ``workspace``), also through a TemporalAgent
+REENTRANT_SOURCE = """\
+import torch
+class Reentrant(impl.Agent):
+    def forward(self, t, depth=0, **kwargs):
+        if depth == 0:
+            self(inner_ws, t=t, depth=1)
+            impl.TemporalAgent(self)(inner_ws, t=t + 1, n_steps=2, depth=1)
+        self.set(("x", t), torch.full((1,), float(depth)))
+inner_ws = impl.Workspace()
+outer_ws = impl.Workspace()
+impl.TemporalAgent(Reentrant())(outer_ws, t=0, n_steps=2)
+"""
+
+
+@clause("AG-2", "TA-1")
+def test_a_reentrant_call_leaves_the_outer_binding(impl: Any) -> None:
+    """A forward that calls its own agent (directly, and through a TemporalAgent) on another
+    workspace, then writes: the write lands in the outer call's workspace."""
+    repro = REENTRANT_SOURCE + "print(outer_ws['x'].tolist(), inner_ws['x'].tolist())"
+    scope: dict[str, Any] = {"impl": impl}
+    try:
+        exec(REENTRANT_SOURCE, scope)
+    except (RuntimeError, AttributeError) as exc:  # an unbound agent after the inner call
+        expect(False, "AG-2", f"the outer write after a re-entrant call raised {exc}", repro)
+    outer, inner = scope["outer_ws"], scope["inner_ws"]
+    got = (outer["x"].tolist(), inner["x"].tolist())
+    expect(
+        got == ([[0.0], [0.0]], [[1.0], [1.0], [1.0], [1.0]]),
+        "AG-2",
+        f"(outer x, inner x) = {got}; want the outer calls' writes (0.0 at t=0, 1) in outer_ws "
+        "and the inner calls' (1.0 at t=0..3) in inner_ws",
+        repro,
+    )
+
+
 Tree = Any  # a leaf tag (str) or a list of trees (an Agents node)
 
 

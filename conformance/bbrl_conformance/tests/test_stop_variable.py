@@ -325,3 +325,46 @@ def test_stop_variable_of_a_bad_dtype_written_by_a_step_raises(impl: Any) -> Non
         f"the message {exc} does not name 'stop'",
         caught + "print(str(error))  # want a message naming 'stop'",
     )
+
+
+#: writes ``stop[t]`` (False) at t = 0 and 1 only; logs ``t`` in ``calls``
+SHORT_SOURCE = """\
+import torch
+calls = []
+class Short(impl.Agent):
+    def forward(self, t, **kwargs):
+        calls.append(t)
+        if t < 2:
+            self.set(("stop", t), torch.zeros(2, dtype=torch.bool))
+"""
+
+
+@clause("TA-8", "TA-1")
+def test_stop_variable_is_checked_after_the_last_of_n_steps(impl: Any) -> None:
+    """With n_steps=3 and a stop variable, the step at t=2 is the run's last whatever the stop
+    row says, and its stop row is still checked (TA-8: after the step at t): without row 2,
+    IndexError, after exactly the steps 0, 1, 2."""
+    scope: dict[str, Any] = {"impl": impl}
+    exec(SHORT_SOURCE, scope)
+    call = "impl.TemporalAgent(Short())(impl.Workspace(), t=0, n_steps=3, stop_variable='stop')"
+    run = scope["Short"]()
+    exc = expect_raises(
+        IndexError,
+        "TA-8",
+        "a 3-step run whose last step writes no row 2 of the stop variable",
+        lambda: impl.TemporalAgent(run)(impl.Workspace(), t=0, n_steps=3, stop_variable="stop"),
+        SHORT_SOURCE + call,
+    )
+    caught = SHORT_SOURCE + f"try:\n    {call}\nexcept IndexError as exc:\n    error = exc\n"
+    expect(
+        scope["calls"] == [0, 1, 2],
+        "TA-1",
+        f"the run called t = {scope['calls']}; want 0, 1, 2",
+        caught + "print(calls)  # want [0, 1, 2]",
+    )
+    expect(
+        _names_it(exc, "stop", "2"),
+        "TA-8",
+        f"the message {exc} names neither 'stop' nor t",
+        caught + "print(str(error))  # want a message naming 'stop' and t = 2",
+    )
