@@ -12,7 +12,7 @@ from bbrl_reference import (
 from mutants._base import reference_name
 
 KILLED_BY = ["RB-12"]
-TESTS = "test_programs_generated"
+TESTS = "test_replay_buffer"
 
 
 def __getattr__(name: str) -> Any:
