@@ -299,8 +299,10 @@ def test_variables_hold_the_items_by_slot(
         first += n
         want = ring.filled()
         got = slot_ids(rb)
+        # after puts of zero items only, the buffer may have no variable yet: whether such a
+        # put fixes the schema is open (not-specified.md)
         expect(
-            got == want,
+            got == want or (not want and len(rb.variables) == 0),
             "RB-16",
             f"rb.variables['id'] by slot holds items {got}; the ring model says {want}",
             "\n".join([*log, "print(rb.variables['id'])"]),
@@ -367,7 +369,9 @@ def test_to_returns_the_buffer_and_keeps_the_items(impl: Any) -> None:
 
 @clause("RB-17")
 def test_to_another_device_updates_the_device(impl: Any) -> None:
-    target = "cuda" if torch.cuda.is_available() else "meta"
+    if not torch.cuda.is_available():  # "meta" is no stand-in: no workspace holds meta tensors
+        pytest.skip("needs a second device with values (CUDA); the CPU-only side is tested apart")
+    target = "cuda"
     rb = impl.ReplayBuffer(4)
     rb.put(items(impl, 0, 3))
     rb.to(target)
@@ -393,7 +397,7 @@ def test_to_another_device_updates_the_device(impl: Any) -> None:
         f"size after to: {rb.size()}",
         repro + "print(rb.size())  # want 3",
     )
-    if target == "cuda":
+    if target == "cuda":  # always, since the test runs only with CUDA
         rb.to("cpu")
         expect(
             slot_ids(rb) == [0, 1, 2],
@@ -413,12 +417,14 @@ def test_to_on_an_empty_buffer(impl: Any) -> None:
         lambda: rb.to("foo"),
         "rb = impl.ReplayBuffer(4)\nrb.to('foo')",
     )
-    returned = rb.to("meta")
+    target = "cuda" if torch.cuda.is_available() else "cpu"
+    returned = rb.to(target)
     expect(
-        returned is rb and rb.device == torch.device("meta"),
+        returned is rb and rb.device == torch.device(target),
         "RB-17",
-        "to('meta') when empty",
-        "rb = impl.ReplayBuffer(4)\nprint(rb.to('meta') is rb, rb.device)  # want True meta",
+        f"to({target!r}) when empty",
+        f"rb = impl.ReplayBuffer(4)\nprint(rb.to({target!r}) is rb, rb.device)"
+        f"  # want True {target}",
     )
 
 
