@@ -455,6 +455,23 @@ def test_a_long_value_with_grad_fits_or_raises_memory_error(impl: Any) -> None:
     )
 
 
+@clause("RB-21")
+def test_a_sample_beyond_the_address_space_raises_memory_error(impl: Any) -> None:
+    """get_shuffled of 2**22 items of 1 KiB (4 GiB, less than this machine's memory but more
+    than the 256 MiB the child may still map): MemoryError, whichever allocation fails."""
+    if not _has_address_space_limit():
+        pytest.skip("needs RLIMIT_AS (Linux) to bound what an implementation may allocate")
+    code = "rb.get_shuffled(2**22)"
+    outcome = _run_limited(impl, [("sample", code)], "buffer", "RB-21")["sample"]
+    expect(
+        outcome["raised"] is not None and "MemoryError" in outcome["raised"],
+        "RB-21",
+        f"{code} on a buffer of 4 items of 1 KiB with 256 MiB to spare: expected MemoryError, "
+        f"got {outcome['raised'] or 'no exception'}",
+        _limited_repro("buffer", [("sample", code)]),
+    )
+
+
 @clause("WS-23", "WS-24")
 def test_big_rows_that_fit_are_accepted(impl: Any) -> None:
     """With 256 MiB of address space to spare, rows of 16 MiB written one by one at t = 0, 1, 2
@@ -479,6 +496,12 @@ def test_big_rows_that_fit_are_accepted(impl: Any) -> None:
 _SETUPS = {
     "empty": """
         ws = impl.Workspace()
+    """,
+    "buffer": """
+        ws = impl.Workspace()
+        ws.set_full('x', torch.zeros(1, 4, 256))
+        rb = impl.ReplayBuffer(4)
+        rb.put(ws)
     """,
     "e0": """
         ws = impl.Workspace()
