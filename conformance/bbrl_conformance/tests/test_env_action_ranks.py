@@ -106,6 +106,21 @@ CASES = [pytest.param(s, "plain", id=f"rank{len(s)}") for s in SHAPES] + [
 ]
 
 
+def _first_step(
+    impl: Any, agent: Any, action: torch.Tensor, names: tuple[str, ...]
+) -> dict[str, torch.Tensor]:
+    """Row 1 of ``names`` after a reset and one step with ``action`` as row 0 of ``action``;
+    the agent is closed afterwards."""
+    try:
+        ws = impl.Workspace()
+        agent(ws, t=0)
+        ws.set("action", 0, action)
+        agent(ws, t=1)
+        return {name: ws.get(name, 1) for name in names}
+    finally:
+        close_agent(agent)
+
+
 @clause("ENV-11")
 @pytest.mark.parametrize(("shape", "layout"), CASES)
 def test_box_actions_of_every_rank_reach_their_env(
@@ -123,15 +138,8 @@ def test_box_actions_of_every_rank_reach_their_env(
     )
     if agent is None:
         return
-    try:
-        ws = impl.Workspace()
-        agent(ws, t=0)
-        ws.set("action", 0, action)
-        agent(ws, t=1)
-        reward = ws.get("env/reward", 1)
-        obs = ws.get("env/env_obs", 1)
-    finally:
-        close_agent(agent)
+    rows = _first_step(impl, agent, action, ("env/reward", "env/env_obs"))
+    reward, obs = rows["env/reward"], rows["env/env_obs"]
     want_reward = torch.tensor([reward_float(config.reward, 1, c) for c in CODES])
     want_obs = torch.as_tensor(
         np.stack([np.asarray(obs_value(config.obs, 1, c, None)) for c in CODES])
@@ -171,16 +179,9 @@ def test_rewards_beyond_float_range_are_infinite(impl: Any, backend: Backend) ->
     if agent is None:
         return
     try:
-        ws = impl.Workspace()
-        agent(ws, t=0)
-        ws.set("action", 0, actions)
-        try:
-            agent(ws, t=1)
-        except Exception as exc:
-            expect(False, "ENV-21", f"a reward of q * 10**400 raised {exc!r:.300}", repro)
-        rows = {name: ws.get(name, 1) for name in ("env/reward", "env/cumulated_reward")}
-    finally:
-        close_agent(agent)
+        rows = _first_step(impl, agent, actions, ("env/reward", "env/cumulated_reward"))
+    except Exception as exc:
+        expect(False, "ENV-21", f"a reward of q * 10**400 raised {exc!r:.300}", repro)
     want = torch.tensor([reward_float("huge_int", 1, c) for c in CODES], dtype=torch.float32)
     for name, got in rows.items():
         expect_equal_tensors(
