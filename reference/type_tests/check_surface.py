@@ -5,7 +5,6 @@ Run: ``mypy --strict reference/bbrl_reference reference/type_tests``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, assert_type
 
 import gymnasium as gym
@@ -88,7 +87,7 @@ def agent_surface(probe: Probe, path: str) -> None:
     assert_type(SeedableAgent(seed=1).seed(2), SeedableAgent)
     assert_type(SerializableAgent().serialize(), SerializableAgent)
     assert_type(TimeAgent(name="t"), TimeAgent)
-    assert_type(get_class({"classname": "torch.optim.Adam"}), Callable[..., object])
+    assert_type(get_class({"classname": "torch.optim.Adam"}), Any)  # any attribute (AG-22)
     assert_type(get_arguments({"classname": "torch.optim.Adam", "lr": 0.1}), dict[str, object])
     assert_type(instantiate_class({"classname": "torch.nn.Identity"}), object)
 
