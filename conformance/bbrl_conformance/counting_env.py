@@ -70,7 +70,8 @@ OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", 
 #: step -1 fires in the ``reset`` that starts the episode, for "raise" and "reset-bare" only).
 #: A fault fires once
 #: (the first env to reach its state, in any process):
-#: "raise" raises :class:`CountingEnvFailure` (the action is not consumed); "slow" sleeps
+#: "raise" raises :class:`CountingEnvFailure` (the action is not consumed), "raise-unpicklable"
+#: :class:`CountingEnvCodedFailure` (which pickle cannot rebuild); "slow" sleeps
 #: SLOW_S seconds, then steps; "hang" sleeps HANG_S seconds and "exit" ends the process with
 #: ``os._exit(3)`` (both only in a process other than the plan's: in the test process they
 #: raise instead); the others step, then return a malformed value: "obs-shape" (one number
@@ -85,6 +86,7 @@ OBS_KINDS: tuple[ObsKind, ...] = ("float", "float64", "uint8", "int32", "bool", 
 #: ``close``: it sleeps HANG_S seconds there (only in a worker process, like "hang").
 Fault = Literal[
     "raise",
+    "raise-unpicklable",
     "slow",
     "hang",
     "exit",
@@ -131,6 +133,15 @@ Action = int | tuple[float, ...]
 
 class CountingEnvFailure(RuntimeError):
     """What a "raise" fault raises (a test checks it comes back as the ``__cause__``)."""
+
+
+class CountingEnvCodedFailure(RuntimeError):
+    """What a "raise-unpicklable" fault raises: its constructor takes two arguments, but its
+    ``args`` hold the message only, so unpickling it (as a worker process's exception is sent
+    back) fails (ENV-20's fallback)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"code {code}: {text}")
 
 
 class PlanKey(str):
@@ -381,6 +392,8 @@ class CountingEnv(gym.Env[Any, Any]):
         """The faults that fire before anything changes: raise, sleep, end the process."""
         if fault == "raise":
             raise CountingEnvFailure("CountingEnv: injected failure in step")
+        if fault == "raise-unpicklable":
+            raise CountingEnvCodedFailure(7, "CountingEnv: injected failure in step")
         if fault == "slow":
             time.sleep(SLOW_S)
         elif fault in ("hang", "exit"):

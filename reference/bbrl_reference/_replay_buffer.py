@@ -390,7 +390,12 @@ class ReplayBuffer:
         what = f"storage for {self._max_size} items"
         if self._max_size > _MAX_SLOTS:  # items of zero bytes need no memory, but the slots do
             raise AllocationError(
-                v.message(op, what, f"at most {_MAX_SLOTS} slots (a tensor dimension)", "more")
+                v.message(
+                    op,
+                    "max_size",
+                    f"at most {_MAX_SLOTS} slots (a tensor dimension)",
+                    self._max_size,
+                )
             )
         with _allocating(op, what, nbytes, device):
             return _new_storage(schema, self._max_size, device)

@@ -781,7 +781,6 @@ class Workspace:
         out._batch = self._batch
         return out
 
-    @normal_tensors
     def contiguous(self) -> Workspace:
         """A copy of this workspace (WS-40)."""
         return Workspace(self)
@@ -811,7 +810,6 @@ class Workspace:
         out._batch = index.shape[0] if self._vars else None
         return out
 
-    @normal_tensors
     def select_batch_n(self, n: int) -> Workspace:
         """``select_batch`` of ``n`` columns drawn with replacement with torch's global
         generator (WS-31)."""
