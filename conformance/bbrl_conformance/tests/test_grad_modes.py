@@ -119,12 +119,28 @@ for name, s in (("sample", sample), ("again", again)):
         result[f"{name}:{k}"] = s.get_full(k)
 """
 
+BUFFER_RESTORED = """\
+torch.manual_seed(0)
+rb, copy = impl.ReplayBuffer(6), impl.ReplayBuffer(6)
+ws = impl.Workspace()
+ws.set_full("x", torch.arange(8, dtype=torch.float32).reshape(2, 4))
+with MODE:  # filled, moved and restored under the mode
+    rb.put(ws)
+    rb.to("cpu")
+    copy.load_state_dict(rb.state_dict())
+copy.put(ws)  # then put to and sampled outside it
+restored = copy.get_shuffled(4)
+restored.set("x", 0, torch.zeros(4))
+result = {"size": torch.tensor(copy.size()), "x": restored.get_full("x")}
+"""
+
 PROGRAMS = {
     "epoch-loop": ("WS-46", EPOCH_LOOP),
     "grown-under-mode": ("WS-46", GROWN_UNDER_MODE),
     "derived-workspaces": ("WS-46", DERIVED),
     "agent-epochs": ("WS-46", AGENT_EPOCHS),
     "replay-buffer": ("RB-31", BUFFER),
+    "replay-buffer-restored": ("RB-31", BUFFER_RESTORED),
 }
 
 
