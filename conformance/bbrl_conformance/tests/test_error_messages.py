@@ -104,6 +104,13 @@ def workspaces(impl: Any, *names: list[str]) -> list[Any]:
     return out
 
 
+def three_rows(impl: Any) -> Any:
+    """x: float32 [3, 2] (the variable of workspaces(), with time size 3 instead of 1)."""
+    ws = impl.Workspace()
+    ws.set_full("x", torch.zeros(3, 2))
+    return ws
+
+
 def make_env(impl: Any, env_name: str) -> Any:
     """The factory of env_name's envs: functools.partial(impl.make_env, env_name)."""
     return functools.partial(impl.make_env, env_name)
@@ -119,7 +126,7 @@ def filtered(impl: Any) -> Any:
 
 SETUP = (
     "import functools, pathlib, tempfile, torch\nfrom bbrl_conformance import _rb_file as rbf\n"
-    + source_of(items, buffer, file_with, load_other, workspaces, make_env, filtered)
+    + source_of(items, buffer, file_with, load_other, workspaces, three_rows, make_env, filtered)
     + "tmp = pathlib.Path(tempfile.mkdtemp())\n"
 )
 
@@ -191,6 +198,27 @@ CASES: dict[str, Case] = {
         lambda impl, tmp: impl.ParallelGymAgent(make_env(impl, "CartPole-v1"), 2, reward_at_t=True),
         ("reward_at_t", "False", "True"),
     ),
+    "max-size-not-integral": Case(
+        "RB-1",
+        TypeError,
+        "impl.ReplayBuffer(2.5)",
+        lambda impl, tmp: impl.ReplayBuffer(2.5),
+        ("max_size", "2.5"),
+    ),
+    "select-batch-float-index": Case(
+        "WS-30",
+        TypeError,
+        "filtered(impl).select_batch(torch.tensor([0.5]))",
+        lambda impl, tmp: filtered(impl).select_batch(torch.tensor([0.5])),
+        (("index", "batch_indexes"), ("float32", "float")),
+    ),
+    "select-batch-n-no-columns": Case(
+        "WS-31",
+        ValueError,
+        "impl.Workspace().select_batch_n(1)",
+        lambda impl, tmp: impl.Workspace().select_batch_n(1),
+        ("n", "0", "1"),
+    ),
     # elements and filters (WS-38, TR-6)
     "cat-batch-missing-variable": Case(
         "WS-38",
@@ -198,6 +226,27 @@ CASES: dict[str, Case] = {
         "impl.Workspace.cat_batch(workspaces(impl, ['x', 'y'], ['x', 'y'], ['x']))",
         lambda impl, tmp: impl.Workspace.cat_batch(workspaces(impl, ["x", "y"], ["x", "y"], ["x"])),
         ("y", ("2", "third")),
+    ),
+    "cat-batch-not-a-workspace": Case(
+        "WS-38",
+        TypeError,
+        "impl.Workspace.cat_batch([*workspaces(impl, ['x']), 5])",
+        lambda impl, tmp: impl.Workspace.cat_batch([*workspaces(impl, ["x"]), 5]),
+        (("1", "second"), "Workspace", "int"),
+    ),
+    "cat-batch-time-size": Case(
+        "WS-38",
+        ValueError,
+        "impl.Workspace.cat_batch([*workspaces(impl, ['x']), three_rows(impl)])",
+        lambda impl, tmp: impl.Workspace.cat_batch([*workspaces(impl, ["x"]), three_rows(impl)]),
+        ("x", "1", "3"),
+    ),
+    "transitions-filter-key-int": Case(
+        "TR-12",
+        TypeError,
+        "filtered(impl).get_transitions(filter_key=5)",
+        lambda impl, tmp: filtered(impl).get_transitions(filter_key=5),
+        ("filter_key", ("int", "5")),
     ),
     "transitions-filter-shape": Case(
         "TR-6",

@@ -631,27 +631,51 @@ def test_select_batch_n_draws_every_column_uniformly(impl: Any) -> None:
 
 
 @clause("WS-31", "ERR-5")
-def test_select_batch_n_errors(impl: Any) -> None:
+@given(
+    negative=st.integers(max_value=-1) | st.just(-1),
+    positive=st.integers(min_value=1) | st.just(1),
+    time_size=st.integers(0, 3),
+)
+def test_select_batch_n_errors(impl: Any, negative: int, positive: int, time_size: int) -> None:
+    """Both sides of each bound: every n < 0 raises, n = 0 does not; on a workspace of batch
+    size 0 (without variables, or with variables of batch 0) every n > 0 raises, n = 0 does
+    not."""
     built = build(impl, 2, 3)
     expect_error_unchanged(
-        ValueError, "WS-31", built, "ws.select_batch_n(-1)", lambda: built.ws.select_batch_n(-1)
+        ValueError,
+        "WS-31",
+        built,
+        f"ws.select_batch_n({negative})",
+        functools.partial(built.ws.select_batch_n, negative),
+    )
+    no_columns = build(impl, time_size, 0)
+    expect_error_unchanged(
+        ValueError,
+        "WS-31",
+        no_columns,
+        f"ws.select_batch_n({positive})",
+        functools.partial(no_columns.ws.select_batch_n, positive),
     )
     empty = impl.Workspace()
     expect_raises(
         ValueError,
         "WS-31",
-        "impl.Workspace().select_batch_n(2)",
-        lambda: empty.select_batch_n(2),
-        "impl.Workspace().select_batch_n(2)",
+        f"impl.Workspace().select_batch_n({positive})",
+        functools.partial(empty.select_batch_n, positive),
+        f"impl.Workspace().select_batch_n({positive})",
     )
-    out = empty.select_batch_n(0)
-    expect(
-        list(out.keys()) == [] and out.batch_size() == 0,
-        "WS-31",
-        f"impl.Workspace().select_batch_n(0) is not an empty workspace: keys "
-        f"{list(out.keys())}, batch_size() = {out.batch_size()}",
-        "out = impl.Workspace().select_batch_n(0)\nprint(list(out.keys()), out.batch_size())",
-    )
+    for source in (built, no_columns, Built(empty, {}, "ws = impl.Workspace()\n")):
+        keys = sorted(source.ws.keys())
+        out = source.ws.select_batch_n(0)
+        expect(
+            out.batch_size() == 0 and sorted(out.keys()) == keys,
+            "WS-31",
+            f"ws.select_batch_n(0) is not a workspace of batch size 0 with the variables "
+            f"{keys}: keys {sorted(out.keys())}, batch_size() = {out.batch_size()}",
+            source.repro(
+                "out = ws.select_batch_n(0)", "print(sorted(out.keys()), out.batch_size())"
+            ),
+        )
 
 
 # -- WS-32..WS-34: subtime, get_time_truncated(_workspace) ----------------------------------
