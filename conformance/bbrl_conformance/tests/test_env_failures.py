@@ -47,6 +47,7 @@ from bbrl_conformance.counting_env import (
     Fault,
     ObsKind,
     action_row,
+    close_agent,
 )
 
 Raised = type[Exception] | tuple[type[Exception], ...]
@@ -900,6 +901,60 @@ def test_hung_worker_times_out(impl: Any, backend: Backend) -> None:
         repro = check_refused_until_reset(rollout, ws, 2, "ENV-25", "a step timed out", repro)
         check_recovers(rollout, repro, "ENV-25")
         closed_within(rollout, repro)
+
+
+#: timeouts ENV-25 refuses when the agent is built: (source, value, the builtin type raised)
+BAD_TIMEOUTS: tuple[tuple[str, object, type[Exception]], ...] = (
+    ("0", 0, ValueError),
+    ("0.0", 0.0, ValueError),
+    ("-1", -1, ValueError),
+    ("-0.5", -0.5, ValueError),
+    ("float('nan')", float("nan"), ValueError),
+    ("True", True, TypeError),
+    ("'5'", "5", TypeError),
+    ("[1.0]", [1.0], TypeError),
+)
+
+
+@clause("ENV-25")
+@pytest.mark.parametrize(
+    ("source", "timeout", "error"), BAD_TIMEOUTS, ids=[source for source, _, _ in BAD_TIMEOUTS]
+)
+def test_worker_timeout_domain(
+    impl: Any, backend: Backend, source: str, timeout: object, error: type[Exception]
+) -> None:
+    """Both sides of ENV-25's domain on a backend with worker processes: zero, negative numbers
+    and NaN raise ValueError, other types (bool and str included) TypeError, when the agent is
+    built, and no worker remains; a positive int is accepted (a float is, by
+    test_hung_worker_times_out)."""
+    if in_process(impl, backend):
+        pytest.skip(
+            "this backend steps its envs in this process: it refuses every timeout (ENV-18, "
+            "test_in_process_backends_refuse_a_timeout)"
+        )
+    with no_process_left("ENV-25") as guard, CountingPlan([3]) as plan:
+        call = f"impl.ParallelGymAgent(factory, num_envs=1{backend.source()}, timeout={source})"
+        code = f"{plan.factory_source(True)}{call}  # expected {error.__name__}\n"
+        guard.repro = process_repro(code)
+        built: list[Any] = []
+        try:
+            expect_raises(
+                error,
+                "ENV-25",
+                call,
+                lambda: built.append(
+                    backend.agent(impl, plan.factory(impl, True), 1, timeout=timeout)
+                ),
+                code,
+            )
+        finally:
+            for agent in built:
+                close_agent(agent)
+        accepted = backend.agent(impl, plan.factory(impl, True), 1, timeout=30)
+        try:
+            accepted(impl.Workspace(), t=0)
+        finally:
+            close_agent(accepted)
 
 
 #: reproducer lines raising KeyboardInterrupt in the main thread half a second later (SIGALRM,
