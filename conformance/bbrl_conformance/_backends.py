@@ -12,6 +12,11 @@ names the declared backends that step all envs as one ``VectorEnv`` (ENV-17): th
 ``autoreset=False``, wrappers and envs without a vector implementation, and follow DET-8
 instead of DET-5. Whether a backend uses worker processes (ENV-13, ENV-24..ENV-26) is not
 declared: the suite sees it in the counting env's logs (the process each env ran in).
+
+A module that passes other names through from another implementation (a PEP 562
+``__getattr__`` over ``bbrl_reference.__all__``, say) passes these two declarations through
+too: one that defines its own ``ParallelGymAgent`` declares both itself
+(``CONFORMANCE_VECTOR_BACKENDS = ()`` when it has no vector backend).
 """
 
 from __future__ import annotations
