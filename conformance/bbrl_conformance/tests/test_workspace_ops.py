@@ -63,8 +63,8 @@ def build(
     offset: int = 0,
     name: str = "ws",
 ) -> Built:
-    """`obs` float32 [T, B, 2] and `done` bool [T, B] written row by row with `set`, `act`
-    int64 [T, B] with `set_full`; with `grad`, `lp` = w * obs[..., 0] (w a 0-d parameter set
+    """`obs` float32 [T, B, 2] and `done` bool [T, B] written row by row with `set` (so absent
+    when T = 0), `act` int64 [T, B] with `set_full`; with `grad`, `lp` = w * obs[..., 0] (w a 0-d parameter set
     to 2.0) row by row, so that `lp` has autograd history. Its code calls the workspace
     `name`."""
     shape = (time_size, batch)
@@ -98,6 +98,8 @@ def build(
         ]
         for t in range(time_size):
             ws.set("lp", t, weight * model["obs"][t, :, 0])
+    if time_size == 0:  # rows written by set: none, so only act (set_full) exists
+        model = {"act": model["act"]}
     return Built(ws, model, "\n".join(code) + "\n", weight)
 
 
@@ -391,7 +393,7 @@ def test_results_share_no_storage_with_sources(impl: Any, producer: str) -> None
 
 
 @clause("WS-27", "WS-40")
-@given(time_size=st.integers(1, 4), batch=st.integers(1, 3))
+@given(time_size=st.integers(0, 4), batch=st.integers(0, 3))
 def test_copy_and_contiguous_hold_the_same_variables(impl: Any, time_size: int, batch: int) -> None:
     built = build(impl, time_size, batch)
     for code, call, clause_id in (
@@ -441,15 +443,17 @@ INDEX_DTYPES = (torch.int64, torch.int32)
 
 @clause("WS-28")
 @given(
-    time_size=st.integers(1, 4),
-    batch=st.integers(1, 4),
+    time_size=st.integers(0, 4),
+    batch=st.integers(0, 4),
     data=st.data(),
     dtype=st.sampled_from(INDEX_DTYPES),
 )
 def test_select_batch_by_positions(
     impl: Any, time_size: int, batch: int, data: st.DataObject, dtype: torch.dtype
 ) -> None:
-    positions = data.draw(st.lists(st.integers(0, batch - 1), max_size=6), label="positions")
+    # batch size 0: only the empty index is valid
+    within = st.lists(st.integers(0, batch - 1), max_size=6) if batch else st.just([])
+    positions = data.draw(within, label="positions")
     built = build(impl, time_size, batch)
     index = torch.tensor(positions, dtype=dtype)
     code = f"out = ws.select_batch(torch.tensor({positions}, dtype={dtype}))"
@@ -486,13 +490,13 @@ def test_select_batch_keeps_each_variables_time_size(impl: Any) -> None:
 
 @clause("WS-29")
 @given(
-    time_size=st.integers(1, 4),
-    mask=st.lists(st.booleans(), min_size=1, max_size=5),
+    time_size=st.integers(0, 4),
+    mask=st.lists(st.booleans(), max_size=5),
 )
 def test_select_batch_by_mask(impl: Any, time_size: int, mask: list[bool]) -> None:
     built = build(impl, time_size, len(mask))
-    code = f"out = ws.select_batch(torch.tensor({mask}))"
-    out = built.ws.select_batch(torch.tensor(mask))
+    code = f"out = ws.select_batch(torch.tensor({mask}, dtype=torch.bool))"
+    out = built.ws.select_batch(torch.tensor(mask, dtype=torch.bool))
     positions = [b for b, keep in enumerate(mask) if keep]
     expected = {name: value[:, positions] for name, value in built.model.items()}
     expect_contents(out, expected, "WS-29", code, built.repro(code))
@@ -688,8 +692,8 @@ RANGE_OPS: dict[str, Callable[[Any, int, int], Any]] = {
 
 @clause("WS-32")
 @given(
-    time_size=st.integers(1, 5),
-    batch=st.integers(1, 3),
+    time_size=st.integers(0, 5),
+    batch=st.integers(0, 3),
     op=st.sampled_from(sorted(RANGE_OPS)),
     data=st.data(),
 )
@@ -767,7 +771,7 @@ def test_get_time_truncated(impl: Any, time_size: int, data: st.DataObject) -> N
 
 
 @clause("WS-35")
-@given(time_size=st.integers(1, 5), batch=st.integers(1, 4), data=st.data())
+@given(time_size=st.integers(0, 5), batch=st.integers(0, 4), data=st.data())
 def test_select_subtime_windows(impl: Any, time_size: int, batch: int, data: st.DataObject) -> None:
     window = data.draw(st.integers(0, time_size), label="window_size")
     starts = data.draw(
@@ -775,9 +779,9 @@ def test_select_subtime_windows(impl: Any, time_size: int, batch: int, data: st.
         label="t",
     )
     built = build(impl, time_size, batch)
-    code = f"out = ws.select_subtime(torch.tensor({starts}), {window})"
-    out = built.ws.select_subtime(torch.tensor(starts), window)
-    rows = torch.tensor(starts)[None, :] + torch.arange(window)[:, None]
+    code = f"out = ws.select_subtime(torch.tensor({starts}, dtype=torch.int64), {window})"
+    out = built.ws.select_subtime(torch.tensor(starts, dtype=torch.int64), window)
+    rows = torch.tensor(starts, dtype=torch.int64)[None, :] + torch.arange(window)[:, None]
     expected = {name: value[rows, torch.arange(batch)] for name, value in built.model.items()}
     expect_contents(out, expected, "WS-35", code, built.repro(code))
 
@@ -819,7 +823,7 @@ def test_select_subtime_errors(impl: Any) -> None:
 
 
 @clause("WS-37")
-@given(time_size=st.integers(1, 3), batches=st.lists(st.integers(1, 3), min_size=1, max_size=3))
+@given(time_size=st.integers(0, 3), batches=st.lists(st.integers(0, 3), min_size=1, max_size=3))
 def test_cat_batch(impl: Any, time_size: int, batches: list[int]) -> None:
     parts = [
         build(impl, time_size, b, offset=100 * i, name=f"ws{i}") for i, b in enumerate(batches)
