@@ -13,6 +13,7 @@ source, by ``source_of``) and ``_rb_file``.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import json
 import os
@@ -798,6 +799,81 @@ def test_a_bool_byte_other_than_0_or_1_raises(impl: Any, tmp: pathlib.Path) -> N
         refused + "    (tmp / 'good.bin').write_bytes(good)\n"
         "    print(rb.load(tmp / 'good.bin').size())  # want 2",
     )
+
+
+@clause("RB-26")
+@pytest.mark.parametrize("buffer_size", [1, 4, 6, 64])
+@pytest.mark.parametrize("full", [True, False], ids=["full-file", "partial-file"])
+def test_a_file_of_another_max_size_raises(
+    impl: Any, tmp: pathlib.Path, buffer_size: int, full: bool
+) -> None:
+    """Both sides of "a max_size other than the buffer's": a file of max_size 5 (full, or holding
+    2 items) refused by buffers of max_size 1, 4 (smaller) and 6, 64 (larger, where the items
+    would fit), with the buffer unchanged."""
+    source = impl.ReplayBuffer(5)
+    source.put(items(impl, 0, 5 if full else 2))
+    source.save(tmp / "f.bin")
+    rb = impl.ReplayBuffer(buffer_size)
+    rb.put(items(impl, 50, 1))
+    before = snapshot(rb)
+    repro = repro_source(slot_ids, snapshot, unchanged) + (
+        f"rb = impl.ReplayBuffer({buffer_size})\nrb.put(items(impl, 50, 1))\n"
+        "before = snapshot(rb)\n"
+        + IN_TMP
+        + "    source = impl.ReplayBuffer(5)\n"
+        + f"    source.put(items(impl, 0, {5 if full else 2}))\n"
+        + "    source.save(tmp / 'f.bin')\n"
+    )
+    expect_raises(
+        ValueError,
+        "RB-26",
+        f"load of a max_size 5 file holding {5 if full else 2} items into max_size {buffer_size}",
+        lambda: rb.load(tmp / "f.bin"),
+        repro + "    rb.load(tmp / 'f.bin')",
+    )
+    expect(
+        unchanged(rb, before),
+        "RB-26",
+        "the refused load changed the buffer",
+        repro + REFUSED_LOAD.format(error="ValueError", path="tmp / 'f.bin'"),
+    )
+
+
+#: paths save and load refuse (RB-23): an fd number that no file has, None, a float
+BAD_PATHS: tuple[tuple[str, object], ...] = (("999_999", 999_999), ("None", None), ("2.5", 2.5))
+
+
+@clause("RB-23")
+@pytest.mark.parametrize(("source", "path"), BAD_PATHS, ids=[s for s, _ in BAD_PATHS])
+def test_a_path_of_another_type_raises(
+    impl: Any, tmp: pathlib.Path, source: str, path: object
+) -> None:
+    """save and load of a path that is neither a str nor an os.PathLike raise TypeError (an
+    int is not a file descriptor to them) and change nothing; the other side, str and
+    os.PathLike, is the rest of this module."""
+    rb, _, _ = saved(impl, tmp)
+    before = snapshot(rb)
+    files = sorted(os.listdir(tmp))
+    repro = (
+        repro_source(slot_ids, snapshot, unchanged, saved)
+        + IN_TMP
+        + ("    rb, _, _ = saved(impl, tmp)\n    before = snapshot(rb)\n")
+    )
+    for op in ("save", "load"):
+        expect_raises(
+            TypeError,
+            "RB-23",
+            f"rb.{op}({source})",
+            functools.partial(getattr(rb, op), path),
+            repro + f"    rb.{op}({source})",
+        )
+        expect(
+            unchanged(rb, before) and sorted(os.listdir(tmp)) == files,
+            "RB-23",
+            f"the refused rb.{op}({source}) changed the buffer or the directory",
+            repro + f"    try:\n        rb.{op}({source})\n    except TypeError:\n        pass\n"
+            "    print(unchanged(rb, before), sorted(os.listdir(tmp)))",
+        )
 
 
 @clause("RB-26")

@@ -64,9 +64,9 @@ def build(
     name: str = "ws",
 ) -> Built:
     """`obs` float32 [T, B, 2] and `done` bool [T, B] written row by row with `set` (so absent
-    when T = 0), `act` int64 [T, B] with `set_full`; with `grad`, `lp` = w * obs[..., 0] (w a 0-d parameter set
-    to 2.0) row by row, so that `lp` has autograd history. Its code calls the workspace
-    `name`."""
+    when T = 0), `act` int64 [T, B] with `set_full`; with `grad`, `lp` = w * obs[..., 0] (w a
+    0-d parameter set to 2.0) row by row, so that `lp` has autograd history. Its code calls the
+    workspace `name`."""
     shape = (time_size, batch)
     model = {
         "obs": full((*shape, 2), torch.float32, offset),
