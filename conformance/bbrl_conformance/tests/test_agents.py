@@ -280,6 +280,92 @@ def test_negative_seed_is_refused_by_every_agent(impl: Any, seed: int) -> None:
         )
 
 
+SEED_TREE_SOURCE = """\
+seen = []
+class Leaf(impl.Agent):
+    def __init__(self, tag):
+        super().__init__()
+        self.tag = tag
+    def seed(self, seed):
+        seen.append((self.tag, seed))
+        return self
+    def forward(self, t, **kwargs):
+        pass
+"""
+
+#: a tree of agents: a leaf's tag, or ("Agents", [children]) / ("TemporalAgent", child)
+SeedTree = Any
+
+
+def _seed_trees() -> st.SearchStrategy[SeedTree]:
+    leaves = st.just("leaf")
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.tuples(st.just("Agents"), st.lists(inner, min_size=1, max_size=3)),
+            st.tuples(st.just("TemporalAgent"), inner),
+        ),
+        max_leaves=6,
+    )
+
+
+def _build_seed_tree(
+    impl: Any, tree: SeedTree, seen: list[tuple[str, int]]
+) -> tuple[Any, str, list[str]]:
+    """The agent of ``tree``, its source and its leaves' tags (l0, l1, ... in order)."""
+    tags: list[str] = []
+
+    class Leaf(impl.Agent):  # type: ignore[misc]
+        def __init__(self, tag: str) -> None:
+            super().__init__()
+            self.tag = tag
+
+        def seed(self, seed: int) -> Any:
+            seen.append((self.tag, seed))
+            return self
+
+        def forward(self, t: int, **kwargs: Any) -> None:
+            pass
+
+    def build(node: SeedTree) -> tuple[Any, str]:
+        if node == "leaf":
+            tag = f"l{len(tags)}"
+            tags.append(tag)
+            return Leaf(tag), f"Leaf({tag!r})"
+        kind, children = node
+        if kind == "TemporalAgent":
+            agent, source = build(children)
+            return impl.TemporalAgent(agent), f"impl.TemporalAgent({source})"
+        built = [build(child) for child in children]
+        return (
+            impl.Agents(*(a for a, _ in built)),
+            f"impl.Agents({', '.join(src for _, src in built)})",
+        )
+
+    agent, source = build(tree)
+    return agent, source, tags
+
+
+@clause("AG-28")
+@given(tree=_seed_trees(), seed=st.integers(0, 2**64 - 1))
+def test_seed_reaches_every_agent_of_a_tree(impl: Any, tree: SeedTree, seed: int) -> None:
+    """Agents and TemporalAgent, nested in any way, pass seed(s) on: every leaf's own seed is
+    called exactly once, with s."""
+    seen: list[tuple[str, int]] = []
+    agent, source, leaves = _build_seed_tree(impl, tree, seen)
+    agent.seed(seed)
+    repro = SEED_TREE_SOURCE + f"{source}.seed({seed})\nprint(seen)"
+    got = sorted(seen)
+    want = sorted((tag, seed) for tag in leaves)
+    expect(
+        got == want,
+        "AG-28",
+        f"{source}.seed({seed}): the leaves' seed() received {got}, expected each leaf once "
+        f"with {seed}: {want}",
+        repro,
+    )
+
+
 @clause("AG-7")
 def test_get_and_set_outside_a_call_raise(impl: Any) -> None:
     agent = recorder(impl, [], "a")

@@ -121,6 +121,52 @@ def test_same_seed_same_rollouts(impl: Any, backend: Backend, seed: int) -> None
                 )
 
 
+@clause("AG-28", "DET-1")
+@pytest.mark.parametrize("seed", [0, 2139])
+def test_seeding_the_training_agent_seeds_the_env_agent(
+    impl: Any, backend: Backend, seed: int
+) -> None:
+    """bbrl-algos' way: TemporalAgent(Agents(env_agent, actor)).seed(s) gives the rollouts of
+    env_agent.seed(s) (AG-28 passes the seed on)."""
+    num_envs, n_steps = 3, 12
+    with contextlib.ExitStack() as stack, torch.random.fork_rng():
+        factory = functools.partial(impl.make_env, env_name=CARTPOLE, autoreset=True)
+        direct = backend.agent(impl, factory, num_envs)
+        stack.callback(close_agent, direct)
+        direct.seed(seed)
+        wrapped = backend.agent(impl, factory, num_envs)
+        stack.callback(close_agent, wrapped)
+        train_agent = impl.TemporalAgent(impl.Agents(wrapped, random_agent(impl, num_envs)))
+        train_agent.seed(seed)
+        repro = (
+            SETUP_SOURCE
+            + f"direct = cartpole({num_envs}, {seed}{backend.source()})\n"
+            + "wrapped = impl.ParallelGymAgent(functools.partial(impl.make_env, "
+            + f"env_name='CartPole-v1', autoreset=True), num_envs={num_envs}"
+            + f"{backend.source()})\n"
+            + f"train_agent = impl.TemporalAgent(impl.Agents(wrapped, RandomAgent({num_envs})))\n"
+            + f"train_agent.seed({seed})\n"
+            + "out = []\nfor env_agent in (direct, wrapped):\n"
+            + "    torch.manual_seed(7)\n    ws = impl.Workspace()\n"
+            + "    impl.TemporalAgent(impl.Agents(env_agent, RandomAgent("
+            + f"{num_envs})))(ws, t=0, n_steps={n_steps})\n"
+            + "    out.append(ws.get_full('env/env_obs'))\nprint(torch.equal(*out))"
+        )
+        ws_direct = rollout(impl, direct, num_envs, n_steps, torch_seed=7)
+        torch.manual_seed(7)
+        ws_wrapped = impl.Workspace()
+        train_agent(ws_wrapped, t=0, n_steps=n_steps)
+        for name in ("env/env_obs", "env/done", "env/cumulated_reward"):
+            expect_equal_tensors(
+                ws_wrapped.get_full(name),
+                ws_direct.get_full(name),
+                "AG-28",
+                f"TemporalAgent(Agents(env_agent, actor)).seed({seed}) then a rollout: {name!r} "
+                f"differs from the rollout of an env agent seeded with env_agent.seed({seed})",
+                repro,
+            )
+
+
 @clause("DET-2")
 @pytest.mark.parametrize("seed", [0, 1, 2139])
 def test_envs_get_distinct_initial_states(impl: Any, backend: Backend, seed: int) -> None:
