@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any, SupportsFloat
 
@@ -491,25 +492,36 @@ def test_dict_observations_are_flattened(impl: Any, backend: Backend) -> None:
 
 class NestedDictEnv(gym.Env[Any, Any]):
     """Observations ``{"a": {"b": [1.0]}, <other>: [2.0]}``, ``other`` given: ``"c"``, or
-    ``"a/b"``, whose variable name collides with the nested key's."""
+    ``"a/b"``, whose variable name collides with the nested key's. With ``fault``, each step's
+    inner dict ``"a"`` is wrong: ``"extra"`` (a key ``"z"`` more), ``"missing"`` (no ``"b"``),
+    ``"int-key"`` (a key ``0`` more) or ``"not-a-mapping"`` (an array)."""
 
     action_space = gym.spaces.Discrete(2)
 
-    def __init__(self, other: str) -> None:
+    def __init__(self, other: str, fault: str | None = None) -> None:
         box = gym.spaces.Box(0.0, 9.0, (1,), np.float32)
-        self.other = other
+        self.other, self.fault = other, fault
         self.observation_space = gym.spaces.Dict({"a": gym.spaces.Dict({"b": box}), other: box})
 
-    def _obs(self) -> dict[str, Any]:
+    def _obs(self, fault: str | None = None) -> dict[str, Any]:
         one = np.ones(1, dtype=np.float32)
-        return {"a": {"b": one}, self.other: 2 * one}
+        inner: Any = {"b": one}
+        if fault == "extra":
+            inner = {"b": one, "z": one}
+        elif fault == "missing":
+            inner = {}
+        elif fault == "int-key":
+            inner = {"b": one, 0: one}
+        elif fault == "not-a-mapping":
+            inner = one
+        return {"a": inner, self.other: 2 * one}
 
     def reset(self, *, seed: int | None = None, options: Any = None) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
         return self._obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        return self._obs(), 0.0, False, False, {}
+        return self._obs(self.fault), 0.0, False, False, {}
 
 
 NESTED_SOURCE = (
@@ -544,6 +556,51 @@ def test_nested_dict_observations_and_colliding_names(impl: Any) -> None:
         f"impl.ParallelGymAgent({colliding}, num_envs=2) (keys 'a/b' and 'a' -> 'b')",
         lambda: impl.ParallelGymAgent(functools.partial(NestedDictEnv, "a/b"), num_envs=2),
         NESTED_SOURCE + f"impl.ParallelGymAgent({colliding}, num_envs=2)",
+    )
+
+
+#: a wrong inner dict of a nested Dict observation -> the builtin type ENV-21 requires
+NESTED_FAULTS = {
+    "extra": ValueError,
+    "missing": ValueError,
+    "int-key": ValueError,
+    "not-a-mapping": TypeError,
+}
+
+
+@clause("ENV-21", "ENV-10")
+@pytest.mark.parametrize("fault", sorted(NESTED_FAULTS))
+def test_nested_dict_observation_is_checked_at_every_level(impl: Any, fault: str) -> None:
+    """ENV-21's Dict rule holds inside a nested Dict: an inner mapping with a key more, a key
+    less or a non-str key raises ValueError, an inner value that is no mapping TypeError, naming
+    t and b, instead of the extra key being dropped or the error escaping as another type."""
+    error = NESTED_FAULTS[fault]
+    make = f"functools.partial(NestedDictEnv, 'c', {fault!r})"
+    repro = NESTED_SOURCE + (
+        f"agent = impl.ParallelGymAgent({make}, num_envs=2)\n"
+        "ws = impl.Workspace()\nagent(ws, t=0)\n"
+        "ws.set('action', 0, torch.zeros(2, dtype=torch.int64))\n"
+        f"agent(ws, t=1)  # expected {error.__name__}\n"
+    )
+    agent = impl.ParallelGymAgent(functools.partial(NestedDictEnv, "c", fault), num_envs=2)
+    try:
+        ws = impl.Workspace()
+        agent(ws, t=0)
+        ws.set("action", 0, torch.zeros(2, dtype=torch.int64))
+        exc = expect_raises(
+            error,
+            "ENV-21",
+            f"a step returning a nested Dict observation whose inner dict is {fault}",
+            functools.partial(agent, ws, t=1),
+            repro,
+        )
+    finally:
+        close_agent(agent)
+    expect(
+        re.search(r"\b1\b", str(exc)) is not None,
+        "ENV-21",
+        f"the error for the {fault} inner dict does not name t = 1: {exc}",
+        repro,
     )
 
 
