@@ -389,6 +389,46 @@ def test_results_share_no_storage_with_sources(impl: Any, producer: str) -> None
             )
 
 
+@clause("WS-13", "WS-4")
+@pytest.mark.parametrize("producer", sorted(PRODUCERS))
+def test_results_have_the_sizes_of_their_variables(impl: Any, producer: str) -> None:
+    """A derived workspace is a workspace like any other: batch_size() and time_size() are those
+    of its variables, and its batch size is fixed (WS-4): a write of another batch size raises
+    ValueError and changes nothing, one of the same batch size is accepted."""
+    op = PRODUCERS[producer]
+    built = build(impl, 4, 3)
+    torch.manual_seed(0)
+    out = op.call(impl, built.ws)
+    call = f"torch.manual_seed(0)\nout = {op.code}"
+    shapes = {name: tuple(out.get_full(name).shape) for name in list(out.keys())}
+    batch, time_size = shapes["act"][1], shapes["act"][0]
+    sizes = (out.batch_size(), out.time_size())
+    expect(
+        sizes == (batch, time_size),
+        "WS-13",
+        f"{call}: (batch_size(), time_size()) = {sizes}, but its variables have shapes {shapes}",
+        built.repro(call, "print(out.batch_size(), out.time_size())"),
+    )
+    wrong = torch.zeros(batch + 1)
+    code = f"out.set('extra', 0, torch.zeros({batch + 1}))"
+    before = observe(out)
+    expect_raises(
+        ValueError,
+        "WS-4",
+        f"{call}; {code} (batch size {batch + 1} on a workspace of batch size {batch})",
+        functools.partial(out.set, "extra", 0, wrong),
+        built.repro(call, code),
+    )
+    expect_unchanged(out, before, "WS-4", f"{call}; {code} raised, but", built.repro(call, code))
+    out.set("extra", 0, torch.zeros(batch))
+    expect(
+        "extra" in out and out.batch_size() == batch,
+        "WS-4",
+        f"{call}; out.set('extra', 0, torch.zeros({batch})) was not stored",
+        built.repro(call, f"out.set('extra', 0, torch.zeros({batch}))", "print(list(out.keys()))"),
+    )
+
+
 # -- WS-27, WS-40: copies -------------------------------------------------------------------
 
 
