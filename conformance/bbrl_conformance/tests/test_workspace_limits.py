@@ -498,6 +498,47 @@ def test_a_sample_beyond_the_address_space_raises_memory_error(impl: Any) -> Non
     )
 
 
+@clause("RB-22", "RB-7")
+def test_a_put_whose_storage_cannot_be_allocated(impl: Any) -> None:
+    """The first put into ReplayBuffer(2**22) of 1 KiB items: room for every slot is 4 GiB, less
+    than this machine's memory (so no physical-memory check refuses it) but more than the 256
+    MiB the child may still map. An implementation that allocates the slots at the first put
+    raises MemoryError and keeps the buffer empty; one that allocates as items come stores the
+    4 items. Any other outcome (another error, a buffer half changed) fails."""
+    if not _has_address_space_limit():
+        pytest.skip("needs RLIMIT_AS (Linux) to bound what an implementation may allocate")
+    code = "rb = impl.ReplayBuffer(2**22)\nrb.put(ws)"
+    stored = (
+        "rb.size() == 4 and torch.equal(rb.get_shuffled(3).get_full('x'), torch.zeros(1, 3, 256))"
+    )
+    untouched = "rb.size() == 0"
+    case = ("put", code, stored, untouched)
+    outcome = _run_limited(impl, [case], "items", "RB-22")["put"]
+    raised, check = outcome["raised"], outcome["check"]
+    repro = _limited_repro("items", [case])
+    if raised is None:
+        expect(
+            check is True,
+            "RB-22",
+            f"{code!r} succeeded, but the buffer does not hold the 4 items ({stored}: {check})",
+            repro,
+        )
+        return
+    expect(
+        "MemoryError" in raised,
+        "RB-22",
+        f"{code!r} with 256 MiB to spare: expected MemoryError (or the items stored), got "
+        f"{raised[0]}",
+        repro,
+    )
+    expect(
+        check is True,
+        "RB-7",
+        f"{code!r} raised MemoryError, but the buffer changed ({untouched}: {check})",
+        repro,
+    )
+
+
 @clause("WS-23", "WS-24")
 def test_big_rows_that_fit_are_accepted(impl: Any) -> None:
     """With 256 MiB of address space to spare, rows of 16 MiB written one by one at t = 0, 1, 2
@@ -528,6 +569,10 @@ _SETUPS = {
         ws.set_full('x', torch.zeros(1, 4, 256))
         rb = impl.ReplayBuffer(4)
         rb.put(ws)
+    """,
+    "items": """
+        ws = impl.Workspace()
+        ws.set_full('x', torch.zeros(1, 4, 256))
     """,
     "e0": """
         ws = impl.Workspace()
@@ -586,10 +631,12 @@ for case in cases:
     except BaseException as exc:
         names, sizes, unchanged = ["<reading failed: %r>" % exc], {}, False
     check = None
-    if raised is None and len(case) > 2:  # what must hold when the call succeeded
+    # what must hold: case[2] when the call succeeded, case[3] when it raised
+    expression = (list(case[2:]) + [None, None])[0 if raised is None else 1]
+    if expression:
         signal.alarm(10)
         try:
-            check = bool(eval(case[2], ns))
+            check = bool(eval(expression, ns))
         except BaseException as exc:
             check = "%s: %s" % (type(exc).__name__, exc)
         signal.alarm(0)
