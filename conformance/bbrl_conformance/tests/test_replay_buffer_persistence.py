@@ -802,6 +802,45 @@ def test_a_bool_byte_other_than_0_or_1_raises(impl: Any, tmp: pathlib.Path) -> N
 
 
 @clause("RB-26")
+def test_a_generator_state_torch_rejects_raises(impl: Any, tmp: pathlib.Path) -> None:
+    """A file whose generator state has the right device and size but bytes torch refuses
+    (all zero: no valid mt19937 state) is a file that does not follow RB-29: ValueError, and
+    the buffer and its generator are unchanged."""
+    _, data, _ = saved(impl, tmp)
+    parsed = rbf.parse(data)
+    header = dict(parsed.header)
+    if header["generator"] is None:
+        pytest.skip("the implementation saves no generator state")
+    nbytes = int(header["generator"]["nbytes"])
+    (tmp / "z.bin").write_bytes(rbf.build(header, parsed.payload[:-nbytes] + bytes(nbytes)))
+    rb = impl.ReplayBuffer(5, generator=torch.Generator().manual_seed(11))
+    rb.put(items(impl, 50, 2))
+    before = snapshot(rb)
+    repro = repro_source(slot_ids, snapshot, unchanged, saved) + (
+        "rb = impl.ReplayBuffer(5, generator=torch.Generator().manual_seed(11))\n"
+        "rb.put(items(impl, 50, 2))\nbefore = snapshot(rb)\n"
+        + IN_TMP
+        + "    _, data, _ = saved(impl, tmp)\n    parsed = rbf.parse(data)\n"
+        "    n = parsed.header['generator']['nbytes']\n"
+        "    zeroed = rbf.build(parsed.header, parsed.payload[:-n] + bytes(n))\n"
+        "    (tmp / 'z.bin').write_bytes(zeroed)\n"
+    )
+    expect_raises(
+        ValueError,
+        "RB-26",
+        "load of a file whose generator state is all zero bytes",
+        lambda: rb.load(tmp / "z.bin"),
+        repro + "    rb.load(tmp / 'z.bin')",
+    )
+    expect(
+        unchanged(rb, before),
+        "RB-26",
+        "the refused load changed the buffer or its generator",
+        repro + REFUSED_LOAD.format(error="ValueError", path="tmp / 'z.bin'"),
+    )
+
+
+@clause("RB-26")
 @pytest.mark.parametrize("buffer_size", [1, 4, 6, 64])
 @pytest.mark.parametrize("full", [True, False], ids=["full-file", "partial-file"])
 def test_a_file_of_another_max_size_raises(
