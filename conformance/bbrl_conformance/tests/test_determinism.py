@@ -167,6 +167,40 @@ def test_seeding_the_training_agent_seeds_the_env_agent(
             )
 
 
+@clause("DET-1")
+@pytest.mark.parametrize("seed", [0, 2139])
+def test_seeding_again_restarts_the_rollouts(impl: Any, backend: Backend, seed: int) -> None:
+    """seed(s), three rollouts, seed(s) again: the next three rollouts start from the same
+    initial states as the first three (the sequence of rollouts restarts). An implementation
+    that refuses a second seed() (bbrl) is not checked: not-specified.md."""
+    with agents(backend) as make:
+        env_agent = make(impl, 3, seed)
+        first = first_obs(impl, env_agent, 3)
+        try:
+            env_agent.seed(seed)
+        except Exception as exc:  # any type: whether seeding twice may raise is not specified
+            pytest.skip(f"the implementation refuses a second seed(): {type(exc).__name__}")
+        again = first_obs(impl, env_agent, 3)
+    repro = (
+        SETUP_SOURCE
+        + f"env_agent = cartpole(3, {seed}{backend.source()})\n"
+        + "def first_obs(n):\n    out = []\n    for _ in range(n):\n"
+        + "        ws = impl.Workspace()\n        env_agent(ws, t=0)\n"
+        + "        out.append(ws.get_full('env/env_obs')[0].clone())\n    return out\n"
+        + f"first = first_obs(3)\nenv_agent.seed({seed})\nagain = first_obs(3)\n"
+        + "print([torch.equal(a, b) for a, b in zip(first, again)])"
+    )
+    for r, (a, b) in enumerate(zip(first, again, strict=True)):
+        expect_equal_tensors(
+            b,
+            a,
+            "DET-1",
+            f"seed({seed}) again: the initial states of rollout {r} differ from those of "
+            f"rollout {r} after the first seed({seed})",
+            repro,
+        )
+
+
 @clause("DET-2")
 @pytest.mark.parametrize("seed", [0, 1, 2139])
 def test_envs_get_distinct_initial_states(impl: Any, backend: Backend, seed: int) -> None:
