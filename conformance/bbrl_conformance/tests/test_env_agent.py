@@ -577,6 +577,7 @@ def test_nested_dict_observation_is_checked_at_every_level(impl: Any, fault: str
     error = NESTED_FAULTS[fault]
     make = f"functools.partial(NestedDictEnv, 'c', {fault!r})"
     repro = NESTED_SOURCE + (
+        "import torch\n"
         f"agent = impl.ParallelGymAgent({make}, num_envs=2)\n"
         "ws = impl.Workspace()\nagent(ws, t=0)\n"
         "ws.set('action', 0, torch.zeros(2, dtype=torch.int64))\n"

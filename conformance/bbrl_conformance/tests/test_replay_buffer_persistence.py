@@ -809,9 +809,10 @@ def test_a_generator_state_torch_rejects_raises(impl: Any, tmp: pathlib.Path) ->
     _, data, _ = saved(impl, tmp)
     parsed = rbf.parse(data)
     header = dict(parsed.header)
-    if header["generator"] is None:
+    generator: Any = header["generator"]
+    if generator is None:
         pytest.skip("the implementation saves no generator state")
-    nbytes = int(header["generator"]["nbytes"])
+    nbytes = int(generator["nbytes"])
     (tmp / "z.bin").write_bytes(rbf.build(header, parsed.payload[:-nbytes] + bytes(nbytes)))
     rb = impl.ReplayBuffer(5, generator=torch.Generator().manual_seed(11))
     rb.put(items(impl, 50, 2))
