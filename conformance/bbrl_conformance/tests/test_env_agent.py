@@ -573,7 +573,8 @@ NESTED_FAULTS = {
 def test_nested_dict_observation_is_checked_at_every_level(impl: Any, fault: str) -> None:
     """ENV-21's Dict rule holds inside a nested Dict: an inner mapping with a key more, a key
     less or a non-str key raises ValueError, an inner value that is no mapping TypeError, naming
-    t and b, instead of the extra key being dropped or the error escaping as another type."""
+    t (every env fails, so any b is right), instead of the extra key being dropped or the error
+    escaping as another type."""
     error = NESTED_FAULTS[fault]
     make = f"functools.partial(NestedDictEnv, 'c', {fault!r})"
     repro = NESTED_SOURCE + (

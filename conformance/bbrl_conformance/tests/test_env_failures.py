@@ -932,10 +932,9 @@ BAD_TIMEOUTS: tuple[tuple[str, object, type[Exception]], ...] = (
 def test_worker_timeout_domain(
     impl: Any, backend: Backend, source: str, timeout: object, error: type[Exception]
 ) -> None:
-    """Both sides of ENV-25's domain on a backend with worker processes: zero, negative numbers
-    and NaN raise ValueError, other types (bool and str included) TypeError, when the agent is
-    built, and no worker remains; a positive int is accepted (a float is, by
-    test_hung_worker_times_out)."""
+    """ENV-25's refused timeouts on a backend with worker processes: zero, negative numbers and
+    NaN raise ValueError, other types (bool and str included) TypeError, when the agent is
+    built, and no worker remains (the other side: test_worker_timeout_accepts_a_positive_int)."""
     if in_process(impl, backend):
         pytest.skip(
             "this backend steps its envs in this process: it refuses every timeout (ENV-18, "
@@ -959,6 +958,20 @@ def test_worker_timeout_domain(
         finally:
             for agent in built:
                 close_agent(agent)
+
+
+@clause("ENV-25")
+def test_worker_timeout_accepts_a_positive_int(impl: Any, backend: Backend) -> None:
+    """The accepted side of ENV-25's domain: a positive int (a float is accepted by
+    test_hung_worker_times_out) builds an agent that resets its envs."""
+    if in_process(impl, backend):
+        pytest.skip("this backend steps its envs in this process: it refuses every timeout")
+    with no_process_left("ENV-25") as guard, CountingPlan([3]) as plan:
+        guard.repro = process_repro(
+            f"{plan.factory_source(True)}env_agent = impl.ParallelGymAgent(factory, num_envs=1"
+            f"{backend.source()}, timeout=30)\nenv_agent(impl.Workspace(), t=0)\n"
+            "env_agent.close()\n"
+        )
         accepted = backend.agent(impl, plan.factory(impl, True), 1, timeout=30)
         try:
             accepted(impl.Workspace(), t=0)

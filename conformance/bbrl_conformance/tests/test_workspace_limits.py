@@ -632,7 +632,9 @@ for case in cases:
         names, sizes, unchanged = ["<reading failed: %r>" % exc], {}, False
     check = None
     # what must hold: case[2] when the call succeeded, case[3] when it raised
-    expression = (list(case[2:]) + [None, None])[0 if raised is None else 1]
+    if_stored = case[2] if len(case) > 2 else None
+    if_raised = case[3] if len(case) > 3 else None
+    expression = if_stored if raised is None else if_raised
     if expression:
         signal.alarm(10)
         try:
