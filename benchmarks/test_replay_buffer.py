@@ -8,7 +8,9 @@ the same bytes: the physical limit), the reference, bbrl 1.0.1 and TorchRL
 Groups: ``rb fill+memory`` (time to fill an empty buffer to capacity, bytes held per
 transition in ``extra_info``), ``rb put`` of 256 and ``rb get_shuffled`` of 256 for each
 capacity in ``capacity_curve``, and ``rb get_shuffled`` for each batch size in
-``batch_curve`` at the largest capacity.
+``batch_curve`` at the largest capacity. RB-13 (SHOULD: a put of ``N`` items costs O(N) and
+``get_shuffled(n)`` O(n), whatever ``max_size``) is checked here, as the log-log slopes of the
+reference's put and get_shuffled times in the capacity, not by a timed test in the suite.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bench_support import (
     make_transition_batches,
     paired_target,
     ratio_target,
+    slope_target,
     to_tensordict,
     to_workspace,
 )
@@ -169,6 +172,12 @@ def test_rb_put(benchmark: Any, peer: str, capacity: int) -> None:
             paired_target(
                 "rb put: reference / packed floor (one copy)", "reference", "packed floor", None
             ),
+            slope_target(
+                f"RB-13: rb put {PUT_N}: log-log slope in capacity (0 = whatever max_size)",
+                f"put {PUT_N} vs capacity",
+                "reference",
+                limit=0.25,
+            ),
         ]
         describe(benchmark, headline="rb put", targets=targets, curves=curves)
     else:
@@ -207,6 +216,15 @@ def test_rb_get_shuffled(benchmark: Any, peer: str, n: int, capacity: int) -> No
                 "reference",
                 "packed floor",
                 None,
+            ),
+            # the floor's gather itself slows as the buffer outgrows the caches (slope about
+            # 0.25 here), so the limit allows that much; O(max_size) work gives about 1
+            slope_target(
+                f"RB-13: rb get_shuffled({SIZES.batch}): log-log slope in capacity "
+                "(0 = whatever max_size)",
+                f"get_shuffled({SIZES.batch}) vs capacity",
+                "reference",
+                limit=0.3,
             ),
         ]
         describe(benchmark, headline="rb get_shuffled", targets=targets, curves=curves)
