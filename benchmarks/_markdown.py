@@ -29,6 +29,14 @@ def fmt_ratio(x: float) -> str:
     return "–" if math.isnan(x) else f"{x:.2f}"
 
 
+def _load_after(info: dict[str, Any]) -> str:
+    """``; 1-minute load after each run: a, b, c`` where recorded (older results lack it)."""
+    after = info.get("load_average_after_runs")
+    if not after:
+        return ""
+    return "; 1-minute load after each run: " + ", ".join(str(x) for x in after)
+
+
 def write_markdown(
     groups: Groups,
     tgts: list[Target],
@@ -53,7 +61,8 @@ def write_markdown(
         f"- measured: {info.get('date', 'date not recorded')}",
         f"- CPU: {info['cpu']}, {info['cores']} cores; {info['platform']}",
         f"- load average at start: {' '.join(str(x) for x in info['load_average_start'])}"
-        " (the machine is shared with other jobs)",
+        + _load_after(info)
+        + " (the machine is shared with other jobs)",
         f"- python {info['python']}, " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- timer: `{info.get('timer', 'time.process_time')}` (CPU time of the benchmark process:"
         " other jobs on a shared machine do not count), except the rollout-heavy and"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -86,7 +87,11 @@ def main(argv: list[str] | None = None) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         for old in OUT.glob("run-*.json"):
             old.unlink()
-        paths = [_running.run_pytest(i, args, OUT) for i in range(args.repeats)]
+        paths = []
+        info["load_average_after_runs"] = []  # 1-minute figures: the load during the runs
+        for i in range(args.repeats):
+            paths.append(_running.run_pytest(i, args, OUT))
+            info["load_average_after_runs"].append(round(os.getloadavg()[0], 2))
         (OUT / "machine.json").write_text(json.dumps(info, indent=1))
     runs = [json.loads(p.read_text()) for p in paths]
     groups = _results.aggregate(runs)

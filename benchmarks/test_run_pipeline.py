@@ -86,6 +86,10 @@ def test_targets_headlines_and_curves_come_from_the_data(tmp_path: Path) -> None
     assert "| new backend: bbrl / reference | 4.00 | ≥ 3 | met |" in text
     assert "### backend X" in text and "![scaling_new](charts/scaling_new.png)" in text
     assert "- measured: 2026-01-01 00:00 UTC" in text
+    assert "- load average at start: 0.5 (the machine" in text  # older results: no load after
+    info["load_average_after_runs"] = [3.1, 4.2]
+    text = _markdown.write_markdown(groups, list(targets.values()), info, 2, [], charts)
+    assert "- load average at start: 0.5; 1-minute load after each run: 3.1, 4.2 (" in text
 
 
 def test_a_missing_peer_is_not_measured() -> None:
