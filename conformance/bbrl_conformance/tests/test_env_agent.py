@@ -52,6 +52,7 @@ from bbrl_conformance.counting_env import (
     CountingPlan,
     ObsKind,
     Row,
+    action_agent,
     action_row,
     action_space,
     close_agent,
@@ -359,6 +360,92 @@ def test_envs_are_independent(impl: Any, backend: Backend) -> None:
             check_actions(rollout, rows, repro, clause_id="ENV-8")
 
     check()
+
+
+# ---------------------------------------------------------------------------------------------
+# ENV-36: the env agent keeps its envs' state itself
+
+#: agents of ENV-36's test, run in this order at each t: env agent, RECORDER (a copy of the env
+#: agent's row t), REWRITER (rewrites that row in the workspace), the counting action agent
+ENV36_SOURCE = """\
+class Recorder(impl.Agent):
+    def __init__(self, names):
+        super().__init__()
+        self.rows = {name: [] for name in names}
+
+    def forward(self, t, **kwargs):
+        for name, rows in self.rows.items():
+            rows.append(self.get((name, t)).clone())
+
+
+class Rewriter(impl.Agent):
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+
+    def forward(self, t, **kwargs):
+        done = self.get(("env/done", t))
+        if self.how == "episodes_done":  # what EpisodesDone() does: a running OR, in place
+            if t > 0:
+                self.set(("env/done", t), done | self.get(("env/done", t - 1)))
+            return
+        self.set(("env/done", t), ~done)  # scramble: every env/ variable changed
+        for name in ("env/terminated", "env/truncated"):
+            self.set((name, t), ~self.get((name, t)))
+        self.set(("env/reward", t), self.get(("env/reward", t)) + 7)
+        self.set(("env/cumulated_reward", t), self.get(("env/cumulated_reward", t)) - 100)
+        self.set(("env/timestep", t), self.get(("env/timestep", t)) + 50)
+        self.set(("env/env_obs", t), -self.get(("env/env_obs", t)))
+"""
+
+
+@clause("ENV-36", "ENV-4", "ENV-6", "ENV-7", "ENV-17")
+@pytest.mark.parametrize("autoreset", [True, False], ids=["autoreset", "no-autoreset"])
+@pytest.mark.parametrize("how", ["episodes_done", "scramble"])
+def test_rows_ignore_what_other_agents_write_in_env_variables(
+    impl: Any, backend: Backend, autoreset: bool, how: str
+) -> None:
+    """An agent after the env agent rewrites its row ``t`` in the workspace, as
+    ``EpisodesDone()`` does to ``env/done`` (``episodes_done``), or changes every ``env/``
+    variable (``scramble``: flags flipped, other values shifted). The rows the env agent
+    writes (copied before the rewrite) and the actions the envs consume must be the model's,
+    as without the rewriter: its done envs and ENV-7's repeated values are its own."""
+    lengths = [2, 3, 1]
+    n_steps = 9
+    if not autoreset and refuses_no_autoreset(impl, backend, lengths):
+        return
+    scope: dict[str, Any] = {"impl": impl}
+    exec(ENV36_SOURCE, scope)
+    names = list(TABLE)
+    with counting(impl, backend, lengths, autoreset=autoreset) as rollout:
+        plan = rollout.plan
+        recorder = scope["Recorder"](names)
+        agents = impl.Agents(
+            rollout.env_agent,
+            recorder,
+            scope["Rewriter"](how),
+            action_agent(impl, plan.num_envs, plan.action_kind),
+        )
+        impl.TemporalAgent(agents)(impl.Workspace(), t=0, n_steps=n_steps)
+        repro = (
+            "import torch\n"
+            + plan.factory_source(autoreset, imports="CountingPlan, action_agent")
+            + f"env_agent = impl.ParallelGymAgent(factory, num_envs={plan.num_envs}"
+            + f"{backend.source()})\n"
+            + ENV36_SOURCE
+            + f"recorder = Recorder({names!r})\n"
+            + "agents = impl.Agents(env_agent, recorder, Rewriter("
+            + f"{how!r}), action_agent(impl, {plan.num_envs}, {plan.action_kind!r}))\n"
+            + f"impl.TemporalAgent(agents)(impl.Workspace(), t=0, n_steps={n_steps})\n"
+            + "for name, rows in recorder.rows.items():  # the env agent's rows\n"
+            + "    print(name, torch.stack(rows).transpose(0, 1).tolist())\n"
+            + "print([env.actions for env in plan.envs])  # (episode, step_before, action)\n"
+        )
+        written = impl.Workspace()
+        for name, rows in recorder.rows.items():
+            written.set_full(name, torch.stack(rows))
+        rows = check_rows(written, rollout, n_steps, repro, clause_id="ENV-36")
+        check_actions(rollout, rows, repro, clause_id="ENV-36")
 
 
 @clause("ENV-14", "ENV-3", "ENV-4", "ENV-17")
