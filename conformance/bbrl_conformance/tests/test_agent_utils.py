@@ -9,7 +9,9 @@ agents the tests build are exec'd from the sources the reproducers print (``RECO
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import math
 import sys
 import types
@@ -220,6 +222,40 @@ def test_print_agent_prints_rows(impl: Any, capsys: pytest.CaptureFixture[str]) 
             f"{name!r} after PrintAgent",
             repro + f"print(ws.get_full({name!r}))  # want {value.tolist()}",
         )
+
+
+#: variable names of which none is part of another (a line is matched by name)
+PRINT_NAMES = ("zeta", "alpha", "env/mid", "beta_0", "Q")
+
+
+@clause("AG-18")
+@given(order=st.permutations(PRINT_NAMES), count=st.integers(2, len(PRINT_NAMES)))
+def test_print_agent_without_names_prints_in_keys_order(
+    impl: Any, order: list[str], count: int
+) -> None:
+    """Variables created in any order (not only sorted): ``PrintAgent()`` prints them in the
+    order ``keys()`` lists them, whatever that order is."""
+    print_cls = required(impl, "PrintAgent", "AG-18")
+    names = list(order[:count])
+    ws = impl.Workspace()
+    for k, name in enumerate(names):
+        ws.set(name, 0, torch.tensor([1000.0 + k]))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_cls()(ws, t=0)
+    keys = list(ws.keys())
+    want = [(name, str(ws.get(name, 0))) for name in keys]
+    expect(
+        _lines_in_order(out.getvalue(), want),
+        "AG-18",
+        f"variables created in the order {names}, keys() = {keys}: PrintAgent() printed "
+        f"{out.getvalue()!r}; want one line per variable in keys() order",
+        "import contextlib, io, torch\nws = impl.Workspace()\n"
+        f"for k, name in enumerate({names!r}):\n"
+        "    ws.set(name, 0, torch.tensor([1000.0 + k]))\n"
+        "impl.PrintAgent()(ws, t=0)  # want the lines in the order of list(ws.keys())\n"
+        "print(list(ws.keys()))",
+    )
 
 
 @clause("AG-18")

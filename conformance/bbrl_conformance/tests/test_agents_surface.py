@@ -345,6 +345,57 @@ def test_children_are_readable_and_replaceable(impl: Any) -> None:
     )
 
 
+#: records ``name@t`` in ``calls`` (the reproducers' code of ``_mark``)
+MARK_SOURCE = """\
+calls = []
+class Mark(impl.Agent):
+    def forward(self, t, **kwargs):
+        calls.append(f"{self.get_name()}@{t}")
+"""
+
+
+def _mark(impl: Any, calls: list[str], name: str) -> Any:
+    """An agent of MARK_SOURCE named ``name``, logging into ``calls``."""
+    scope: dict[str, Any] = {"impl": impl}
+    exec(MARK_SOURCE, scope)
+    scope["calls"] = calls  # forward reads the global `calls` of its scope
+    return scope["Mark"](name=name)
+
+
+@clause("AG-13", "TA-1", "AG-4")
+@pytest.mark.parametrize("nested", [False, True], ids=["flat", "nested"])
+@pytest.mark.parametrize("t0", [0, 2])
+def test_a_child_replaced_after_a_run_is_run_by_the_next_run(
+    impl: Any, nested: bool, t0: int
+) -> None:
+    """AG-13's replacement holds for later runs of a TemporalAgent that already ran (one that
+    remembered its tree at its first run would still call the old child)."""
+    calls: list[str] = []
+    a, b, c = (_mark(impl, calls, n) for n in "abc")
+    group = impl.Agents(a, b)
+    root = impl.Agents(group, c) if nested else group
+    temporal = impl.TemporalAgent(root)
+    built = (
+        "group = impl.Agents(Mark(name='a'), Mark(name='b'))\n"
+        + ("root = impl.Agents(group, Mark(name='c'))\n" if nested else "root = group\n")
+        + "temporal = impl.TemporalAgent(root)\n"
+    )
+    temporal(impl.Workspace(), t=t0, n_steps=2)
+    calls.clear()
+    group.agents[0] = _mark(impl, calls, "new")
+    temporal(impl.Workspace(), t=t0, n_steps=2)
+    want = [f"{n}@{t}" for t in (t0, t0 + 1) for n in ["new", "b", *(["c"] if nested else [])]]
+    expect(
+        calls == want,
+        "AG-13",
+        f"a run, then group.agents[0] = Mark(name='new'), then a second run of the same "
+        f"TemporalAgent called {calls}; want {want}",
+        MARK_SOURCE + built + f"temporal(impl.Workspace(), t={t0}, n_steps=2)\ncalls.clear()\n"
+        "group.agents[0] = Mark(name='new')\n"
+        f"temporal(impl.Workspace(), t={t0}, n_steps=2)\nprint(calls)  # want {want}",
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # AG-12: set(name, full)
 

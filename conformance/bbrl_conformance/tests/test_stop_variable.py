@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect, expect_raises
 from bbrl_conformance._clauses import clause
@@ -93,6 +95,72 @@ def test_stop_when_every_entry_is_nonzero(impl: Any, dtype: torch.dtype) -> None
         f"stop rows {rows} as {dtype}: the run called t = {calls}; it should stop after "
         f"t = {stop_at}, the first row with every entry nonzero (NaN is nonzero, -0.0 is zero)",
         repro,
+    )
+
+
+#: item shapes of a stop variable, ranks 0 to 2: TA-2's "every element of the item"
+ITEM_SHAPES = [(), (1,), (3,), (2, 2)]
+
+
+def _entry(dtype: torch.dtype, nonzero: bool, pick: int) -> float:
+    """A zero or a nonzero entry that ``dtype`` holds exactly (NaN only in a floating dtype)."""
+    if not nonzero:
+        return -0.0 if dtype.is_floating_point and pick % 2 else 0.0
+    if dtype.is_floating_point:
+        return (1.0, -2.5, NAN)[pick % 3]
+    if dtype in (torch.bool, torch.uint8):
+        return (1.0, 7.0)[pick % 2]
+    return (1.0, -1.0, 7.0)[pick % 3]
+
+
+@clause("TA-2", "TA-6")
+@given(
+    shape=st.sampled_from(ITEM_SHAPES),
+    batch=st.integers(1, 3),
+    dtype=st.sampled_from(STOP_DTYPES),
+    data=st.data(),
+)
+def test_stop_needs_every_element_of_every_item(
+    impl: Any, shape: tuple[int, ...], batch: int, dtype: torch.dtype, data: Any
+) -> None:
+    """Stop rows of shape ``[B, *item]``: the run goes on while any element of any item is
+    zero, and stops after the first row whose elements are all nonzero (TA-2)."""
+    size = batch * int(torch.Size(shape).numel())
+    flags = st.lists(st.booleans(), min_size=size, max_size=size)
+    draws = data.draw(st.lists(flags, max_size=4), label="rows (True: nonzero)")
+    draws.append([True] * size)  # every run ends
+    stop_at = next(t for t, row in enumerate(draws) if all(row))
+    picks = data.draw(st.integers(0, 5), label="pick")
+    rows = [
+        torch.tensor([_entry(dtype, f, picks + k) for k, f in enumerate(row)], dtype=torch.float64)
+        .reshape(batch, *shape)
+        .tolist()
+        for row in draws
+    ]
+    calls: list[int] = []
+    ws = impl.Workspace()
+    repro = writer_source(rows, dtype) + (
+        "ws = impl.Workspace()\nimpl.TemporalAgent(Writer())(ws, stop_variable='stop')\n"
+        f"print(calls)  # want {list(range(stop_at + 1))}"
+    )
+    try:
+        impl.TemporalAgent(writer(impl, rows, dtype, calls))(ws, stop_variable="stop")
+    except Exception as exc:
+        expect(False, "TA-2", f"the run raised {type(exc).__name__}: {exc}", repro)
+    expect(
+        calls == list(range(stop_at + 1)),
+        "TA-2",
+        f"stop rows of shape {[batch, *shape]} ({dtype}) = {rows}: the run called t = {calls}; "
+        f"it should stop after t = {stop_at}, the first row with every element of every item "
+        "nonzero",
+        repro,
+    )
+    expect(
+        ws.time_size() == stop_at + 1,
+        "TA-2",
+        f"after the run the workspace has time size {ws.time_size()}, expected {stop_at + 1} "
+        f"(the row t={stop_at} that stopped the run is kept)",
+        repro + "\nprint(ws.time_size())",
     )
 
 
