@@ -18,6 +18,7 @@ so a run of the `ci` profile is deterministic for an implementation that samples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import math
@@ -1021,6 +1022,50 @@ def test_every_schema_error_is_rejected(impl: Any, schema: ItemSchema, max_size:
     check_stored_ids(rb, model, "after every rejected put", repro, "RB-7", "RB-7")
 
 
+@clause("RB-6", "RB-7")
+@given(schema=item_schemas(max_fields=2), max_size=st.integers(1, 6))
+def test_a_first_put_of_no_items_fixes_the_schema(
+    impl: Any, schema: ItemSchema, max_size: int
+) -> None:
+    """RB-6 when the first put holds no item (a workspace of batch size 0, e.g. every pair
+    filtered out): it still fixes the schema, so every put that breaks it raises and leaves
+    the buffer empty, and a put that follows it is accepted."""
+    rb = impl.ReplayBuffer(max_size)
+    rb.put(schema.workspace(impl, 0, 0))
+    lines = [f"rb = impl.ReplayBuffer({max_size})", "rb.put(schema.workspace(impl, 0, 0))"]
+    for kind, values, source in _bad_puts(schema, 0, 2):
+        ws = impl.Workspace()
+        for name, value in values.items():
+            ws.set_full(name, value)
+        exc_type = _BAD_PUT_TYPES[kind.split(":")[0]]
+        repro = _schema_repro(schema, [*lines, source, _PUT_VALUES])
+        expect_raises(
+            exc_type,
+            "RB-6",
+            f"put of 2 items {kind} after a first put of 0 items of schema {schema}",
+            functools.partial(rb.put, ws),
+            repro,
+        )
+        expect(
+            rb.size() == 0,
+            "RB-7",
+            f"the rejected put ({kind}) changed size() from 0 to {rb.size()}",
+            raising(repro, exc_type) + "\nprint(rb.size())",
+        )
+    code = "rb.put(schema.workspace(impl, 0, 2))"
+    try:
+        rb.put(schema.workspace(impl, 0, 2))
+        problem = None
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    expect(
+        problem is None,
+        "RB-6",
+        f"a put of the schema fixed by a first put of 0 items raised {problem}",
+        _schema_repro(schema, [*lines, code]),
+    )
+
+
 # -- RB-9: the distribution of samples -----------------------------------------------------
 
 #: a test fails when its p-value is below ALPHA divided by the number of p-values it computes:
@@ -1374,3 +1419,106 @@ def test_items_with_a_side_of_size_zero(impl: Any, beside: bool) -> None:
                 "items ((0, 3), (1, 4) or (2, 5))",
                 repro,
             )
+
+
+# -- RB-31: storage made under a grad mode, for every dtype --------------------------------
+
+#: the buffer's storage is made under the mode (by its first put, or by load_state_dict), then
+#: put to (wrapping around) and sampled outside it; DTYPE, MODE and FILL are filled in
+_FILLED_UNDER_MODE = """\
+torch.manual_seed(0)
+def items(first):
+    ws = impl.Workspace()
+    ws.set_full("x", (torch.arange(first, first + 6).reshape(2, 3) % 5).to(DTYPE))
+    return ws
+rb, source = impl.ReplayBuffer(4), impl.ReplayBuffer(4)
+source.put(items(0))
+with MODE:
+    FILL
+rb.put(items(10))  # outside the mode: wraps around into the storage made under it
+sample = rb.get_shuffled(6)["x"]
+result = {"size": torch.tensor(rb.size()), "stored": rb.variables["x"]}
+"""
+
+_MODES = {"no_grad": "torch.no_grad()", "inference_mode": "torch.inference_mode()"}
+_ITEM_DTYPES = [*DTYPES, torch.complex64, torch.complex128]
+
+
+def _check_filled_under_mode(impl: Any, fill: str, dtype: torch.dtype, mode: str) -> None:
+    """The program `_FILLED_UNDER_MODE` with `fill` run under `mode` gives what it gives with
+    no mode at all."""
+    __tracebackhide__ = True
+
+    def program(mode_code: str) -> str:
+        return (
+            _FILLED_UNDER_MODE.replace("FILL", fill)
+            .replace("DTYPE", str(dtype))
+            .replace("MODE", mode_code)
+        )
+
+    def run(source: str) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        namespace: dict[str, Any] = {"impl": impl, "torch": torch, "contextlib": contextlib}
+        exec(source, namespace)
+        return dict(namespace["result"]), namespace["sample"]
+
+    want, _ = run(program("contextlib.nullcontext()"))
+    source = program(_MODES[mode])
+    repro = (
+        "import contextlib\nimport torch\n\n"
+        + source
+        + "for k, v in result.items():\n    print(k, v.tolist())\n"
+        + "print('sample', sample.tolist())\n"
+    )
+    try:
+        got, sample = run(source)
+    except RuntimeError as exc:  # e.g. "Inplace update to inference tensor outside ..."
+        expect(
+            False,
+            "RB-31",
+            f"{fill} under {_MODES[mode]}, then a put outside it raised "
+            f"{type(exc).__name__}: {exc} (it runs without the mode)",
+            repro,
+        )
+        return
+    for key, value in want.items():
+        expect_equal_tensors(
+            got.get(key),
+            value,
+            "RB-31",
+            f"{fill} under {_MODES[mode]}, then a put and a sample outside it: {key} differs "
+            "from the same program without the mode",
+            repro,
+        )
+    # which items a sample draws is the generator's business (RB-20 is a SHOULD): each one
+    # must be a stored item (RB-9), whatever the draws
+    stored = [item.tolist() for item in want["stored"]]
+    drawn = [sample[:, j].tolist() for j in range(sample.shape[1])]
+    expect(
+        all(item in stored for item in drawn),
+        "RB-9",
+        f"{fill} under {_MODES[mode]}, then a put outside it: get_shuffled(6) drew {drawn}, "
+        f"not all among the stored items {stored}",
+        repro,
+    )
+
+
+@clause("RB-31", "RB-18", "RB-9")
+@pytest.mark.parametrize("mode", list(_MODES))
+@pytest.mark.parametrize("dtype", _ITEM_DTYPES, ids=str)
+def test_a_buffer_filled_under_a_grad_mode_of_every_dtype(
+    impl: Any, dtype: torch.dtype, mode: str
+) -> None:
+    """RB-31 for each dtype of RB-18: a buffer whose first put ran under `no_grad` or
+    `inference_mode` is then put to and sampled outside it as if no mode had been used."""
+    _check_filled_under_mode(impl, "rb.put(items(0))", dtype, mode)
+
+
+@clause("RB-31", "RB-18", "RB-9")
+@pytest.mark.parametrize("mode", list(_MODES))
+@pytest.mark.parametrize("dtype", _ITEM_DTYPES, ids=str)
+def test_a_buffer_restored_under_a_grad_mode_of_every_dtype(
+    impl: Any, dtype: torch.dtype, mode: str
+) -> None:
+    """RB-31 for each dtype of RB-18: a buffer restored by `load_state_dict` under `no_grad` or
+    `inference_mode` is then put to and sampled outside it as if no mode had been used."""
+    _check_filled_under_mode(impl, "rb.load_state_dict(source.state_dict())", dtype, mode)

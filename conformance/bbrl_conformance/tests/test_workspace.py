@@ -25,6 +25,7 @@ The domains the clauses quantify over (see `_strategies` for how they are drawn)
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -281,6 +282,57 @@ def test_batch_size_is_shared(impl: Any) -> None:
         repro
         + "\n".join(raising(code, ValueError) for code in rejected)
         + "\nprint(ws.batch_size())",
+    )
+
+
+@clause("WS-4", "ERR-5")
+@pytest.mark.parametrize("first", ["set", "set_full"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_batch_size_zero_is_fixed_like_any_other(impl: Any, first: str, dtype: torch.dtype) -> None:
+    """WS-4 when the first value written has batch size 0 (every env filtered out): 0 is the
+    workspace's batch size like any other, so later writes of batch size 1 and 2 raise
+    ValueError and change nothing, and one of batch size 0 is accepted."""
+    ws = impl.Workspace()
+    if first == "set":
+        ws.set("x", 0, torch.zeros((0, 2), dtype=dtype))
+        ws.set("x", 1, torch.zeros((0, 2), dtype=dtype))
+        setup = (
+            f"ws.set('x', 0, torch.zeros((0, 2), dtype={dtype}))\n"
+            f"ws.set('x', 1, torch.zeros((0, 2), dtype={dtype}))\n"
+        )
+    else:
+        ws.set_full("x", torch.zeros((2, 0, 2), dtype=dtype))
+        setup = f"ws.set_full('x', torch.zeros((2, 0, 2), dtype={dtype}))\n"
+    repro = f"{IMPORTS}ws = impl.Workspace()\n{setup}"
+    before = observe_workspace(ws)
+    for other in (1, 2):
+        for call, fn in (
+            (
+                f"ws.set('y', 0, torch.zeros({other}))",
+                functools.partial(ws.set, "y", 0, torch.zeros(other)),
+            ),
+            (
+                f"ws.set('x', 2, torch.zeros(({other}, 2), dtype={dtype}))",
+                functools.partial(ws.set, "x", 2, torch.zeros((other, 2), dtype=dtype)),
+            ),
+            (
+                f"ws.set_full('z', torch.zeros(2, {other}))",
+                functools.partial(ws.set_full, "z", torch.zeros(2, other)),
+            ),
+        ):
+            _rejected(ws, before, (2, 0), ValueError, "WS-4", call, fn, repro)
+    accepted = "ws.set('y', 1, torch.zeros(0))\nws.set_full('z', torch.zeros(2, 0))"
+    try:
+        ws.set("y", 1, torch.zeros(0))
+        ws.set_full("z", torch.zeros(2, 0))
+        problem = None
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    expect(
+        problem is None,
+        "WS-4",
+        f"writes of batch size 0 into a workspace of batch size 0 raised {problem}",
+        repro + accepted,
     )
 
 
@@ -770,6 +822,70 @@ def test_set_after_read_keeps_backward_valid(impl: Any) -> None:
         "WS-10",
         "(full.sum() + row.sum()).backward() with full = [w, 2w] and row = 2w read before "
         "the later writes: weight.grad should be 5 everywhere",
+        repro,
+    )
+
+
+_FLOAT_DTYPES = [d for d in DTYPES if d.is_floating_point]
+
+
+@clause("WS-10")
+@pytest.mark.parametrize("read", ["get", "get_full", "getitem", "get_time_truncated"])
+@pytest.mark.parametrize("dtype", _FLOAT_DTYPES, ids=str)
+def test_set_after_read_keeps_backward_valid_without_history(
+    impl: Any, read: str, dtype: torch.dtype
+) -> None:
+    """WS-10 for values written without autograd history (observations), read and then used
+    with a parameter: `backward()` needs the tensor read, so the `set` calls after the read (at
+    every row read, then growing the variable) must neither make it fail nor change the
+    gradient, which is the sum of the values read."""
+    values = (torch.arange(12.0).reshape(4, 3) + 1).to(dtype)
+    ws = impl.Workspace()
+    for t in range(4):
+        ws.set("x", t, values[t])
+    weight = torch.ones(3, dtype=dtype, requires_grad=True)
+    reads: dict[str, tuple[str, Callable[[], torch.Tensor], torch.Tensor]] = {
+        "get": ("ws.get('x', 1)", lambda: ws.get("x", 1), values[1]),
+        "get_full": ("ws.get_full('x')", lambda: ws.get_full("x"), values.sum(0)),
+        "getitem": ("ws['x']", lambda: ws["x"], values.sum(0)),
+        "get_time_truncated": (
+            "ws.get_time_truncated('x', 1, 3)",
+            lambda: ws.get_time_truncated("x", 1, 3),
+            values[1:3].sum(0),
+        ),
+    }
+    code, call, want = reads[read]
+    loss = (call() * weight).sum()
+    for t in range(4):
+        ws.set("x", t, torch.full((3,), -1.0, dtype=dtype))
+    for t in range(4, 40):
+        ws.set("x", t, torch.full((3,), float(t), dtype=dtype))
+    repro = (
+        f"import torch\nvalues = (torch.arange(12.0).reshape(4, 3) + 1).to({dtype})\n"
+        "ws = impl.Workspace()\nfor t in range(4):\n    ws.set('x', t, values[t])\n"
+        f"weight = torch.ones(3, dtype={dtype}, requires_grad=True)\n"
+        f"loss = ({code} * weight).sum()\n"
+        f"for t in range(4):\n    ws.set('x', t, torch.full((3,), -1.0, dtype={dtype}))\n"
+        f"for t in range(4, 40):\n    ws.set('x', t, torch.full((3,), float(t), dtype={dtype}))\n"
+        "loss.backward()\nprint(weight.grad)"
+    )
+    try:
+        torch.autograd.backward(loss)
+        problem = None
+    except RuntimeError as exc:
+        problem = f"backward() raised {type(exc).__name__}: {exc}"
+    expect(
+        problem is None,
+        "WS-10",
+        f"backward through {code}, read before later set() calls: {problem}",
+        repro,
+    )
+    expect_equal_tensors(
+        weight.grad,
+        want,
+        "WS-10",
+        f"(({code}) * weight).sum().backward() after later set() calls: weight.grad should be "
+        "the sum of the values read, as they were when read",
         repro,
     )
 
