@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -371,6 +372,66 @@ def test_env_agent_does_not_draw_from_torch_global_rng(
         f"{num_envs})))(ws, t=0, n_steps={n_steps})\ntorch.manual_seed(9)\n"
         f"print(ws.get_full('action'), [torch.randint(0, 2, ({num_envs},)) for _ in "
         f"range({n_steps})])",
+    )
+
+
+def _global_states() -> tuple[torch.Tensor, Any, object]:
+    return torch.get_rng_state(), np.random.get_state(), random.getstate()
+
+
+@clause("DET-6")
+def test_env_agent_leaves_the_global_generators_alone(impl: Any, backend: Backend) -> None:
+    """Building, seeding, running (autoreset included), seeding again and closing an env agent
+    leave torch's, numpy's and Python's global generator states as they were: a ``seed(s)``
+    that also seeded torch would change what an actor beside it draws."""
+    repro = (
+        "import random\nimport numpy as np\nimport torch\n"
+        "from bbrl_conformance.counting_env import CountingPlan, action_agent\n"
+        "torch.manual_seed(1); np.random.seed(1); random.seed(1)\n"
+        "before = torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()\n"
+        "plan = CountingPlan([2, 3])\n"
+        "env_agent = impl.ParallelGymAgent(plan.factory(impl, autoreset=True), num_envs=2"
+        f"{backend.source()})\n"
+        "t_agent = impl.TemporalAgent(impl.Agents(env_agent.seed(5), action_agent(impl, 2)))\n"
+        "t_agent(impl.Workspace(), t=0, n_steps=7)\nenv_agent.seed(6)  # may be refused\n"
+        "t_agent(impl.Workspace(), t=0, n_steps=4)\n"
+        "after = torch.get_rng_state(), np.random.get_state()[1], random.getstate()\n"
+        "print(torch.equal(before[0], after[0]), (before[1] == after[1]).all(), "
+        "before[2] == after[2])  # want True True True"
+    )
+    with torch.random.fork_rng(), CountingPlan([2, 3]) as plan, contextlib.ExitStack() as stack:
+        saved_numpy, saved_python = np.random.get_state(), random.getstate()
+        stack.callback(np.random.set_state, saved_numpy)
+        stack.callback(random.setstate, saved_python)
+        torch.manual_seed(1)
+        np.random.seed(1)
+        random.seed(1)
+        before = _global_states()
+        env_agent = backend.agent(impl, plan.factory(impl, autoreset=True), 2)
+        stack.callback(close_agent, env_agent)
+        t_agent = impl.TemporalAgent(impl.Agents(env_agent, action_agent(impl, 2)))
+        env_agent.seed(5)
+        t_agent(impl.Workspace(), t=0, n_steps=7)
+        with contextlib.suppress(Exception):  # a second seed may be refused (DET-1)
+            env_agent.seed(6)
+        t_agent(impl.Workspace(), t=0, n_steps=4)
+        close_agent(env_agent)
+        after = _global_states()
+    changed = [
+        name
+        for name, same in (
+            ("torch", torch.equal(before[0], after[0])),
+            ("numpy", bool((before[1][1] == after[1][1]).all()) and before[1][2] == after[1][2]),
+            ("random", before[2] == after[2]),
+        )
+        if not same
+    ]
+    expect(
+        not changed,
+        "DET-6",
+        f"building, seeding, running and closing an env agent (backend {backend.name!r}) "
+        f"changed the global generator state of {changed}",
+        repro,
     )
 
 

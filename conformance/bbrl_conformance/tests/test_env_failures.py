@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -323,6 +324,42 @@ def test_failed_write_leaves_the_row_unwritten(impl: Any, backend: Backend) -> N
         )
 
 
+#: a variable whose presence makes the row write of a call at t=0 fail, after the envs were
+#: reset: its name, the row put there first (and its source), the error of the write (WS-4, WS-5)
+BAD_ROW_0: dict[str, tuple[str, Any, str, type[Exception]]] = {
+    "dtype": ("env/timestep", lambda: torch.zeros(2), "torch.zeros(2)", TypeError),  # not int64
+    "batch": ("env/reward", lambda: torch.zeros(3), "torch.zeros(3)", ValueError),  # 3 for 2 envs
+}
+
+
+@clause("ENV-22", "ENV-19")
+@pytest.mark.parametrize("ran_before", [False, True], ids=["first-call", "after-a-rollout"])
+@pytest.mark.parametrize("conflict", list(BAD_ROW_0))
+def test_failed_write_at_t0_needs_a_reset(
+    impl: Any, backend: Backend, conflict: str, ran_before: bool
+) -> None:
+    """A call at t=0 whose row cannot be written has reset the envs: the calls at t > 0 that
+    follow are refused (also on the workspace of the rollout before it), until a call at t=0."""
+    name, make, source, error = BAD_ROW_0[conflict]
+    with counting(impl, backend, [6, 6], autoreset=True) as rollout:
+        ws = impl.Workspace()
+        calls = 3 if ran_before else 0
+        steps(rollout, ws, 0, calls)
+        bad = impl.Workspace()
+        bad.set(name, 0, make())
+        what = f"env_agent(bad, t=0) on a workspace holding {name} = {source}"
+        repro = (
+            steps_repro(rollout, calls)
+            + f"bad = impl.Workspace()\nbad.set({name!r}, 0, {source})\n"
+            + expected_to_raise("env_agent(bad, t=0)  # the envs reset, row 0 not written", error)
+        )
+        expect_raises(error, "ENV-19", what, lambda: rollout.env_agent(bad, t=0), repro)
+        repro = check_refused_until_reset(
+            rollout, ws, calls, "ENV-22", f"a failed write at t=0 ({what})", repro
+        )
+        check_recovers(rollout, repro)
+
+
 # ---------------------------------------------------------------------------------------------
 # ENV-20: an env that raises
 
@@ -540,6 +577,87 @@ def test_reset_that_returns_no_pair_is_refused(impl: Any, backend: Backend) -> N
             + f": {type(exc).__name__}: {exc}",
             repro,
         )
+
+
+#: a malformed observation returned by ``reset`` for an int32 ``Box((3,))`` space, and the error
+#: ENV-21 asks for: a float array is not converted, a shape that numpy would broadcast is refused
+BAD_RESET_OBS: dict[str, tuple[Any, type[Exception]]] = {
+    "float64": (lambda: np.zeros(3, np.float64), TypeError),
+    "shape-1": (lambda: np.zeros(1, np.int32), ValueError),
+}
+BAD_RESET_ENV = f"{__name__}:BadReset-v0"  # gymnasium imports this module first, in any process
+
+
+class BadResetEnv(gym.Env[Any, Any]):
+    """Episodes of 2 steps; its reset number ``bad`` (0 for the first) returns ``BAD_RESET_OBS``'s
+    observation ``fault`` instead of ``zeros(3, int32)``."""
+
+    observation_space = gym.spaces.Box(0, 9, (3,), np.int32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, bad: int, fault: str) -> None:
+        self.bad, self.fault, self.resets, self.steps = bad, fault, 0, 0
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> Any:
+        super().reset(seed=seed)
+        self.resets, self.steps = self.resets + 1, 0
+        if self.resets - 1 == self.bad:
+            return BAD_RESET_OBS[self.fault][0](), {}
+        return np.zeros(3, np.int32), {}
+
+    def step(self, action: Any) -> Any:
+        self.steps += 1
+        return np.zeros(3, np.int32), 1.0, self.steps >= 2, False, {}
+
+
+if BAD_RESET_ENV.split(":")[1] not in gym.registry:
+    gym.register(
+        BAD_RESET_ENV.split(":")[1],
+        entry_point=f"{__name__}:BadResetEnv",
+        disable_env_checker=True,
+    )
+
+
+@clause("ENV-21", "ENV-19")
+@pytest.mark.parametrize("fault", list(BAD_RESET_OBS))
+@pytest.mark.parametrize("t", [0, 3], ids=["reset-at-t0", "autoreset-at-t3"])
+def test_malformed_reset_observation_is_refused(
+    impl: Any, backend: Backend, fault: str, t: int
+) -> None:
+    """ENV-21 checks the observation of every reset, at t=0 and by autoreset, as of a step."""
+    if backend.vector:
+        pytest.skip("the env of this test has no vector implementation (ENV-17)")
+    error = BAD_RESET_OBS[fault][1]
+    bad = 0 if t == 0 else 1  # the episode ends at row 2: the reset of row 3 is the second
+    make = functools.partial(impl.make_env, BAD_RESET_ENV, autoreset=True, bad=bad, fault=fault)
+    repro = (
+        f"import functools, torch\nfrom {__name__} import BAD_RESET_ENV\n"
+        f"factory = functools.partial(impl.make_env, BAD_RESET_ENV, autoreset=True, bad={bad}, "
+        f"fault={fault!r})\nenv_agent = impl.ParallelGymAgent(factory, num_envs=1"
+        f"{backend.source()})\nws = impl.Workspace()\nfor t in range({t}):\n"
+        "    env_agent(ws, t=t)\n    ws.set('action', t, torch.zeros(1, dtype=torch.long))\n"
+        + expected_to_raise(
+            f"env_agent(ws, t={t})  # the reset returns a {fault} observation", error
+        )
+    )
+    env_agent = backend.agent(impl, make, 1)
+    try:
+        ws = impl.Workspace()
+        for row in range(t):
+            env_agent(ws, t=row)
+            ws.set("action", row, torch.zeros(1, dtype=torch.long))
+        before = snapshot(ws)
+        what = f"the env's reset returns a {fault} observation for an int32 Box((3,)) space"
+        exc = expect_raises(error, "ENV-21", what, lambda: env_agent(ws, t=t), repro)
+        expect(
+            names(str(exc), t),
+            "ENV-21",
+            f"the error for a malformed reset observation at t={t} does not name t: {exc}",
+            repro,
+        )
+        expect(same(before, snapshot(ws)), "ENV-19", f"{what}, yet the call wrote rows", repro)
+    finally:
+        close_agent(env_agent)
 
 
 @clause("ENV-31", "ENV-22", "ERR-2")
