@@ -482,7 +482,8 @@ BITS_SOURCE = "import math\n" + inspect.getsource(bits)
 
 def special_values(dtype: torch.dtype, n: int) -> torch.Tensor:
     """``n`` values of ``dtype`` with the awkward bit patterns: extremes, signed zeros, NaN
-    payloads, infinities, subnormals; item ``i`` gets value ``i mod len``."""
+    payloads (a quiet one and a signaling one, which a round trip through a wider float type
+    makes quiet), infinities, subnormals; item ``i`` gets value ``i mod len``."""
     if dtype == torch.bool:
         base = torch.tensor([True, False])
     elif dtype.is_complex:
@@ -494,7 +495,10 @@ def special_values(dtype: torch.dtype, n: int) -> torch.Tensor:
         plain = torch.tensor([-0.0, info.max, info.tiny / 2, -math.inf], dtype=torch.float64)
         base = plain.to(dtype)
         nan_bits = torch.full((1,), -1, dtype=width)  # all ones: a negative NaN with payload
-        base = torch.cat([base, nan_bits.view(dtype), torch.tensor([1.5]).to(dtype)])
+        # the bits of +inf plus one: a signaling NaN (quiet bit clear, payload 1)
+        snan_bits = torch.tensor([math.inf], dtype=dtype).view(width) + 1
+        signaling = snan_bits.view(dtype)
+        base = torch.cat([signaling, base, nan_bits.view(dtype), torch.tensor([1.5]).to(dtype)])
     else:
         ints = torch.iinfo(dtype)
         base = torch.tensor([ints.min, ints.max, 0, 1], dtype=torch.int64).to(dtype)
