@@ -22,6 +22,7 @@ import contextlib
 import functools
 import inspect
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -972,6 +973,28 @@ def test_schema_state_machine(impl: Any) -> None:
     run_state_machine_as_test(make_schema_machine(impl))
 
 
+def _bad_puts_raise(
+    impl: Any, rb: Any, schema: ItemSchema, first: int, lines: list[str], where: str
+) -> Iterator[tuple[str, str, type[BaseException], str]]:
+    """Put each of ``_bad_puts(schema, first, 2)`` into ``rb``, which must raise RB-6's error;
+    after each, yield its kind, its source, the error and a reproducer ending with that put."""
+    __tracebackhide__ = True
+    for kind, values, source in _bad_puts(schema, first, 2):
+        ws = impl.Workspace()
+        for name, value in values.items():
+            ws.set_full(name, value)
+        exc_type = _BAD_PUT_TYPES[kind.split(":")[0]]
+        repro = _schema_repro(schema, [*lines, source, _PUT_VALUES])
+        expect_raises(
+            exc_type,
+            "RB-6",
+            f"put of 2 items {kind} {where}",
+            functools.partial(rb.put, ws),
+            repro,
+        )
+        yield kind, source, exc_type, raising(repro, exc_type)
+
+
 @clause("RB-6", "RB-7")
 @given(schema=item_schemas(max_fields=2), max_size=st.integers(1, 6))
 def test_every_schema_error_is_rejected(impl: Any, schema: ItemSchema, max_size: int) -> None:
@@ -986,20 +1009,8 @@ def test_every_schema_error_is_rejected(impl: Any, schema: ItemSchema, max_size:
     model.put(schema.values(0, n))
     lines = [f"rb = impl.ReplayBuffer({max_size})", f"rb.put(schema.workspace(impl, 0, {n}))"]
     rejected = []  # the rejected puts made so far, for the last check's reproducer
-    for kind, values, source in _bad_puts(schema, n, 2):
-        ws = impl.Workspace()
-        for name, value in values.items():
-            ws.set_full(name, value)
-        exc_type = _BAD_PUT_TYPES[kind.split(":")[0]]
-        repro = _schema_repro(schema, [*lines, source, _PUT_VALUES])
-        expect_raises(
-            exc_type,
-            "RB-6",
-            f"put of 2 items {kind} into a buffer of schema {schema}",
-            functools.partial(rb.put, ws),
-            repro,
-        )
-        repro = raising(repro, exc_type)
+    where = f"into a buffer of schema {schema}"
+    for kind, source, exc_type, repro in _bad_puts_raise(impl, rb, schema, n, lines, where):
         rejected.append(raising(f"{source}\n{_PUT_VALUES}", exc_type))
         expect(
             rb.size() == model.size(),
@@ -1033,24 +1044,13 @@ def test_a_first_put_of_no_items_fixes_the_schema(
     rb = impl.ReplayBuffer(max_size)
     rb.put(schema.workspace(impl, 0, 0))
     lines = [f"rb = impl.ReplayBuffer({max_size})", "rb.put(schema.workspace(impl, 0, 0))"]
-    for kind, values, source in _bad_puts(schema, 0, 2):
-        ws = impl.Workspace()
-        for name, value in values.items():
-            ws.set_full(name, value)
-        exc_type = _BAD_PUT_TYPES[kind.split(":")[0]]
-        repro = _schema_repro(schema, [*lines, source, _PUT_VALUES])
-        expect_raises(
-            exc_type,
-            "RB-6",
-            f"put of 2 items {kind} after a first put of 0 items of schema {schema}",
-            functools.partial(rb.put, ws),
-            repro,
-        )
+    where = f"after a first put of 0 items of schema {schema}"
+    for kind, _, _, repro in _bad_puts_raise(impl, rb, schema, 0, lines, where):
         expect(
             rb.size() == 0,
             "RB-7",
             f"the rejected put ({kind}) changed size() from 0 to {rb.size()}",
-            raising(repro, exc_type) + "\nprint(rb.size())",
+            repro + "\nprint(rb.size())",
         )
     code = "rb.put(schema.workspace(impl, 0, 2))"
     try:
