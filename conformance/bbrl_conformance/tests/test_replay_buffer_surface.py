@@ -601,7 +601,7 @@ def test_every_dtype_survives_wrapping_puts(impl: Any, dtype: torch.dtype) -> No
         "RB-18",
         f"after puts of 3, 3 and 6 {dtype} items into ReplayBuffer(4), rb.variables['v'] holds "
         f"{slots.dtype} {slots.tolist()}; want slots of items {ring.filled()}: {want.tolist()}",
-        repro + "print(rb.variables['v'])",
+        repro + "print(bits(rb.variables['v']))  # raw bits: NaN payloads compare exactly",
     )
     sample = rb.get_shuffled(32)
     sampled = torch.tensor([int(x) // 10 for x in sample["id"][0].tolist()])
@@ -612,7 +612,7 @@ def test_every_dtype_survives_wrapping_puts(impl: Any, dtype: torch.dtype) -> No
         ),
         "RB-18",
         f"a sample of the wrapped {dtype} buffer does not give back its items' bits",
-        repro + "sample = rb.get_shuffled(32)\nprint(sample['id'][0] // 10, sample['v'])",
+        repro + "sample = rb.get_shuffled(32)\nprint(sample['id'][0] // 10, bits(sample['v']))",
     )
     copy = impl.ReplayBuffer(4)
     copy.load_state_dict(rb.state_dict())
@@ -622,7 +622,7 @@ def test_every_dtype_survives_wrapping_puts(impl: Any, dtype: torch.dtype) -> No
         "RB-12",
         f"a state_dict round trip of the wrapped {dtype} buffer holds {again.tolist()}",
         repro + "copy = impl.ReplayBuffer(4)\ncopy.load_state_dict(rb.state_dict())\n"
-        "print(copy.variables['v'])",
+        "print(bits(copy.variables['v']))",
     )
 
 
