@@ -83,6 +83,8 @@ DTYPES: tuple[torch.dtype, ...] = (
     torch.float16,
     torch.bfloat16,
 )
+#: every dtype of a replay-buffer item (RB-18): DTYPES and the two complex dtypes
+ITEM_DTYPES: tuple[torch.dtype, ...] = (*DTYPES, torch.complex64, torch.complex128)
 #: every dtype WS-21 accepts for a workspace variable, by name (float32 first: shrinks to it)
 WORKSPACE_DTYPE_NAMES: tuple[str, ...] = (
     "float32",

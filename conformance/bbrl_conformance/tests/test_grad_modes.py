@@ -19,6 +19,7 @@ import torch
 
 from bbrl_conformance._assertions import expect, expect_equal_tensors
 from bbrl_conformance._clauses import clause
+from bbrl_conformance._strategies import DTYPES, ITEM_DTYPES
 
 #: the modes a program's first phase runs under: id -> the ``with`` expression
 MODES = {
@@ -158,13 +159,10 @@ def _repro(source: str, mode: str) -> str:
     )
 
 
-@clause("WS-46", "RB-31")
-@pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("program", list(PROGRAMS))
-def test_programs_under_a_grad_mode_give_the_plain_results(
-    impl: Any, program: str, mode: str
-) -> None:
-    clause_id, source = PROGRAMS[program]
+def _check_like_plain(impl: Any, clause_id: str, what: str, source: str, mode: str) -> None:
+    """The differential: ``source`` with ``MODE`` the grad mode ``mode`` must run and leave the
+    ``result`` it leaves with no mode at all; ``what`` names the program in messages."""
+    __tracebackhide__ = True
     repro = _repro(source, MODES[mode])
     want = _run(impl, source, PLAIN)
     try:
@@ -173,7 +171,7 @@ def test_programs_under_a_grad_mode_give_the_plain_results(
         expect(
             False,
             clause_id,
-            f"program {program!r} with its first phase under {MODES[mode]} raised "
+            f"{what} with its first phase under {MODES[mode]} raised "
             f"{type(exc).__name__}: {exc} (it runs without the mode)",
             repro,
         )
@@ -181,7 +179,7 @@ def test_programs_under_a_grad_mode_give_the_plain_results(
     expect(
         sorted(got) == sorted(want),
         clause_id,
-        f"program {program!r} with its first phase under {MODES[mode]}: results {sorted(got)}, "
+        f"{what} with its first phase under {MODES[mode]}: results {sorted(got)}, "
         f"expected those of the program without it, {sorted(want)}",
         repro,
     )
@@ -190,10 +188,108 @@ def test_programs_under_a_grad_mode_give_the_plain_results(
             got[key],
             value,
             clause_id,
-            f"program {program!r} with its first phase under {MODES[mode]}: {key} = "
+            f"{what} with its first phase under {MODES[mode]}: {key} = "
             f"{got[key].tolist()}, expected {value.tolist()} (the program without it)",
             repro,
         )
+
+
+@clause("WS-46", "RB-31")
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("program", list(PROGRAMS))
+def test_programs_under_a_grad_mode_give_the_plain_results(
+    impl: Any, program: str, mode: str
+) -> None:
+    clause_id, source = PROGRAMS[program]
+    _check_like_plain(impl, clause_id, f"program {program!r}", source, mode)
+
+
+#: a variable read under the mode (a logging read, cloned: whether the tensor read changes
+#: later is open), then edited under it, then written, edited and back-propagated through
+#: outside it; DTYPE and EDIT are filled in by the test
+EDIT_AFTER_READ = """\
+ws = impl.Workspace()
+for t in range(4):
+    ws.set("x", t, torch.full((2,), t + 1, dtype=DTYPE))
+with MODE:
+    logged = ws.get_full("x").clone()  # a logging read, kept as read
+    EDIT
+ws.set("x", 1, torch.full((2,), 7, dtype=DTYPE))  # then, outside the mode
+ws.copy_n_last_steps(2)
+ws.set("x", 5, torch.full((2,), 9, dtype=DTYPE))
+result = {"x": ws.get_full("x").detach(), "logged": logged}
+if DTYPE.is_floating_point:  # the learning step: a product with a parameter
+    w = torch.ones(2, dtype=DTYPE, requires_grad=True)
+    (ws.get_full("x") * w).sum().backward()
+    result["grad"] = w.grad
+"""
+
+EDITS = {
+    "copy_n_last_steps": "ws.copy_n_last_steps(1)",
+    "copy_time": "ws.copy_time(3, 0, 1)",
+    "set": 'ws.set("x", 2, torch.full((2,), 5, dtype=DTYPE))',
+    "set_full": 'ws.set_full("x", ws.get_full("x").flip(0))',
+    "zero_grad": "ws.zero_grad()",
+}
+
+
+@clause("WS-46")
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("edit", list(EDITS))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_an_edit_under_a_grad_mode_after_a_read(
+    impl: Any, dtype: torch.dtype, edit: str, mode: str
+) -> None:
+    """Every dtype and every edit of a variable read just before, under the mode."""
+    source = EDIT_AFTER_READ.replace("EDIT", EDITS[edit]).replace("DTYPE", str(dtype))
+    _check_like_plain(impl, "WS-46", f"{EDITS[edit]} after a read ({dtype})", source, mode)
+
+
+#: a buffer's storage made under the mode (by its first put, or by load_state_dict), then put
+#: to (wrapping around) and sampled outside it; DTYPE and FILL are filled in by the test.
+#: Which items a sample draws depends on the generator (RB-20 is a SHOULD): the program
+#: compares the stored slots, and only whether every sampled item is a stored one.
+FILLED_UNDER_MODE = """\
+def items(first):
+    ws = impl.Workspace()
+    ws.set_full("x", (torch.arange(first, first + 6).reshape(2, 3) % 5).to(DTYPE))
+    return ws
+rb, source = impl.ReplayBuffer(4), impl.ReplayBuffer(4)
+source.put(items(0))
+with MODE:
+    FILL
+rb.put(items(10))  # outside the mode: wraps around into the storage made under it
+stored = rb.variables["x"]
+sample = rb.get_shuffled(6)["x"]
+drawn_stored = all((stored == sample[:, j]).all(1).any() for j in range(6))
+result = {"size": torch.tensor(rb.size()), "stored": stored, "drawn": torch.tensor(drawn_stored)}
+"""
+
+FILLS = {"put": "rb.put(items(0))", "load_state_dict": "rb.load_state_dict(source.state_dict())"}
+
+
+@clause("RB-31", "RB-18")
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("dtype", ITEM_DTYPES, ids=str)
+def test_a_buffer_filled_under_a_grad_mode_of_every_dtype(
+    impl: Any, dtype: torch.dtype, mode: str
+) -> None:
+    """Every dtype of RB-18: a buffer whose first put ran under the mode."""
+    source = FILLED_UNDER_MODE.replace("FILL", FILLS["put"]).replace("DTYPE", str(dtype))
+    _check_like_plain(impl, "RB-31", f"a first put of {dtype} items", source, mode)
+
+
+@clause("RB-31", "RB-18")
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("dtype", ITEM_DTYPES, ids=str)
+def test_a_buffer_restored_under_a_grad_mode_of_every_dtype(
+    impl: Any, dtype: torch.dtype, mode: str
+) -> None:
+    """Every dtype of RB-18: a buffer restored by ``load_state_dict`` under the mode."""
+    source = FILLED_UNDER_MODE.replace("FILL", FILLS["load_state_dict"]).replace(
+        "DTYPE", str(dtype)
+    )
+    _check_like_plain(impl, "RB-31", f"load_state_dict of {dtype} items", source, mode)
 
 
 #: reads of a variable whose rows carry autograd history; none may drop that history for the

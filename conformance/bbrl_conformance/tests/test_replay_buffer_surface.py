@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises
 from bbrl_conformance._clauses import clause
+from bbrl_conformance._strategies import ITEM_DTYPES
 
 HUGE = 2**46  # items: with 16 bytes each, 2**50 bytes (1 PiB), more than any machine has
 
@@ -505,20 +506,8 @@ def special_values(dtype: torch.dtype, n: int) -> torch.Tensor:
     return base[torch.arange(n) % len(base)]
 
 
-DOMAIN = [
-    torch.bool,
-    torch.uint8,
-    torch.int8,
-    torch.int16,
-    torch.int32,
-    torch.int64,
-    torch.float16,
-    torch.bfloat16,
-    torch.float32,
-    torch.float64,
-    torch.complex64,
-    torch.complex128,
-]
+#: RB-18's dtypes
+DOMAIN = ITEM_DTYPES
 
 
 #: what the reproducers of the special values start with

@@ -12,7 +12,6 @@ type the clause names and that the workspace is unchanged afterwards (ERR-5).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from hypothesis import strategies as st
 
 from bbrl_conformance._assertions import expect, expect_equal_tensors, expect_raises, raising
 from bbrl_conformance._clauses import clause
-from bbrl_conformance._strategies import DTYPES, full
+from bbrl_conformance._strategies import full
 
 HEADER = "import math\nimport torch\n\n\n" + inspect.getsource(full) + "\n\n"
 
@@ -1260,96 +1259,3 @@ def test_zero_size_items_are_variables_like_any_other(
         f"{(*shape, *item)}, torch.float32 (the time and batch sizes of the other variables)",
         repro,
     )
-
-
-# -- WS-46: edits under a grad mode after a read ---------------------------------------------
-
-#: a variable read under the mode (a logging read), then edited under it, then written, edited
-#: and back-propagated through outside it; DTYPE and WRITE are filled in by the test
-_EDIT_UNDER_MODE = """\
-ws = impl.Workspace()
-for t in range(4):
-    ws.set("x", t, torch.full((2,), t + 1, dtype=DTYPE))
-with MODE:
-    logged = ws.get_full("x").clone()  # a logging read, kept as read (not-specified.md)
-    WRITE
-ws.set("x", 1, torch.full((2,), 7, dtype=DTYPE))  # then, outside the mode
-ws.copy_n_last_steps(2)
-ws.set("x", 5, torch.full((2,), 9, dtype=DTYPE))
-result = {"x": ws.get_full("x"), "logged": logged}
-if DTYPE.is_floating_point:  # the learning step: a product with a parameter
-    w = torch.ones(2, dtype=DTYPE, requires_grad=True)
-    (ws.get_full("x") * w).sum().backward()
-    result["grad"] = w.grad
-"""
-
-_EDITS = {
-    "copy_n_last_steps": "ws.copy_n_last_steps(1)",
-    "copy_time": "ws.copy_time(3, 0, 1)",
-    "set": 'ws.set("x", 2, torch.full((2,), 5, dtype=DTYPE))',
-    "set_full": 'ws.set_full("x", ws.get_full("x").flip(0))',
-    "zero_grad": "ws.zero_grad()",
-}
-
-_GRAD_MODES = {"no_grad": "torch.no_grad()", "inference_mode": "torch.inference_mode()"}
-
-
-def _edit_program(edit: str, dtype: torch.dtype, mode: str) -> str:
-    return (
-        _EDIT_UNDER_MODE.replace("WRITE", _EDITS[edit])
-        .replace("DTYPE", str(dtype))
-        .replace("MODE", mode)
-    )
-
-
-@clause("WS-46")
-@pytest.mark.parametrize("mode", list(_GRAD_MODES))
-@pytest.mark.parametrize("edit", list(_EDITS))
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
-def test_an_edit_under_a_grad_mode_after_a_read(
-    impl: Any, dtype: torch.dtype, edit: str, mode: str
-) -> None:
-    """WS-46: a variable read (a logging read) and then edited under `no_grad` or
-    `inference_mode` is then written, edited and used in a backward pass outside the mode with
-    the results of the same program run without the mode (no stored tensor may be an inference
-    tensor)."""
-    plain = _edit_program(edit, dtype, "contextlib.nullcontext()")
-    source = _edit_program(edit, dtype, _GRAD_MODES[mode])
-    repro = (
-        "import contextlib\nimport torch\n\n"
-        + source
-        + "for k, v in result.items():\n    print(k, v.tolist())\n"
-    )
-    want = _exec_program(impl, plain)
-    try:
-        got = _exec_program(impl, source)
-    except RuntimeError as exc:  # e.g. "Inplace update to inference tensor outside ..."
-        expect(
-            False,
-            "WS-46",
-            f"{_EDITS[edit]} under {_GRAD_MODES[mode]} after a read, then writes and "
-            f"backward() outside it raised {type(exc).__name__}: {exc} (it runs without the mode)",
-            repro,
-        )
-        return
-    expect(
-        sorted(got) == sorted(want),
-        "WS-46",
-        f"{_EDITS[edit]} under {_GRAD_MODES[mode]}: results {sorted(got)}, expected {sorted(want)}",
-        repro,
-    )
-    for key, value in want.items():
-        expect_equal_tensors(
-            got[key],
-            value,
-            "WS-46",
-            f"{_EDITS[edit]} under {_GRAD_MODES[mode]} after a read: {key} differs from the "
-            "same program without the mode",
-            repro,
-        )
-
-
-def _exec_program(impl: Any, source: str) -> dict[str, torch.Tensor]:
-    namespace: dict[str, Any] = {"impl": impl, "torch": torch, "contextlib": contextlib}
-    exec(source, namespace)
-    return {k: v.detach() for k, v in namespace["result"].items()}
